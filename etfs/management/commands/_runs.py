@@ -1,0 +1,72 @@
+"""What the sync commands share: a progress bar, the summary line and the exit status."""
+
+from __future__ import annotations
+
+from django.core.management.base import CommandError
+from tqdm import tqdm
+
+from etfs.models import SyncRun, SyncStatus
+
+# Exit statuses: 0 succeeded, 1 failed, 2 bad arguments (argparse), 3 partial.
+EXIT_FAILED = 1
+EXIT_PARTIAL = 3
+
+
+class ProgressBar:
+    """A tqdm bar fed by a service's progress callback (done, total, label)."""
+
+    def __init__(self, stream, unit: str, enabled: bool = True):
+        self.bar = tqdm(
+            total=0,
+            unit=unit,
+            file=getattr(stream, "_out", stream),
+            disable=not enabled,
+            dynamic_ncols=True,
+        )
+
+    def __call__(self, done: int, total: int, label: str = "") -> None:
+        if total and self.bar.total != total:
+            self.bar.total = total
+        self.bar.n = done
+        if label:
+            self.bar.set_description_str(label, refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def summary_line(run: SyncRun) -> str:
+    duration = f"{run.duration.total_seconds():.1f} s" if run.duration else "-"
+    line = (
+        f"run #{run.pk} {run.get_kind_display()} {run.status} in {duration}: "
+        f"{run.items_done}/{run.items_total} items ({run.items_failed} failed), "
+        f"fetched {run.rows_fetched}, created {run.rows_created}, updated {run.rows_updated}, "
+        f"unchanged {run.rows_unchanged}"
+    )
+    if run.rows_delisted:
+        line += f", delisted {run.rows_delisted}"
+    if run.rows_rejected:
+        line += f", rejected {run.rows_rejected}"
+    if run.warnings:
+        line += f", warnings {run.warnings}"
+    return line
+
+
+def finish_command(command, run: SyncRun) -> None:
+    """Print the summary; raise CommandError (non-zero exit) unless the run succeeded."""
+    command.stdout.write(summary_line(run))
+    if run.status == SyncStatus.SUCCEEDED:
+        return
+    reason = run.error_summary.splitlines()[0] if run.error_summary else "see the run in the admin"
+    code = EXIT_PARTIAL if run.status == SyncStatus.PARTIAL else EXIT_FAILED
+    raise CommandError(f"run #{run.pk} {run.status}: {reason}", returncode=code)
+
+
+def report_queued(command, run: SyncRun, created: bool) -> None:
+    if created:
+        command.stdout.write(
+            f"queued run #{run.pk} (task {run.task_id}); start `manage.py qcluster` to run it"
+        )
+    else:
+        command.stdout.write(f"run #{run.pk} of the same scope is already {run.status}; joined it")

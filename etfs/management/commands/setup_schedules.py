@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from etfs.sync.schedules import ensure_schedules
+
+
+class Command(BaseCommand):
+    help = "Create (or correct) the django-q2 schedules of the list and price syncs."
+
+    def handle(self, *args, **options):
+        for name, created in ensure_schedules():
+            self.stdout.write(f"{'created' if created else 'up to date'}: {name}")

@@ -1,0 +1,255 @@
+"""Securities, their daily bars, and the record of every sync run."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
+from django.utils import timezone
+
+
+class Exchange(models.TextChoices):
+    XSHG = "XSHG", "Shanghai (XSHG)"
+    XSHE = "XSHE", "Shenzhen (XSHE)"
+
+
+class ListingStatus(models.TextChoices):
+    LISTED = "listed", "Listed"
+    DELISTED = "delisted", "Delisted"
+
+
+six_digit_code = RegexValidator(r"^\d{6}$", "A security code is six digits.")
+
+
+class StockInfoQuerySet(models.QuerySet):
+    def etfs(self, exchange: str | None = None, *, include_delisted: bool = False):
+        """ETFs (listed ones unless asked otherwise), optionally of one exchange."""
+        queryset = self.filter(is_etf=True)
+        if not include_delisted:
+            queryset = queryset.filter(status=ListingStatus.LISTED)
+        if exchange:
+            queryset = queryset.filter(exchange=exchange)
+        return queryset
+
+    def etf_count_by_exchange(self) -> dict[str, int]:
+        counts = dict.fromkeys(Exchange.values, 0)
+        rows = self.etfs().order_by().values_list("exchange").annotate(n=Count("id"))
+        counts.update(dict(rows))
+        return counts
+
+    def with_bar_summary(self):
+        """Bar count and first/last bar date per security, as correlated subqueries.
+
+        Subqueries rather than a join + GROUP BY: PostgreSQL evaluates them only for the rows
+        of the page being shown, so a list page stays fast with millions of bars.
+        """
+        bars = DailyBar.objects.filter(security=OuterRef("pk")).order_by().values("security")
+        return self.annotate(
+            bar_count=Subquery(bars.annotate(n=Count("id")).values("n")),
+            first_bar_date=Subquery(bars.annotate(d=Min("trade_date")).values("d")),
+            last_bar_date=Subquery(bars.annotate(d=Max("trade_date")).values("d")),
+        )
+
+
+class StockInfo(models.Model):
+    """One listed security, stock or fund, on the Shanghai or Shenzhen exchange."""
+
+    code = models.CharField(max_length=6, validators=[six_digit_code])
+    exchange = models.CharField(max_length=4, choices=Exchange.choices)
+    name = models.CharField(max_length=100)
+    is_etf = models.BooleanField(default=False, db_index=True, verbose_name="is ETF")
+    category = models.CharField(
+        max_length=50, blank=True, help_text="Fund category, where the source gives one."
+    )
+    list_date = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ListingStatus.choices, default=ListingStatus.LISTED
+    )
+    first_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a list sync first saw this security."
+    )
+    last_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a list sync last saw this security."
+    )
+    delisted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StockInfoQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "security"
+        verbose_name_plural = "securities"
+        ordering = ["code", "exchange"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "exchange"], name="stockinfo_code_exchange"),
+            models.CheckConstraint(
+                condition=Q(exchange__in=Exchange.values), name="stockinfo_exchange_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["exchange", "is_etf"], name="stockinfo_exchange_etf")]
+
+    def __str__(self) -> str:
+        return f"{self.code}.{self.exchange} {self.name}"
+
+
+class DailyBar(models.Model):
+    """One unadjusted daily bar of one security. Unique per (security, trade_date).
+
+    The primary key is a surrogate id because the Django 5.2 admin cannot register a model
+    with a composite key; on TimescaleDB the key becomes (id, trade_date) (see migrations).
+    """
+
+    security = models.ForeignKey(StockInfo, on_delete=models.PROTECT, related_name="bars")
+    trade_date = models.DateField()
+    open = models.DecimalField(max_digits=14, decimal_places=4, help_text="Yuan, unadjusted.")
+    high = models.DecimalField(max_digits=14, decimal_places=4, help_text="Yuan, unadjusted.")
+    low = models.DecimalField(max_digits=14, decimal_places=4, help_text="Yuan, unadjusted.")
+    close = models.DecimalField(max_digits=14, decimal_places=4, help_text="Yuan, unadjusted.")
+    volume = models.BigIntegerField(help_text="Shares (not lots of 100).")
+    amount = models.DecimalField(
+        max_digits=22, decimal_places=3, help_text="Turnover in yuan (not thousands)."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["security", "trade_date"], name="dailybar_security_day"
+            ),
+        ]
+        indexes = [models.Index(fields=["trade_date"], name="dailybar_trade_date")]
+
+    def __str__(self) -> str:
+        return f"{self.security_id} {self.trade_date}"
+
+
+class SyncKind(models.TextChoices):
+    ETF_LISTS = "etf_lists", "ETF lists"
+    ETF_PRICES = "etf_prices", "ETF prices"
+
+
+class SyncStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Partial"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATUSES = (SyncStatus.QUEUED, SyncStatus.RUNNING)
+FINAL_STATUSES = (
+    SyncStatus.SUCCEEDED,
+    SyncStatus.PARTIAL,
+    SyncStatus.FAILED,
+    SyncStatus.CANCELLED,
+)
+
+
+class SyncTrigger(models.TextChoices):
+    COMMAND = "command", "Command"
+    ADMIN = "admin", "Admin"
+    SCHEDULE = "schedule", "Schedule"
+    API = "api", "API"
+
+
+class SyncRunQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+
+class SyncRun(models.Model):
+    """One execution of a sync job, whoever started it; what it did and what went wrong."""
+
+    kind = models.CharField(max_length=20, choices=SyncKind.choices)
+    status = models.CharField(
+        max_length=10, choices=SyncStatus.choices, default=SyncStatus.QUEUED, db_index=True
+    )
+    trigger = models.CharField(max_length=10, choices=SyncTrigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    parameters = models.JSONField(default=dict, blank=True)
+    scope = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="What the run covers; two active top-level runs never share a scope.",
+    )
+    provider = models.CharField(max_length=30, default="eastmoney")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="chunks"
+    )
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    task_id = models.CharField(max_length=64, blank=True, help_text="django-q task id.")
+    cancel_requested = models.BooleanField(default=False)
+
+    queued_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    items_total = models.PositiveIntegerField(default=0)
+    items_done = models.PositiveIntegerField(default=0)
+    items_failed = models.PositiveIntegerField(default=0)
+    rows_fetched = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    rows_delisted = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    warnings = models.PositiveIntegerField(default=0)
+    error_summary = models.TextField(blank=True)
+
+    objects = SyncRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        constraints = [
+            # The database, not a flag in memory, keeps two runs of one scope from overlapping.
+            models.UniqueConstraint(
+                fields=["scope"],
+                condition=Q(status__in=["queued", "running"], parent__isnull=True),
+                name="syncrun_one_active_per_scope",
+            ),
+        ]
+        permissions = [("run_sync", "Can start sync runs")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()} ({self.status})"
+
+    @property
+    def duration(self):
+        if not self.started_at:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class SyncRunError(models.Model):
+    """A per-item problem of a run: a fund that failed, a bar rejected, a unit warning."""
+
+    class Severity(models.TextChoices):
+        ERROR = "error", "Error"
+        REJECTED = "rejected", "Rejected row"
+        WARNING = "warning", "Warning"
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="errors")
+    security = models.ForeignKey(StockInfo, null=True, blank=True, on_delete=models.SET_NULL)
+    code = models.CharField(max_length=20, blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.ERROR)
+    message = models.TextField()
+    detail = models.TextField(blank=True, help_text="The offending answer or row (truncated).")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "sync run error"
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message[:80]}"

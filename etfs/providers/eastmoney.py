@@ -1,0 +1,396 @@
+"""Eastmoney push2 (fund lists with the day's quote) and push2his (daily k-lines).
+
+Wire formats: shared/providers.md sections 1 and 2. ``fetch_*`` methods do the I/O;
+``parse_*`` functions are pure and raise ``ProviderDataError`` naming what was wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from .base import (
+    XSHE,
+    XSHG,
+    Bar,
+    KlineSeries,
+    Listing,
+    ListPage,
+    ProviderDataError,
+    ProviderError,
+    RowProblem,
+)
+from .http import HttpClient
+
+# f13 of the list and the first part of a secid: the source's own market ids.
+MARKET_TO_EXCHANGE = {1: XSHG, 0: XSHE}
+EXCHANGE_TO_MARKET = {exchange: market for market, exchange in MARKET_TO_EXCHANGE.items()}
+
+LIST_PATH = "/api/qt/clist/get"
+KLINE_PATH = "/api/qt/stock/kline/get"
+# The server caps a page at 100 rows whatever pz asks for (providers.md section 3).
+LIST_PAGE_SIZE = 100
+# MK0827 holds bond, gold and commodity ETFs that older clients miss.
+ETF_BOARDS = "b:MK0021,b:MK0022,b:MK0023,b:MK0024,b:MK0827"
+LIST_FIELDS = "f12,f13,f14,f2,f5,f6,f15,f16,f17,f18,f124,f297"
+LIST_TOKEN = "bd1d9ddb04089700cf9c27f6f7426281"
+KLINE_TOKEN = "7eea3edcaed734bea9cbfc24409ed989"
+KLINE_FIELDS = "f51,f52,f53,f54,f55,f56,f57,f58,f59,f60,f61"
+PLACEHOLDERS = {"-", "--", "", "null", "None", "NaN"}
+SHARES_PER_LOT = 100
+# amount / volume must lie within [low, high] widened by this share (rounding of prices and
+# amounts); outside it the units are suspect (lots vs shares, yuan vs thousands).
+UNIT_TOLERANCE = Decimal("0.03")
+CODE_RE = re.compile(r"^\d{6}$")
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+# --- parsing (pure) --------------------------------------------------------------------------
+
+
+def parse_list_page(payload: object) -> ListPage:
+    """Parse one page of ``/api/qt/clist/get`` (sent with ``fltt=2`` and ``np=1``)."""
+    data = _envelope_data(payload, "ETF list")
+    if data is None:  # nothing matches the boards (or the last page was passed)
+        return ListPage(total=0, listings=[])
+    if not isinstance(data, dict):
+        raise ProviderDataError(f"ETF list: 'data' is {type(data).__name__}, expected an object")
+    total = data.get("total")
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        raise ProviderDataError(f"ETF list: 'data.total' is {total!r}, expected a count")
+    rows = data.get("diff")
+    if isinstance(rows, dict):
+        raise ProviderDataError(
+            "ETF list: 'data.diff' is an object keyed by position; the request asks for a list "
+            "(np=1), so this is not the answer we asked for"
+        )
+    if rows is None:
+        rows = []
+    if not isinstance(rows, list):
+        raise ProviderDataError(f"ETF list: 'data.diff' is {type(rows).__name__}, expected a list")
+    listings, problems = [], []
+    for position, row in enumerate(rows):
+        try:
+            listings.append(parse_listing(row))
+        except ProviderDataError as exc:
+            code = row.get("f12", "") if isinstance(row, dict) else ""
+            problems.append(RowProblem(str(exc), code=str(code), row=repr(row)[:300]))
+    return ListPage(total=total, listings=listings, problems=problems, raw_rows=len(rows))
+
+
+def parse_listing(row: object) -> Listing:
+    if not isinstance(row, dict):
+        raise ProviderDataError(f"ETF list row is {type(row).__name__}, expected an object")
+    code = row.get("f12")
+    if isinstance(code, int) and not isinstance(code, bool):
+        code = f"{code:06d}"
+    if not isinstance(code, str) or not CODE_RE.match(code):
+        raise ProviderDataError(f"ETF list row: code (f12) {code!r} is not six digits")
+    market = row.get("f13")
+    if market not in MARKET_TO_EXCHANGE or isinstance(market, bool):
+        raise ProviderDataError(f"ETF list row {code}: unknown market id (f13) {market!r}")
+    name = row.get("f14")
+    if not isinstance(name, str) or name.strip() in PLACEHOLDERS:
+        raise ProviderDataError(f"ETF list row {code}: name (f14) missing")
+    where = f"ETF list row {code}"
+    lots = _decimal(row.get("f5"), where, "volume (f5)")
+    return Listing(
+        code=code,
+        exchange=MARKET_TO_EXCHANGE[market],
+        name=name.strip(),
+        open=_price(row.get("f17"), where, "open (f17)"),
+        high=_price(row.get("f15"), where, "high (f15)"),
+        low=_price(row.get("f16"), where, "low (f16)"),
+        close=_price(row.get("f2"), where, "last price (f2)"),
+        previous_close=_price(row.get("f18"), where, "previous close (f18)"),
+        volume=None if lots is None else _lots_to_shares(lots, where),
+        amount=_decimal(row.get("f6"), where, "amount (f6)"),
+        data_date=_yyyymmdd(row.get("f297"), where),
+        updated_at=_unix_time(row.get("f124"), where),
+    )
+
+
+def parse_kline_response(
+    payload: object, *, code: str, exchange: str, today: dt.date | None = None
+) -> KlineSeries:
+    """Parse ``/api/qt/stock/kline/get`` for one fund (unadjusted, ``fqt=0``).
+
+    Bars that fail a sanity check are left out and reported as problems; the rest are kept.
+    """
+    where = f"k-lines {code}"
+    data = _envelope_data(payload, where)
+    if data is None:
+        raise ProviderDataError(f"{where}: the source knows no such security (data is null)")
+    if not isinstance(data, dict):
+        raise ProviderDataError(f"{where}: 'data' is {type(data).__name__}, expected an object")
+    if str(data.get("code", code)) != code:
+        raise ProviderDataError(f"{where}: the answer is for code {data.get('code')!r}")
+    market = data.get("market")
+    if market is not None and MARKET_TO_EXCHANGE.get(market) not in (None, exchange):
+        raise ProviderDataError(f"{where}: the answer is for market {market!r}, not {exchange}")
+    lines = data.get("klines")
+    if lines is None:
+        lines = []
+    if not isinstance(lines, list):
+        raise ProviderDataError(f"{where}: 'klines' is {type(lines).__name__}, expected a list")
+    bars, problems = [], []
+    for line in lines:
+        try:
+            bar = parse_kline(line, where)
+        except ProviderDataError as exc:
+            problems.append(RowProblem(str(exc), code=code, row=str(line)[:300]))
+            continue
+        reason = bar_sanity_problem(bar, today)
+        if reason:
+            problems.append(RowProblem(f"{where} {bar.trade_date}: {reason}", code, str(line)))
+            continue
+        bars.append(bar)
+    bars, duplicates = _drop_duplicate_dates(bars, code, where)
+    problems.extend(duplicates)
+    problems.extend(unit_warnings(bars, code, where))
+    return KlineSeries(code=code, exchange=exchange, bars=bars, problems=problems)
+
+
+def parse_kline(line: object, where: str) -> Bar:
+    if not isinstance(line, str):
+        raise ProviderDataError(f"{where}: k-line is {type(line).__name__}, expected a string")
+    parts = line.split(",")
+    if len(parts) < 7:
+        raise ProviderDataError(f"{where}: k-line has {len(parts)} fields, expected 11: {line!r}")
+    try:
+        trade_date = dt.date.fromisoformat(parts[0])
+    except ValueError:
+        raise ProviderDataError(f"{where}: bad date {parts[0]!r}") from None
+    at = f"{where} {parts[0]}"
+    # f51..f57: date, open, close, high, low, volume (lots), amount (yuan) -- close comes second.
+    values = {}
+    for name, text in zip(("open", "close", "high", "low"), parts[1:5], strict=True):
+        value = _price(text, at, name)
+        if value is None:
+            raise ProviderDataError(f"{at}: {name} is a placeholder {text!r}")
+        values[name] = value
+    lots = _decimal(parts[5], at, "volume")
+    amount = _decimal(parts[6], at, "amount")
+    if lots is None or amount is None:
+        raise ProviderDataError(f"{at}: volume or amount is a placeholder")
+    return Bar(
+        trade_date=trade_date,
+        volume=_lots_to_shares(lots, at),
+        amount=amount,
+        **values,
+    )
+
+
+def bar_sanity_problem(bar: Bar, today: dt.date | None) -> str:
+    """Why a bar cannot be true, or "" when it passes."""
+    if today is not None and bar.trade_date > today:
+        return f"date is in the future (today is {today})"
+    if min(bar.open, bar.high, bar.low, bar.close) <= 0:
+        return "a price is zero or negative"
+    if bar.high < max(bar.open, bar.close):
+        return f"high {bar.high} is below open/close {max(bar.open, bar.close)}"
+    if bar.low > min(bar.open, bar.close):
+        return f"low {bar.low} is above open/close {min(bar.open, bar.close)}"
+    if bar.volume < 0 or bar.amount < 0:
+        return "negative volume or amount"
+    return ""
+
+
+def unit_warnings(bars: list[Bar], code: str, where: str) -> list[RowProblem]:
+    """Flag bars whose average price (amount / volume) lies outside the day's range."""
+    warnings = []
+    for bar in bars:
+        if bar.volume <= 0 or bar.amount <= 0:
+            continue
+        average = bar.amount / bar.volume
+        low, high = bar.low * (1 - UNIT_TOLERANCE), bar.high * (1 + UNIT_TOLERANCE)
+        if not low <= average <= high:
+            warnings.append(
+                RowProblem(
+                    f"{where} {bar.trade_date}: suspicious units: amount/volume = "
+                    f"{average:.4f} yuan per share lies outside [{bar.low}, {bar.high}]",
+                    code=code,
+                    fatal=False,
+                )
+            )
+    return warnings
+
+
+def _drop_duplicate_dates(bars: list[Bar], code: str, where: str):
+    counts = Counter(bar.trade_date for bar in bars)
+    duplicated = {day for day, count in counts.items() if count > 1}
+    if not duplicated:
+        return bars, []
+    problems = [
+        RowProblem(f"{where} {day}: date appears {counts[day]} times in one answer", code=code)
+        for day in sorted(duplicated)
+    ]
+    return [bar for bar in bars if bar.trade_date not in duplicated], problems
+
+
+def _envelope_data(payload: object, where: str) -> object:
+    if not isinstance(payload, dict):
+        raise ProviderDataError(f"{where}: answer is {type(payload).__name__}, expected an object")
+    if "data" not in payload:
+        raise ProviderDataError(f"{where}: answer has no 'data' field")
+    rc = payload.get("rc", 0)
+    if rc != 0:
+        raise ProviderDataError(f"{where}: the source answered with error code rc={rc}")
+    return payload["data"]
+
+
+def _decimal(value: object, where: str, name: str) -> Decimal | None:
+    if value is None or (isinstance(value, str) and value.strip() in PLACEHOLDERS):
+        return None
+    if isinstance(value, bool):
+        raise ProviderDataError(f"{where}: {name} is a boolean")
+    if isinstance(value, float):  # only when a caller decoded JSON without Decimal
+        if not math.isfinite(value):
+            raise ProviderDataError(f"{where}: {name} is {value}")
+        value = repr(value)
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ProviderDataError(f"{where}: {name} {value!r} is not a number") from None
+    if not number.is_finite():
+        raise ProviderDataError(f"{where}: {name} is {value!r}")
+    return number
+
+
+def _price(value: object, where: str, name: str) -> Decimal | None:
+    """A price; zero counts as "no trade" (None), a negative price is an error."""
+    number = _decimal(value, where, name)
+    if number is None or number > 0:
+        return number
+    if number == 0:
+        return None
+    raise ProviderDataError(f"{where}: {name} is negative ({number})")
+
+
+def _lots_to_shares(lots: Decimal, where: str) -> int:
+    if lots != lots.to_integral_value():
+        raise ProviderDataError(f"{where}: volume {lots} is not a whole number of lots")
+    return int(lots) * SHARES_PER_LOT
+
+
+def _yyyymmdd(value: object, where: str) -> dt.date | None:
+    if value is None or value in PLACEHOLDERS or value == 0:
+        return None
+    try:
+        return dt.datetime.strptime(str(value), "%Y%m%d").date()
+    except ValueError:
+        raise ProviderDataError(f"{where}: data date (f297) {value!r} is not YYYYMMDD") from None
+
+
+def _unix_time(value: object, where: str) -> dt.datetime | None:
+    if value is None or value in PLACEHOLDERS or value == 0:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
+    except (TypeError, ValueError, OverflowError):
+        raise ProviderDataError(
+            f"{where}: update time (f124) {value!r} is not a timestamp"
+        ) from None
+
+
+# --- fetching (I/O) ---------------------------------------------------------------------------
+
+
+@dataclass
+class ListFetch:
+    """Every fund the list reported, and why paging stopped early if it did."""
+
+    listings: list[Listing] = field(default_factory=list)
+    reported_total: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    pages: int = 0
+    error: ProviderError | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.error is None and len(self.listings) + self._bad_rows >= self.reported_total
+
+    @property
+    def _bad_rows(self) -> int:
+        return sum(1 for problem in self.problems if problem.fatal)
+
+
+class EastmoneyClient:
+    def __init__(self, http: HttpClient, push2_url: str, push2his_url: str):
+        self.http = http
+        self.push2_url = push2_url.rstrip("/")
+        self.push2his_url = push2his_url.rstrip("/")
+
+    def fetch_list_page(self, page: int) -> object:
+        params = {
+            "pn": page,
+            "pz": LIST_PAGE_SIZE,
+            "po": 1,
+            "np": 1,
+            "fltt": 2,
+            "invt": 2,
+            # Sorting by code keeps rows from moving between pages while we page.
+            "fid": "f12",
+            "fs": ETF_BOARDS,
+            "ut": LIST_TOKEN,
+            "fields": LIST_FIELDS,
+        }
+        return self.http.get_json(self.push2_url + LIST_PATH, params)
+
+    def fetch_etf_list(self, on_page: Callable[[int, int, int], None] | None = None) -> ListFetch:
+        """Page through the ETF boards until the reported total is covered.
+
+        A failure midway is kept on the result with what was fetched before it, so that the
+        caller can store the good part and say what failed.
+        """
+        result = ListFetch()
+        seen: dict[tuple[str, str], Listing] = {}
+        page_number = 1
+        while True:
+            try:
+                page = parse_list_page(self.fetch_list_page(page_number))
+            except ProviderError as exc:
+                result.error = exc
+                break
+            result.pages = page_number
+            if page_number == 1:
+                result.reported_total = page.total
+            new = [item for item in page.listings if (item.code, item.exchange) not in seen]
+            seen.update(((item.code, item.exchange), item) for item in new)
+            result.problems.extend(page.problems)
+            covered = len(seen) + result._bad_rows
+            if on_page:
+                on_page(page_number, covered, result.reported_total)
+            if page.raw_rows == 0 or covered >= result.reported_total:
+                break
+            if not new and not page.problems:
+                # The server repeated a page (it ignores pn): stop rather than loop forever.
+                break
+            page_number += 1
+        result.listings = list(seen.values())
+        return result
+
+    def fetch_klines(self, code: str, exchange: str, start: dt.date, end: dt.date) -> object:
+        params = {
+            # The secid's market comes from the stored exchange, never from the code prefix.
+            "secid": f"{EXCHANGE_TO_MARKET[exchange]}.{code}",
+            "klt": 101,
+            "fqt": 0,
+            "beg": start.strftime("%Y%m%d"),
+            "end": end.strftime("%Y%m%d"),
+            "fields1": "f1,f2,f3,f4,f5,f6",
+            "fields2": KLINE_FIELDS,
+            "ut": KLINE_TOKEN,
+        }
+        return self.http.get_json(self.push2his_url + KLINE_PATH, params)
+
+    def daily_bars(
+        self, code: str, exchange: str, start: dt.date, end: dt.date, today: dt.date
+    ) -> KlineSeries:
+        payload = self.fetch_klines(code, exchange, start, end)
+        return parse_kline_response(payload, code=code, exchange=exchange, today=today)

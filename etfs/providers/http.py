@@ -1,0 +1,178 @@
+"""The shared HTTP session: timeouts, retries with backoff and jitter, a per-host rate limit.
+
+The real hosts ban clients that ask too fast or retry too eagerly (shared/providers.md
+section 3), so every request of a process goes through one ``HttpClient`` per source.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .base import ProviderDataError, ProviderUnavailable
+
+logger = logging.getLogger(__name__)
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+BODY_EXCERPT = 500
+
+
+class ProviderBlocked(ProviderUnavailable):
+    """The source refuses us (403, an access-denied or captcha page, empty answers): a ban."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    retries: int = 4
+    backoff: float = 1.0
+    rate_limit: float = 1.0  # requests per second per host; 0 disables the limit
+    user_agent: str = "Mozilla/5.0"
+    referer: str = ""
+    max_retry_after: float = 60.0
+
+
+class CappedRetry(Retry):
+    """urllib3 retries that honour Retry-After, but never sleep longer than a cap.
+
+    A ban can come with a Retry-After of hours; a worker must not block that long inside one
+    request. After the retries the caller sees the 429 and records it on the run.
+    """
+
+    max_retry_after = 60.0
+
+    def get_retry_after(self, response):
+        retry_after = super().get_retry_after(response)
+        if retry_after is None:
+            return None
+        return min(retry_after, self.max_retry_after)
+
+
+class RateLimiter:
+    """Spaces requests to one host at least ``1 / rate`` seconds apart, plus a little jitter.
+
+    Thread-safe: concurrent fetch threads reserve consecutive slots.
+    """
+
+    def __init__(self, rate: float, jitter: float = 0.1):
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.jitter = jitter
+        self._lock = threading.Lock()
+        self._next_slot: dict[str, float] = {}
+
+    def wait(self, host: str) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot.get(host, now))
+            spacing = self.interval * (1 + random.uniform(0, self.jitter))
+            self._next_slot[host] = slot + spacing
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class HttpClient:
+    """GET JSON from a source: one pooled session, rate-limited, retried, with clear errors."""
+
+    def __init__(self, config: HttpConfig):
+        self.config = config
+        self.limiter = RateLimiter(config.rate_limit)
+        self.session = requests.Session()
+        retry = CappedRetry(
+            total=config.retries,
+            connect=config.retries,
+            read=config.retries,
+            status=config.retries,
+            backoff_factor=config.backoff,
+            backoff_jitter=config.backoff / 2,
+            backoff_max=60,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=frozenset({"GET"}),
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        retry.max_retry_after = config.max_retry_after
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update(
+            {"User-Agent": config.user_agent, "Accept": "application/json, text/plain, */*"}
+        )
+        if config.referer:
+            self.session.headers["Referer"] = config.referer
+
+    def get_json(self, url: str, params: dict) -> object:
+        """Return the decoded JSON body, numbers with fractions as exact ``Decimal``s."""
+        host = urlsplit(url).netloc
+        self.limiter.wait(host)
+        try:
+            response = self.session.get(
+                url,
+                params=params,
+                timeout=(self.config.connect_timeout, self.config.read_timeout),
+            )
+        except requests.Timeout as exc:
+            raise ProviderUnavailable(
+                f"{host} did not answer within {self.config.read_timeout:g} s "
+                f"(after {self.config.retries} retries)"
+            ) from exc
+        except requests.RequestException as exc:
+            raise ProviderUnavailable(f"cannot reach {host}: {_short_reason(exc)}") from exc
+        return decode_json_response(host, response.status_code, response.content, response.headers)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def decode_json_response(host: str, status: int, body: bytes, headers) -> object:
+    """Turn one HTTP answer into decoded JSON or the error that says what was wrong."""
+    if status == 403:
+        raise ProviderBlocked(f"{host} answered HTTP 403 (refused; not retried)")
+    if status == 429:
+        wait = headers.get("Retry-After")
+        suffix = f", Retry-After {wait} s" if wait else ""
+        raise ProviderBlocked(f"{host} answered HTTP 429 Too Many Requests{suffix}")
+    if status >= 500:
+        raise ProviderUnavailable(f"{host} answered HTTP {status} after retries")
+    if status != 200:
+        raise ProviderDataError(f"{host} answered HTTP {status}", body=body[:BODY_EXCERPT])
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        raise ProviderBlocked(f"{host} sent an empty answer (a sign of throttling)")
+    if text[:1] == "<":
+        raise ProviderBlocked(
+            f"{host} sent an HTML page instead of JSON (an access-denied or captcha page?)"
+        )
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        hint = " (JSONP-wrapped?)" if text[:1] not in "{[" else ""
+        raise ProviderDataError(
+            f"{host} sent invalid JSON{hint}: {exc.msg} at character {exc.pos}",
+            body=text[:BODY_EXCERPT],
+        ) from exc
+
+
+def _short_reason(exc: Exception) -> str:
+    """The innermost reason of a requests/urllib3 error, without the wrapper noise."""
+    reason = exc
+    while True:
+        inner = getattr(reason, "reason", None) or (reason.args[0] if reason.args else None)
+        if isinstance(inner, Exception) and inner is not reason:
+            reason = inner
+            continue
+        break
+    text = str(reason)
+    return text if len(text) < 200 else text[:200] + "…"

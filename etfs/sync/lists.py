@@ -1,0 +1,177 @@
+"""The ETF list sync: fetch both exchanges' fund lists, upsert them, mark funds that left."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from etfs.models import Exchange, ListingStatus, StockInfo, SyncKind, SyncRun, SyncStatus
+from etfs.providers.base import Listing
+
+from .runs import RunRecorder, SyncAlreadyRunning, create_run, finish_run, start_run
+from .sources import eastmoney_client
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+
+
+def normalise_exchanges(exchanges: Iterable[str] | None) -> list[str]:
+    chosen = sorted({exchange.upper() for exchange in exchanges or Exchange.values})
+    unknown = [exchange for exchange in chosen if exchange not in Exchange.values]
+    if unknown:
+        raise ValueError(
+            f"unknown exchange {', '.join(unknown)}; choose from {', '.join(Exchange.values)}"
+        )
+    return chosen
+
+
+def sync_etf_lists(
+    *,
+    exchanges: Iterable[str] | None = None,
+    run: SyncRun | None = None,
+    trigger: str = "command",
+    client=None,
+    progress: Progress | None = None,
+) -> SyncRun:
+    """Bring StockInfo's ETF rows in line with the source's ETF boards; return the run."""
+    exchanges = normalise_exchanges(exchanges)
+    if run is None:
+        run, created = create_run(
+            SyncKind.ETF_LISTS, trigger, {"exchanges": exchanges}, status=SyncStatus.RUNNING
+        )
+        if not created:
+            raise SyncAlreadyRunning(run)
+    elif not start_run(run):
+        return run
+    recorder = RunRecorder(run)
+    recorder.set_total(len(exchanges))
+    try:
+        status, summary = _sync(recorder, exchanges, client or eastmoney_client(), progress)
+    except BaseException as exc:
+        finish_run(run, SyncStatus.FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    return finish_run(run, status, summary)
+
+
+def _sync(recorder: RunRecorder, exchanges, client, progress) -> tuple[str, str]:
+    def on_page(page: int, covered: int, total: int) -> None:
+        recorder.beat()
+        if progress:
+            progress(covered, total, f"list page {page}")
+
+    fetched = client.fetch_etf_list(on_page=on_page)
+    listings = [item for item in fetched.listings if item.exchange in exchanges]
+    recorder.row_problems(fetched.problems)
+    recorder.add(
+        rows_fetched=len(listings),
+        rows_rejected=sum(problem.fatal for problem in fetched.problems),
+    )
+    reasons = []
+    if fetched.error is not None:
+        reasons.append(f"the list stopped after {fetched.pages} page(s): {fetched.error}")
+    elif not fetched.complete:
+        reasons.append(
+            f"the source reported {fetched.reported_total} funds but paging returned "
+            f"{len(fetched.listings)}"
+        )
+    may_delist = not reasons
+    if fetched.error is not None and not fetched.listings:
+        recorder.problem(str(fetched.error), detail=getattr(fetched.error, "body", "") or "")
+        return SyncStatus.FAILED, reasons[0]
+    now = timezone.now()
+    for exchange in exchanges:
+        batch = [item for item in listings if item.exchange == exchange]
+        reason = _sync_exchange(recorder, exchange, batch, now, may_delist)
+        if reason:
+            reasons.append(reason)
+    if fetched.error is not None:
+        recorder.problem(str(fetched.error), detail=getattr(fetched.error, "body", "") or "")
+    return (SyncStatus.PARTIAL if reasons else SyncStatus.SUCCEEDED), "; ".join(reasons)
+
+
+def _sync_exchange(recorder, exchange: str, batch: list[Listing], now, may_delist: bool) -> str:
+    """Upsert one exchange's funds and delist the missing ones, in one transaction."""
+    with transaction.atomic():
+        listed_before = StockInfo.objects.etfs(exchange).count()
+        created, updated, unchanged = upsert_listings(exchange, batch, now)
+        reason, delisted = "", 0
+        if not batch:
+            reason = f"{exchange}: the source listed no funds; nothing marked delisted"
+        elif may_delist:
+            guard = settings.ETFSYNC_LIST_SHRINK_GUARD
+            if len(batch) < listed_before * guard:
+                reason = (
+                    f"{exchange}: the new list has {len(batch)} funds against {listed_before} "
+                    f"listed before (below {guard:.0%}); nothing marked delisted"
+                )
+            else:
+                delisted = mark_missing_delisted(exchange, {item.code for item in batch}, now)
+        recorder.add(
+            items_done=1,
+            rows_created=created,
+            rows_updated=updated,
+            rows_unchanged=unchanged,
+            rows_delisted=delisted,
+        )
+    logger.info(
+        "%s: %d created, %d updated, %d unchanged, %d delisted",
+        exchange,
+        created,
+        updated,
+        unchanged,
+        delisted,
+    )
+    return reason
+
+
+def upsert_listings(exchange: str, batch: list[Listing], now) -> tuple[int, int, int]:
+    """Insert new funds and update changed ones in bulk; return (created, updated, unchanged)."""
+    codes = [item.code for item in batch]
+    existing = {
+        security.code: security
+        for security in StockInfo.objects.filter(exchange=exchange, code__in=codes)
+    }
+    new, changed, unchanged_ids = [], [], []
+    for item in batch:
+        security = existing.get(item.code)
+        if security is None:
+            new.append(
+                StockInfo(
+                    code=item.code,
+                    exchange=exchange,
+                    name=item.name,
+                    is_etf=True,
+                    status=ListingStatus.LISTED,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                )
+            )
+        elif security.name != item.name or not security.is_etf or security.status != "listed":
+            security.name = item.name
+            security.is_etf = True
+            security.status = ListingStatus.LISTED
+            security.delisted_at = None
+            security.last_seen_at = now
+            security.updated_at = now
+            changed.append(security)
+        else:
+            unchanged_ids.append(security.pk)
+    StockInfo.objects.bulk_create(new, batch_size=500)
+    StockInfo.objects.bulk_update(
+        changed,
+        ["name", "is_etf", "status", "delisted_at", "last_seen_at", "updated_at"],
+        batch_size=500,
+    )
+    for start in range(0, len(unchanged_ids), 900):
+        StockInfo.objects.filter(pk__in=unchanged_ids[start : start + 900]).update(last_seen_at=now)
+    return len(new), len(changed), len(unchanged_ids)
+
+
+def mark_missing_delisted(exchange: str, codes: set[str], now) -> int:
+    missing = StockInfo.objects.etfs(exchange).exclude(code__in=codes)
+    return missing.update(status=ListingStatus.DELISTED, delisted_at=now, updated_at=now)

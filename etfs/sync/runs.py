@@ -1,0 +1,211 @@
+"""SyncRun bookkeeping: create (or join), start, progress, problems, finish, stale recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from etfs.models import SyncRun, SyncRunError, SyncStatus
+from etfs.providers.base import RowProblem
+
+logger = logging.getLogger(__name__)
+
+DETAIL_LIMIT = 2000
+COUNTERS = (
+    "items_done",
+    "items_failed",
+    "rows_fetched",
+    "rows_created",
+    "rows_updated",
+    "rows_unchanged",
+    "rows_delisted",
+    "rows_rejected",
+    "warnings",
+)
+
+
+class SyncAlreadyRunning(Exception):
+    def __init__(self, run: SyncRun):
+        super().__init__(f"run #{run.pk} of the same scope is already {run.status}")
+        self.run = run
+
+
+def scope_for(kind: str, parameters: dict) -> str:
+    """Runs with the same scope must not overlap; different scopes may run side by side."""
+    parts = [kind]
+    for key in ("exchanges", "codes"):
+        if parameters.get(key):
+            parts.append(f"{key}=" + ",".join(sorted(parameters[key])))
+    return ":".join(parts)[:200]
+
+
+def create_run(
+    kind: str,
+    trigger: str,
+    parameters: dict | None = None,
+    *,
+    user=None,
+    status: str = SyncStatus.QUEUED,
+    retry_of: SyncRun | None = None,
+) -> tuple[SyncRun, bool]:
+    """Create a top-level run, or return the active run of the same scope (created=False)."""
+    parameters = parameters or {}
+    recover_stale_runs()
+    scope = scope_for(kind, parameters)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            run = SyncRun.objects.create(
+                kind=kind,
+                trigger=trigger,
+                parameters=parameters,
+                scope=scope,
+                requested_by=user if user and user.is_authenticated else None,
+                status=status,
+                retry_of=retry_of,
+                started_at=now if status == SyncStatus.RUNNING else None,
+                heartbeat_at=now if status == SyncStatus.RUNNING else None,
+            )
+    except IntegrityError:
+        existing = SyncRun.objects.active().filter(scope=scope, parent__isnull=True).first()
+        if existing is None:  # it finished in between; try once more
+            return create_run(kind, trigger, parameters, user=user, status=status)
+        return existing, False
+    return run, True
+
+
+def start_run(run: SyncRun) -> bool:
+    """Move a queued run to running; False if it is not queued any more (already taken)."""
+    now = timezone.now()
+    started = SyncRun.objects.filter(pk=run.pk, status=SyncStatus.QUEUED).update(
+        status=SyncStatus.RUNNING, started_at=now, heartbeat_at=now
+    )
+    run.refresh_from_db()
+    return bool(started)
+
+
+def finish_run(run: SyncRun, status: str, summary: str = "") -> SyncRun:
+    run.refresh_from_db(fields=COUNTERS + ("cancel_requested", "items_total"))
+    run.status = status
+    run.finished_at = timezone.now()
+    run.heartbeat_at = run.finished_at
+    if summary:
+        run.error_summary = summary[:5000]
+    run.save(update_fields=["status", "finished_at", "heartbeat_at", "error_summary"])
+    logger.info("run #%s %s finished %s %s", run.pk, run.kind, status, summary)
+    return run
+
+
+def recover_stale_runs() -> int:
+    """Mark runs failed whose worker stopped sending heartbeats (killed, database lost)."""
+    now = timezone.now()
+    stale_before = now - dt.timedelta(seconds=settings.ETFSYNC_STALE_RUN_SECONDS)
+    stale = SyncRun.objects.filter(status=SyncStatus.RUNNING, heartbeat_at__lt=stale_before)
+    count = stale.update(
+        status=SyncStatus.FAILED,
+        finished_at=now,
+        error_summary="The worker stopped sending heartbeats (killed or lost its database); "
+        "marked failed. A new run continues where this one stopped.",
+    )
+    if count:
+        logger.warning("marked %d stale run(s) failed", count)
+    return count
+
+
+class RunRecorder:
+    """What a service reports while it works: counters, problems, heartbeat, cancellation.
+
+    Counters are added to the database with F() expressions, so chunk runs of one parent can
+    report at the same time without losing each other's numbers.
+    """
+
+    def __init__(self, run: SyncRun):
+        self.run = run
+        self.totals = dict.fromkeys(COUNTERS, 0)
+
+    def add(self, **counters: int) -> None:
+        counters = {name: value for name, value in counters.items() if value}
+        if not counters:
+            return
+        for name, value in counters.items():
+            self.totals[name] += value
+        updates = {name: F(name) + value for name, value in counters.items()}
+        updates["heartbeat_at"] = timezone.now()
+        SyncRun.objects.filter(pk=self.run.pk).update(**updates)
+        if self.run.parent_id:
+            SyncRun.objects.filter(pk=self.run.parent_id).update(**updates)
+
+    def set_total(self, items_total: int) -> None:
+        self.run.items_total = items_total
+        SyncRun.objects.filter(pk=self.run.pk).update(items_total=items_total)
+
+    def beat(self) -> bool:
+        """Record that the worker is alive; True when someone asked the run to stop."""
+        now = timezone.now()
+        SyncRun.objects.filter(pk=self.run.pk).update(heartbeat_at=now)
+        ids = [self.run.pk] + ([self.run.parent_id] if self.run.parent_id else [])
+        return SyncRun.objects.filter(pk__in=ids, cancel_requested=True).exists()
+
+    def problem(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        severity=SyncRunError.Severity.ERROR,
+        detail: str | bytes = "",
+        security_id: int | None = None,
+    ) -> None:
+        self.problems([(message, code, severity, detail, security_id)])
+
+    def row_problems(self, problems: list[RowProblem], security_id: int | None = None) -> None:
+        self.problems(
+            [
+                (
+                    problem.message,
+                    problem.code,
+                    SyncRunError.Severity.REJECTED
+                    if problem.fatal
+                    else SyncRunError.Severity.WARNING,
+                    problem.row,
+                    security_id,
+                )
+                for problem in problems
+            ]
+        )
+
+    def problems(self, entries) -> None:
+        rows = [
+            SyncRunError(
+                run_id=self.run.pk,
+                message=str(message)[:2000],
+                code=code or "",
+                severity=severity,
+                detail=_text(detail)[:DETAIL_LIMIT],
+                security_id=security_id,
+            )
+            for message, code, severity, detail, security_id in entries
+        ]
+        if rows:
+            SyncRunError.objects.bulk_create(rows)
+
+
+def _text(detail: str | bytes | None) -> str:
+    if not detail:
+        return ""
+    if isinstance(detail, bytes):
+        return detail.decode("utf-8", errors="replace")
+    return str(detail)
+
+
+def cancel_queued(queryset) -> int:
+    """Cancel runs that no worker has started yet (their tasks will find them final)."""
+    return queryset.filter(status=SyncStatus.QUEUED).update(
+        status=SyncStatus.CANCELLED,
+        finished_at=timezone.now(),
+        error_summary="Cancelled before it started.",
+    )

@@ -1,0 +1,36 @@
+"""django-q2 entry points: load the run, call the service, nothing else."""
+
+from __future__ import annotations
+
+import logging
+
+from etfs.models import SyncKind, SyncRun, SyncStatus, SyncTrigger
+from etfs.sync.calendar import is_trading_day, shanghai_now
+from etfs.sync.lists import sync_etf_lists
+from etfs.sync.runs import create_run
+
+logger = logging.getLogger(__name__)
+
+
+def execute_run(run_id: int) -> str:
+    run = SyncRun.objects.get(pk=run_id)
+    if run.kind == SyncKind.ETF_LISTS:
+        run = sync_etf_lists(run=run, exchanges=run.parameters.get("exchanges"))
+    else:
+        from etfs.sync.prices import run_price_sync
+
+        run = run_price_sync(run)
+    return f"run #{run.pk}: {run.status}"
+
+
+def scheduled_sync(kind: str) -> str:
+    """What a schedule fires: on trading days, one run of ``kind`` (joined if one is active)."""
+    today = shanghai_now().date()
+    if not is_trading_day(today):
+        return f"{today} is not a trading day; nothing to do"
+    run, created = create_run(kind, SyncTrigger.SCHEDULE, {})
+    if not created:
+        return f"run #{run.pk} is already {run.status}; not starting another"
+    if run.status == SyncStatus.QUEUED:
+        return execute_run(run.pk)
+    return f"run #{run.pk}: {run.status}"

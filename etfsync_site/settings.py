@@ -1,0 +1,163 @@
+"""Settings for etfsync.
+
+Every setting that differs between machines comes from an environment variable, read once
+here through django-environ. Nothing else in the project reads ``os.environ``.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local .env file is optional; real deployments set the variables themselves.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-key-change-me-in-production")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_q",
+    "etfs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "etfsync_site.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "etfsync_site.wsgi.application"
+
+# The embedded default is a SQLite file beside the code; a postgres:// URL works the same way.
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'etfsync.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while a qcluster worker writes; IMMEDIATE transactions and
+    # a busy timeout make concurrent writers wait for each other instead of failing with
+    # "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=30),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+# Market times (the 15:00 close, the morning schedule) are Asia/Shanghai; so is the admin.
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+
+# django-q2. A price sync of all ETFs can run for a long time, so the task timeout is generous,
+# retry must exceed it (django-q2 refuses otherwise), and a failed task is retried only a few
+# times: the services themselves are re-run safe and record their own failures.
+Q_CLUSTER = {
+    "name": "etfsync",
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": env.int("Q_TIMEOUT", default=3 * 3600),
+    "retry": env.int("Q_RETRY", default=3 * 3600 + 600),
+    "max_attempts": env.int("Q_MAX_ATTEMPTS", default=2),
+    "save_limit": env.int("Q_SAVE_LIMIT", default=1000),
+    "ack_failures": True,
+    "catch_up": False,
+    "queue_limit": 50,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["poll"] = env.float("Q_POLL", default=0.5)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "etfs": {"handlers": ["console"], "level": env.str("ETFSYNC_LOG_LEVEL", default="WARNING")},
+        # One quiet line from the TimescaleDB migration step about what it did.
+        "etfs.migrations": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}
+
+# --- etfsync -------------------------------------------------------------------------------
+ETFSYNC_EASTMONEY_PUSH2_URL = env.str(
+    "ETFSYNC_EASTMONEY_PUSH2_URL", default="https://push2.eastmoney.com"
+)
+ETFSYNC_EASTMONEY_PUSH2HIS_URL = env.str(
+    "ETFSYNC_EASTMONEY_PUSH2HIS_URL", default="https://push2his.eastmoney.com"
+)
+# (connect, read) timeouts in seconds.
+ETFSYNC_CONNECT_TIMEOUT = env.float("ETFSYNC_CONNECT_TIMEOUT", default=5.0)
+ETFSYNC_READ_TIMEOUT = env.float("ETFSYNC_READ_TIMEOUT", default=20.0)
+# Retries on connection errors, 5xx and 429, with exponential backoff and jitter.
+ETFSYNC_HTTP_RETRIES = env.int("ETFSYNC_HTTP_RETRIES", default=4)
+ETFSYNC_HTTP_BACKOFF = env.float("ETFSYNC_HTTP_BACKOFF", default=1.0)
+# Requests per second per source host. The real hosts ban IPs that ask faster than a few per
+# second (shared/providers.md section 3); about one per second is what well-kept clients use.
+ETFSYNC_RATE_LIMIT = env.float("ETFSYNC_RATE_LIMIT", default=1.0)
+# How many funds' k-lines are fetched at the same time (within the rate limit).
+ETFSYNC_CONCURRENCY = env.int("ETFSYNC_CONCURRENCY", default=2)
+ETFSYNC_USER_AGENT = env.str(
+    "ETFSYNC_USER_AGENT",
+    default=(
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+    ),
+)
+# Refuse to mark funds delisted when a new list has fewer than this share of the listed funds.
+ETFSYNC_LIST_SHRINK_GUARD = env.float("ETFSYNC_LIST_SHRINK_GUARD", default=0.9)
+# Price sync: first year of history for funds without bars, look-back for corrections.
+ETFSYNC_START_YEAR = env.int("ETFSYNC_START_YEAR", default=2020)
+ETFSYNC_LOOKBACK_DAYS = env.int("ETFSYNC_LOOKBACK_DAYS", default=10)
+ETFSYNC_PRICE_BATCH_ETFS = env.int("ETFSYNC_PRICE_BATCH_ETFS", default=20)
+ETFSYNC_PRICE_CHUNK_ETFS = env.int("ETFSYNC_PRICE_CHUNK_ETFS", default=50)
+# A run whose heartbeat is older than this is considered dead.
+ETFSYNC_STALE_RUN_SECONDS = env.int("ETFSYNC_STALE_RUN_SECONDS", default=600)

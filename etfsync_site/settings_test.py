@@ -1,0 +1,20 @@
+"""Settings for the test suite: PostgreSQL (what users deploy), fast retries, no rate limit."""
+
+from .settings import *  # noqa: F403
+from .settings import env
+
+DATABASES = {
+    "default": env.db("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/etfsync"),
+}
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_etfsync")}
+
+# Tests talk to a local server; they set the endpoint roots themselves.
+ETFSYNC_EASTMONEY_PUSH2_URL = "http://127.0.0.1:9"
+ETFSYNC_EASTMONEY_PUSH2HIS_URL = "http://127.0.0.1:9"
+ETFSYNC_RATE_LIMIT = 0
+ETFSYNC_HTTP_RETRIES = 2
+ETFSYNC_HTTP_BACKOFF = 0.01
+ETFSYNC_CONNECT_TIMEOUT = 1.0
+ETFSYNC_READ_TIMEOUT = 1.0
+ETFSYNC_CONCURRENCY = 4
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

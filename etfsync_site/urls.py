@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import path
+
+admin.site.site_header = "etfsync"
+admin.site.site_title = "etfsync"
+admin.site.index_title = "ETF data and sync runs"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]

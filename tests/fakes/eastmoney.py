@@ -1,0 +1,328 @@
+"""A local HTTP server that answers like Eastmoney push2/push2his (shared/providers.md).
+
+It keeps the real traps: pages capped at 100 rows, sorting by the requested field (sorting by a
+moving field drops funds), ``np``/``fltt`` shapes, "-" placeholders, ``data: null`` for unknown
+securities; and it injects faults on request (timeouts, dropped connections, 5xx/429, HTML
+captcha pages, truncated JSON, wrong shapes). Tests, benchmarks and offline users run it:
+
+    python -m tests.fakes.eastmoney --port 8765 --funds 40 --days 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from etfs.sync.calendar import is_trading_day
+
+PAGE_CAP = 100
+THOUSANDTH = Decimal("0.001")
+
+
+@dataclass
+class FakeBar:
+    day: dt.date
+    open: Decimal
+    close: Decimal
+    high: Decimal
+    low: Decimal
+    lots: int
+    amount: Decimal
+
+    def kline(self) -> str:
+        change = Decimal("0.00")
+        return (
+            f"{self.day.isoformat()},{self.open},{self.close},{self.high},{self.low},"
+            f"{self.lots},{self.amount},1.00,{change},0.000,0.50"
+        )
+
+
+@dataclass
+class FakeFund:
+    code: str
+    market: int  # 1 Shanghai, 0 Shenzhen
+    name: str
+    bars: list[FakeBar] = field(default_factory=list)
+    change_pct: Decimal = Decimal("0")
+
+    def list_row(self, fields: set[str], today_only: dt.date | None) -> dict:
+        bar = self.bars[-1] if self.bars else None
+        if bar is not None and today_only is not None and bar.day != today_only:
+            bar = None
+        row = {
+            "f12": self.code,
+            "f13": self.market,
+            "f14": self.name,
+            "f2": bar.close if bar else "-",
+            "f3": self.change_pct,
+            "f5": bar.lots if bar else "-",
+            "f6": bar.amount if bar else "-",
+            "f15": bar.high if bar else "-",
+            "f16": bar.low if bar else "-",
+            "f17": bar.open if bar else "-",
+            "f18": self.bars[-2].close if len(self.bars) > 1 else "-",
+            "f124": 1700000000,
+            "f297": int(bar.day.strftime("%Y%m%d")) if bar else "-",
+        }
+        return {key: value for key, value in row.items() if key in fields}
+
+
+def make_bars(seed: int, start: dt.date, end: dt.date) -> list[FakeBar]:
+    rng = random.Random(seed)
+    price = Decimal(rng.randint(800, 5000)) / 1000
+    bars, day = [], start
+    while day <= end:
+        if is_trading_day(day):
+            open_ = price
+            close = max(
+                Decimal("0.100"),
+                (price * Decimal(1 + rng.uniform(-0.03, 0.03))).quantize(THOUSANDTH),
+            )
+            high = (max(open_, close) * Decimal(1 + rng.uniform(0, 0.01))).quantize(
+                THOUSANDTH, ROUND_HALF_UP
+            )
+            low = (min(open_, close) * Decimal(1 - rng.uniform(0, 0.01))).quantize(THOUSANDTH)
+            lots = rng.randint(1000, 2_000_000)
+            average = low + (high - low) * Decimal(rng.random())
+            amount = (average * lots * 100).quantize(Decimal("0.01"))
+            bars.append(FakeBar(day, open_, close, high, low, lots, amount))
+            price = close
+        day += dt.timedelta(days=1)
+    return bars
+
+
+def make_funds(count: int, start: dt.date, end: dt.date, seed: int = 7) -> list[FakeFund]:
+    """Half Shanghai (51xxxx/56xxxx), half Shenzhen (15xxxx), each with its own history."""
+    funds = []
+    for index in range(count):
+        if index % 2 == 0:
+            code, market, name = f"{510000 + index // 2:06d}", 1, f"沪ETF{index // 2}"
+        else:
+            code, market, name = f"{159000 + index // 2:06d}", 0, f"深ETF{index // 2}"
+        funds.append(FakeFund(code, market, name, make_bars(seed + index, start, end)))
+        funds[-1].change_pct = Decimal(random.Random(index).randint(-500, 500)) / 100
+    return funds
+
+
+class FakeEastmoney:
+    """The server's state: funds, faults to inject, the requests it saw."""
+
+    def __init__(self, funds: list[FakeFund] | None = None, latency: float = 0.0):
+        self.funds: dict[tuple[int, str], FakeFund] = {}
+        for fund in funds or []:
+            self.add(fund)
+        self.latency = latency
+        self.faults: deque = deque()  # (path fragment or None, code or None, fault)
+        self.requests: list[Request] = []
+        self.list_today_only: dt.date | None = None
+        self.lock = threading.Lock()
+        self._server = None
+        self._thread = None
+
+    # -- state --
+    def add(self, fund: FakeFund) -> None:
+        self.funds[(fund.market, fund.code)] = fund
+
+    def remove(self, code: str) -> None:
+        for key in [key for key in self.funds if key[1] == code]:
+            del self.funds[key]
+
+    def fail(self, fault: str, *, times: int = 1, path: str | None = None, code: str | None = None):
+        """Queue ``fault`` for the next ``times`` matching requests.
+
+        Faults: timeout, drop, 500, 502, 503, 429, 429-retry-after, 403, html, empty,
+        truncated, wrong-shape, diff-object, jsonp, data-null.
+        """
+        for _ in range(times):
+            self.faults.append((path, code, fault))
+
+    def paths(self, fragment: str) -> list[Request]:
+        return [request for request in self.requests if fragment in request.path]
+
+    # -- server --
+    def start(self, port: int = 0) -> str:
+        self._server = make_server("127.0.0.1", port, self.wsgi, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self.url
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def wsgi(self, environ, start_response):
+        request = Request(environ)
+        with self.lock:
+            self.requests.append(request)
+            fault = self._take_fault(request)
+        if self.latency:
+            time.sleep(self.latency)
+        if fault == "drop":
+            # Close the socket without an answer, as the real hosts do when they throttle.
+            connection = environ.get("werkzeug.socket")
+            if connection is not None:
+                connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+            raise ConnectionAbortedError("fault: drop")
+        if fault == "timeout":
+            time.sleep(float(request.args.get("_sleep", 3)))
+        response = self._fault_response(fault) if fault and fault != "timeout" else None
+        if response is None:
+            response = self.route(request, fault)
+        return response(environ, start_response)
+
+    def _take_fault(self, request: Request):
+        secid = request.args.get("secid", "")
+        for entry in list(self.faults):
+            path, code, fault = entry
+            if path and path not in request.path:
+                continue
+            if code and not secid.endswith("." + code):
+                continue
+            self.faults.remove(entry)
+            return fault
+        return None
+
+    def _fault_response(self, fault: str) -> Response | None:
+        if fault in ("500", "502", "503", "403", "429"):
+            return Response("error", status=int(fault))
+        if fault == "429-retry-after":
+            return Response("slow down", status=429, headers={"Retry-After": "1"})
+        if fault == "html":
+            body = "<html><head><title>访问受限</title></head><body>captcha</body></html>"
+            return Response(body, status=200, mimetype="text/html")
+        if fault == "empty":
+            return Response("", status=200)
+        return None
+
+    def route(self, request: Request, fault: str | None) -> Response:
+        if request.path == "/api/qt/clist/get":
+            payload = self.list_payload(request, fault)
+        elif request.path == "/api/qt/stock/kline/get":
+            payload = self.kline_payload(request, fault)
+        else:
+            return Response("not found", status=404)
+        if fault == "wrong-shape":
+            payload = {"rc": 0, "data": {"items": [1, 2, 3]}}
+        if fault == "data-null":
+            payload = {**payload, "data": None}
+        body = json.dumps(payload, ensure_ascii=False, default=_json_number)
+        if fault == "truncated":
+            body = body[: len(body) // 2]
+        if fault == "jsonp":
+            body = f"jQuery1124({body});"
+        return Response(body, mimetype="application/json")
+
+    def list_payload(self, request: Request, fault: str | None) -> dict:
+        page = int(request.args.get("pn", 1))
+        size = min(int(request.args.get("pz", 20)), PAGE_CAP)
+        sort_field = request.args.get("fid", "f3")
+        descending = request.args.get("po", "1") == "1"
+        fields = set(request.args.get("fields", "f12,f13,f14").split(","))
+        funds = sorted(
+            self.funds.values(),
+            key=lambda fund: fund.code if sort_field == "f12" else fund.change_pct,
+            reverse=descending,
+        )
+        if sort_field != "f12":
+            # A moving sort key: between two page requests the order shifts.
+            for fund in self.funds.values():
+                fund.change_pct += Decimal(random.randint(-50, 50)) / 100
+        if not funds:
+            return _envelope(None)
+        rows = [fund.list_row(fields, self.list_today_only) for fund in funds]
+        chunk = rows[(page - 1) * size : page * size]
+        if request.args.get("fltt") != "2":
+            chunk = [_scaled(row) for row in chunk]
+        diff = chunk
+        if request.args.get("np") != "1" or fault == "diff-object":
+            diff = {str(index): row for index, row in enumerate(chunk)}
+        return _envelope({"total": len(rows), "diff": diff})
+
+    def kline_payload(self, request: Request, fault: str | None) -> dict:
+        market, _, code = request.args.get("secid", "").partition(".")
+        fund = self.funds.get((int(market) if market.isdigit() else -1, code))
+        if fund is None:
+            return _envelope(None)
+        begin = dt.datetime.strptime(request.args.get("beg", "19900101"), "%Y%m%d").date()
+        end = dt.datetime.strptime(request.args.get("end", "20500101"), "%Y%m%d").date()
+        lines = [bar.kline() for bar in fund.bars if begin <= bar.day <= end]
+        return _envelope(
+            {
+                "code": fund.code,
+                "market": fund.market,
+                "name": fund.name,
+                "decimal": 3,
+                "dktotal": len(fund.bars),
+                "klines": lines,
+            }
+        )
+
+
+def _envelope(data) -> dict:
+    return {
+        "rc": 0,
+        "rt": 6,
+        "svr": 181670098,
+        "lt": 1,
+        "full": 1,
+        "dlmkts": "",
+        "dsc": "0",
+        "data": data,
+    }
+
+
+def _scaled(row: dict) -> dict:
+    """Without fltt=2 the source sends prices as integers scaled by 10^3."""
+    scaled = dict(row)
+    for key in ("f2", "f15", "f16", "f17", "f18"):
+        if isinstance(scaled.get(key), Decimal):
+            scaled[key] = int(scaled[key] * 1000)
+    return scaled
+
+
+def _json_number(value):
+    # The real source writes numbers with fltt=2 as JSON decimals; a float's repr keeps the
+    # three price decimals exactly.
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(type(value))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--funds", type=int, default=40)
+    parser.add_argument("--days", type=int, default=365, help="calendar days of history")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    args = parser.parse_args()
+    end = dt.date.today()
+    server = FakeEastmoney(
+        make_funds(args.funds, end - dt.timedelta(days=args.days), end), args.latency
+    )
+    url = server.start(args.port)
+    print(f"fake Eastmoney serving {args.funds} funds at {url} (Ctrl-C to stop)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
