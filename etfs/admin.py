@@ -56,12 +56,12 @@ class SyncButtonsMixin:
             path(
                 "sync-lists/",
                 self.admin_site.admin_view(require_POST(self.sync_lists_view)),
-                name="%s_%s_sync_lists" % info,
+                name="{}_{}_sync_lists".format(*info),
             ),
             path(
                 "sync-prices/",
                 self.admin_site.admin_view(require_POST(self.sync_prices_view)),
-                name="%s_%s_sync_prices" % info,
+                name="{}_{}_sync_prices".format(*info),
             ),
         ]
         return urls + super().get_urls()
@@ -77,8 +77,8 @@ class SyncButtonsMixin:
         extra_context = {
             **(extra_context or {}),
             "can_run_sync": can_run_sync(request),
-            "sync_lists_url": reverse("admin:%s_%s_sync_lists" % info),
-            "sync_prices_url": reverse("admin:%s_%s_sync_prices" % info),
+            "sync_lists_url": reverse("admin:{}_{}_sync_lists".format(*info)),
+            "sync_prices_url": reverse("admin:{}_{}_sync_prices".format(*info)),
         }
         return super().changelist_view(request, extra_context)
 

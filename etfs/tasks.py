@@ -6,6 +6,7 @@ import logging
 
 from etfs.models import SyncKind, SyncRun, SyncStatus, SyncTrigger
 from etfs.sync.calendar import is_trading_day, shanghai_now
+from etfs.sync.chunks import run_price_sync
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.runs import create_run
 
@@ -17,8 +18,6 @@ def execute_run(run_id: int) -> str:
     if run.kind == SyncKind.ETF_LISTS:
         run = sync_etf_lists(run=run, exchanges=run.parameters.get("exchanges"))
     else:
-        from etfs.sync.prices import run_price_sync
-
         run = run_price_sync(run)
     return f"run #{run.pk}: {run.status}"
 

@@ -8,9 +8,11 @@ DATABASES = {
 }
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_etfsync")}
 
-# Tests talk to a local server; they set the endpoint roots themselves.
-ETFSYNC_EASTMONEY_PUSH2_URL = "http://127.0.0.1:9"
-ETFSYNC_EASTMONEY_PUSH2HIS_URL = "http://127.0.0.1:9"
+# Tests talk to a local server: in-process tests set the endpoint roots themselves; a qcluster
+# started by a test gets them through these variables. Port 9 (discard) refuses connections,
+# so a test that forgets to start a server fails fast instead of reaching the internet.
+ETFSYNC_EASTMONEY_PUSH2_URL = env.str("ETFSYNC_TEST_PUSH2_URL", default="http://127.0.0.1:9")
+ETFSYNC_EASTMONEY_PUSH2HIS_URL = env.str("ETFSYNC_TEST_PUSH2HIS_URL", default="http://127.0.0.1:9")
 ETFSYNC_RATE_LIMIT = 0
 ETFSYNC_HTTP_RETRIES = 2
 ETFSYNC_HTTP_BACKOFF = 0.01

@@ -74,7 +74,7 @@ def parse_list_page(payload: object) -> ListPage:
     if not isinstance(rows, list):
         raise ProviderDataError(f"ETF list: 'data.diff' is {type(rows).__name__}, expected a list")
     listings, problems = [], []
-    for position, row in enumerate(rows):
+    for row in rows:
         try:
             listings.append(parse_listing(row))
         except ProviderDataError as exc:

@@ -74,7 +74,9 @@ def create_run(
     except IntegrityError:
         existing = SyncRun.objects.active().filter(scope=scope, parent__isnull=True).first()
         if existing is None:  # it finished in between; try once more
-            return create_run(kind, trigger, parameters, user=user, status=status)
+            return create_run(
+                kind, trigger, parameters, user=user, status=status, retry_of=retry_of
+            )
         return existing, False
     return run, True
 
@@ -179,9 +181,11 @@ class RunRecorder:
         )
 
     def problems(self, entries) -> None:
+        # Problems of a chunk are kept on the top-level run, where users look for them.
+        run_id = self.run.parent_id or self.run.pk
         rows = [
             SyncRunError(
-                run_id=self.run.pk,
+                run_id=run_id,
                 message=str(message)[:2000],
                 code=code or "",
                 severity=severity,

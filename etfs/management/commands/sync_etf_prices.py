@@ -1,0 +1,84 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+
+from etfs.models import StockInfo, SyncKind, SyncTrigger
+from etfs.sync.calendar import shanghai_now
+from etfs.sync.prices import PriceOptions, sync_etf_prices
+from etfs.sync.queue import enqueue_sync
+from etfs.sync.runs import SyncAlreadyRunning
+
+from ._runs import EXIT_FAILED, ProgressBar, finish_command, report_queued
+
+EXIT_USAGE = 2
+
+
+def iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+iso_date.__name__ = "date"
+
+
+class Command(BaseCommand):
+    help = "Fetch daily bars (unadjusted) of the listed ETFs into DailyBar, incrementally."
+
+    def add_arguments(self, parser):
+        since = parser.add_mutually_exclusive_group()
+        since.add_argument(
+            "--start-year", type=int, help="First year for ETFs without bars (default 2020)."
+        )
+        since.add_argument("--start", type=iso_date, help="Fetch every ETF from this date.")
+        since.add_argument("--full", action="store_true", help="Fetch whole histories.")
+        parser.add_argument("--end", type=iso_date, help="Last day (default: the last final day).")
+        parser.add_argument(
+            "--code", action="append", dest="codes", help="Only this ETF code; repeatable."
+        )
+        parser.add_argument("--queue", action="store_true", help="Enqueue; print the run id.")
+        parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+
+    def handle(self, *args, **options):
+        price_options = self.price_options(options)
+        if options["queue"]:
+            run, created = enqueue_sync(
+                SyncKind.ETF_PRICES, SyncTrigger.COMMAND, price_options.as_parameters()
+            )
+            report_queued(self, run, created)
+            return
+        bar = ProgressBar(self.stderr, unit="ETF", enabled=not options["no_progress"])
+        try:
+            run = sync_etf_prices(price_options, trigger=SyncTrigger.COMMAND, progress=bar)
+        except SyncAlreadyRunning as exc:
+            raise CommandError(
+                f"a price sync of this scope is already {exc.run.status}: run #{exc.run.pk}",
+                returncode=EXIT_FAILED,
+            ) from exc
+        finally:
+            bar.close()
+        finish_command(self, run)
+
+    def price_options(self, options) -> PriceOptions:
+        this_year = shanghai_now().year
+        year = options["start_year"]
+        if year is not None and not 1990 <= year <= this_year:
+            raise CommandError(f"--start-year must be 1990..{this_year}", returncode=EXIT_USAGE)
+        start, end = options["start"], options["end"]
+        if start and end and start > end:
+            raise CommandError(f"--start {start} is after --end {end}", returncode=EXIT_USAGE)
+        codes = tuple(sorted(set(options["codes"] or ())))
+        if codes:
+            known = set(
+                StockInfo.objects.filter(is_etf=True, code__in=codes).values_list("code", flat=True)
+            )
+            unknown = sorted(set(codes) - known)
+            if unknown:
+                raise CommandError(
+                    f"unknown ETF code(s): {', '.join(unknown)} (run sync_etf_lists first?)",
+                    returncode=EXIT_USAGE,
+                )
+        return PriceOptions(
+            codes=codes, start=start, end=end, start_year=year, full=options["full"]
+        )

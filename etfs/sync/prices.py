@@ -1,0 +1,334 @@
+"""The ETF price sync: daily bars for every listed ETF, incremental, concurrent, in batches."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Max
+
+from etfs.models import DailyBar, StockInfo, SyncKind, SyncRun, SyncStatus, SyncTrigger
+from etfs.providers.base import Bar, KlineSeries, ProviderError
+from etfs.providers.eastmoney import bar_sanity_problem
+
+from .calendar import last_final_day, previous_trading_day, shanghai_now
+from .runs import RunRecorder, SyncAlreadyRunning, create_run, finish_run, start_run
+from .sources import eastmoney_client
+from .upsert import UpsertResult, upsert_daily_bars
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+# Eastmoney's k-line history of the oldest funds begins in the 2000s; "from listing".
+EARLIEST = dt.date(1990, 12, 19)
+BATCH_ROWS = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class PriceOptions:
+    """What a price run covers; stored on the run as its parameters."""
+
+    codes: tuple[str, ...] = ()
+    start: dt.date | None = None
+    end: dt.date | None = None
+    start_year: int | None = None
+    full: bool = False
+
+    @classmethod
+    def from_parameters(cls, parameters: dict) -> PriceOptions:
+        return cls(
+            codes=tuple(parameters.get("codes") or ()),
+            start=_date(parameters.get("start")),
+            end=_date(parameters.get("end")),
+            start_year=parameters.get("start_year"),
+            full=bool(parameters.get("full")),
+        )
+
+    def as_parameters(self) -> dict:
+        values = {
+            "codes": list(self.codes),
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "start_year": self.start_year,
+            "full": self.full,
+        }
+        return {key: value for key, value in values.items() if value}
+
+    @property
+    def incremental(self) -> bool:
+        return not self.full and self.start is None
+
+
+@dataclass(frozen=True, slots=True)
+class FundPlan:
+    security_id: int
+    code: str
+    exchange: str
+    start: dt.date
+    end: dt.date
+
+
+def _date(value) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def sync_etf_prices(
+    options: PriceOptions | None = None,
+    *,
+    run: SyncRun | None = None,
+    trigger: str = SyncTrigger.COMMAND,
+    client=None,
+    progress: Progress | None = None,
+    now: dt.datetime | None = None,
+) -> SyncRun:
+    """Fetch and store the daily bars the options ask for; return the finished run."""
+    options = options or PriceOptions()
+    if run is None:
+        run, created = create_run(
+            SyncKind.ETF_PRICES, trigger, options.as_parameters(), status=SyncStatus.RUNNING
+        )
+        if not created:
+            raise SyncAlreadyRunning(run)
+    elif not start_run(run):
+        return run
+    recorder = RunRecorder(run)
+    try:
+        status, summary = _sync(recorder, options, client or eastmoney_client(), progress, now)
+    except BaseException as exc:
+        finish_run(run, SyncStatus.FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    return finish_run(run, status, summary)
+
+
+def _sync(recorder: RunRecorder, options: PriceOptions, client, progress, now) -> tuple[str, str]:
+    final_day = last_final_day(now)
+    today = shanghai_now(now).date()
+    plans, notes = plan_funds(options, final_day)
+    recorder.set_total(len(plans))
+    if notes:
+        recorder.problems([(note, "", "warning", "", None) for note in notes])
+    tracker = _Tracker(recorder, len(plans), progress)
+    pending = [plan for plan in plans if plan.start <= plan.end]
+    tracker.skip(len(plans) - len(pending))
+    if options.incremental and final_day == today and pending:
+        pending = _take_bars_from_list(tracker, pending, client, final_day)
+    _fetch_klines(tracker, pending, client, today)
+    return tracker.outcome()
+
+
+def plan_funds(options: PriceOptions, final_day: dt.date) -> tuple[list[FundPlan], list[str]]:
+    """Which ETFs to fetch and from when: each from its own last bar minus the look-back."""
+    securities = StockInfo.objects.etfs()
+    notes = []
+    if options.codes:
+        securities = StockInfo.objects.filter(is_etf=True, code__in=options.codes)
+        missing = sorted(set(options.codes) - set(securities.values_list("code", flat=True)))
+        if missing:
+            notes.append(f"unknown ETF code(s), skipped: {', '.join(missing)}")
+    securities = list(securities.order_by("code", "exchange").values_list("id", "code", "exchange"))
+    last_bars = dict(
+        DailyBar.objects.filter(security_id__in=[row[0] for row in securities])
+        .values_list("security_id")
+        .annotate(last=Max("trade_date"))
+        .order_by()
+    )
+    end = min(options.end or final_day, final_day)
+    lookback = dt.timedelta(days=settings.ETFSYNC_LOOKBACK_DAYS)
+    first_year = options.start_year or settings.ETFSYNC_START_YEAR
+    plans = []
+    for security_id, code, exchange in securities:
+        last = last_bars.get(security_id)
+        if options.full:
+            start = EARLIEST
+        elif options.start:
+            start = options.start
+        elif last:
+            start = last - lookback
+        else:
+            start = dt.date(first_year, 1, 1)
+        plans.append(FundPlan(security_id, code, exchange, start, end))
+    return plans, notes
+
+
+def _take_bars_from_list(tracker, plans: list[FundPlan], client, day: dt.date) -> list[FundPlan]:
+    """After the close, one pass over the list gives the day's bar of every ETF that traded.
+
+    Only for funds whose last stored bar is the previous trading day; the others (and funds
+    without a bar in the list) go on to the k-line endpoint. Returns those.
+    """
+    last_bars = dict(
+        DailyBar.objects.filter(security_id__in=[plan.security_id for plan in plans])
+        .values_list("security_id")
+        .annotate(last=Max("trade_date"))
+        .order_by()
+    )
+    previous = previous_trading_day(day)
+    one_behind = {
+        (plan.code, plan.exchange): plan
+        for plan in plans
+        if last_bars.get(plan.security_id) == previous
+    }
+    if not one_behind:
+        return plans
+    fetched = client.fetch_etf_list(on_page=lambda *_: tracker.recorder.beat())
+    if fetched.error is not None:
+        tracker.recorder.problem(
+            f"daily list pass failed, using k-lines: {fetched.error}", severity="warning"
+        )
+    covered: dict[int, Bar] = {}
+    for listing in fetched.listings:
+        plan = one_behind.get((listing.code, listing.exchange))
+        bar = _bar_from_listing(listing, day)
+        if plan is not None and bar is not None:
+            covered[plan.security_id] = bar
+    tracker.recorder.add(rows_fetched=len(covered))
+    tracker.write([(security_id, [bar]) for security_id, bar in covered.items()])
+    return [plan for plan in plans if plan.security_id not in covered]
+
+
+def _bar_from_listing(listing, day: dt.date) -> Bar | None:
+    values = (
+        listing.open,
+        listing.high,
+        listing.low,
+        listing.close,
+        listing.volume,
+        listing.amount,
+    )
+    if listing.data_date != day or any(value is None for value in values) or not listing.volume:
+        return None
+    bar = Bar(
+        day, listing.open, listing.high, listing.low, listing.close, listing.volume, listing.amount
+    )
+    return None if bar_sanity_problem(bar, day) else bar
+
+
+def _fetch_klines(tracker, plans: list[FundPlan], client, today: dt.date) -> None:
+    """Fetch several funds at a time (the HTTP layer keeps the rate), write in batches."""
+    batch: list[tuple[int, list[Bar]]] = []
+    batch_rows = 0
+    for plan, result in _fetch_concurrently(plans, client, today, tracker):
+        if isinstance(result, ProviderError):
+            tracker.fail(plan, result)
+            continue
+        tracker.recorder.row_problems(result.problems, plan.security_id)
+        rejected = sum(problem.fatal for problem in result.problems)
+        tracker.recorder.add(
+            rows_fetched=len(result.bars),
+            rows_rejected=rejected,
+            warnings=len(result.problems) - rejected,
+        )
+        batch.append((plan.security_id, result.bars))
+        batch_rows += len(result.bars)
+        if len(batch) >= settings.ETFSYNC_PRICE_BATCH_ETFS or batch_rows >= BATCH_ROWS:
+            tracker.write(batch)
+            batch, batch_rows = [], 0
+        if tracker.cancelled:
+            break
+    tracker.write(batch)
+
+
+def _fetch_concurrently(
+    plans: list[FundPlan], client, today: dt.date, tracker
+) -> Iterator[tuple[FundPlan, KlineSeries | ProviderError]]:
+    """Yield each fund's parsed k-lines (or its error) as it arrives, a bounded number in flight."""
+    workers = max(1, settings.ETFSYNC_CONCURRENCY)
+    queue = iter(plans)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="klines") as pool:
+        in_flight: dict[Future, FundPlan] = {}
+
+        def submit_next() -> None:
+            plan = next(queue, None)
+            if plan is not None and not tracker.cancelled:
+                future = pool.submit(
+                    client.daily_bars, plan.code, plan.exchange, plan.start, plan.end, today
+                )
+                in_flight[future] = plan
+
+        for _ in range(workers * 2):
+            submit_next()
+        while in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                plan = in_flight.pop(future)
+                try:
+                    yield plan, future.result()
+                except ProviderError as exc:
+                    yield plan, exc
+                submit_next()
+
+
+class _Tracker:
+    """Counts items and rows of one run, writes batches, and decides the final status."""
+
+    def __init__(self, recorder: RunRecorder, total: int, progress: Progress | None):
+        self.recorder = recorder
+        self.total = total
+        self.progress = progress
+        self.done = 0
+        self.failed = 0
+        self.result = UpsertResult()
+        self.cancelled = False
+        self.first_error = ""
+
+    def skip(self, count: int) -> None:
+        if count:
+            self.done += count
+            self.recorder.add(items_done=count)
+            self._report("up to date")
+
+    def fail(self, plan: FundPlan, error: ProviderError) -> None:
+        self.failed += 1
+        self.done += 1
+        self.first_error = self.first_error or f"{plan.code}: {error}"
+        self.recorder.problem(
+            str(error),
+            code=plan.code,
+            security_id=plan.security_id,
+            detail=getattr(error, "body", "") or "",
+        )
+        self.recorder.add(items_done=1, items_failed=1)
+        self._report(plan.code)
+
+    def write(self, batch: list[tuple[int, list[Bar]]]) -> None:
+        """Commit one batch: a crash loses at most this batch; a re-run continues after it."""
+        if not batch:
+            return
+        rows = [(security_id, bar) for security_id, bars in batch for bar in bars]
+        result = upsert_daily_bars(rows)
+        self.result += result
+        done = sum(1 for _ in batch)
+        self.done += done
+        self.recorder.add(
+            items_done=done,
+            rows_created=result.inserted,
+            rows_updated=result.updated,
+            rows_unchanged=result.unchanged,
+        )
+        self.cancelled = self.recorder.beat()
+        self._report(f"{self.result.inserted} new bars")
+
+    def _report(self, label: str) -> None:
+        if self.progress:
+            self.progress(self.done, self.total, label)
+
+    def outcome(self) -> tuple[str, str]:
+        totals = self.recorder.totals
+        notes = []
+        if totals["rows_rejected"]:
+            notes.append(f"{totals['rows_rejected']} bar(s) rejected by sanity checks")
+        if totals["warnings"]:
+            notes.append(f"{totals['warnings']} warning(s), e.g. suspicious units")
+        if self.cancelled:
+            return SyncStatus.CANCELLED, "; ".join(["cancelled on request", *notes])
+        if self.failed:
+            summary = f"{self.failed} of {self.total} ETF(s) failed, first: {self.first_error}"
+            status = SyncStatus.FAILED if self.failed == self.total else SyncStatus.PARTIAL
+            return status, "; ".join([summary, *notes])
+        return SyncStatus.SUCCEEDED, "; ".join(notes)
