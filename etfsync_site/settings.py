@@ -161,3 +161,5 @@ ETFSYNC_PRICE_BATCH_ETFS = env.int("ETFSYNC_PRICE_BATCH_ETFS", default=20)
 ETFSYNC_PRICE_CHUNK_ETFS = env.int("ETFSYNC_PRICE_CHUNK_ETFS", default=50)
 # A run whose heartbeat is older than this is considered dead.
 ETFSYNC_STALE_RUN_SECONDS = env.int("ETFSYNC_STALE_RUN_SECONDS", default=600)
+# The password ensure_admin gives the first admin user (a random one, printed once, if empty).
+ETFSYNC_ADMIN_PASSWORD = env.str("ETFSYNC_ADMIN_PASSWORD", default="")

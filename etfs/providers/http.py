@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -174,5 +175,6 @@ def _short_reason(exc: Exception) -> str:
             reason = inner
             continue
         break
-    text = str(reason)
+    # urllib3 prefixes "HTTPSConnection(host=..., port=443): "; the host is said already.
+    text = re.sub(r"^<?\w+Connection(?: object at 0x[0-9a-f]+>|\([^)]*\))[:>]?\s*", "", str(reason))
     return text if len(text) < 200 else text[:200] + "…"

@@ -73,7 +73,10 @@ def _sync(recorder: RunRecorder, exchanges, client, progress) -> tuple[str, str]
     )
     reasons = []
     if fetched.error is not None:
-        reasons.append(f"the list stopped after {fetched.pages} page(s): {fetched.error}")
+        if fetched.pages:
+            reasons.append(f"the list stopped after {fetched.pages} page(s): {fetched.error}")
+        else:
+            reasons.append(f"could not fetch the ETF list: {fetched.error}")
     elif not fetched.complete:
         reasons.append(
             f"the source reported {fetched.reported_total} funds but paging returned "

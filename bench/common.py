@@ -1,0 +1,49 @@
+"""Shared set-up of the benchmarks: Django against a PostgreSQL benchmark database."""
+
+import os
+import resource
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/etfsync_bench"
+
+
+def setup_django(database_url: str | None = None) -> str:
+    """Point Django at a fresh benchmark database (created if missing) and migrate it."""
+    url = database_url or os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    sys.path.insert(0, str(ROOT))
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etfsync_site.settings")
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    return url
+
+
+@contextmanager
+def timed(label: str, results: dict):
+    start = time.perf_counter()
+    yield
+    results[label] = time.perf_counter() - start
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine() -> str:
+    cores = os.cpu_count()
+    with open("/proc/meminfo") as meminfo:
+        total_kb = int(meminfo.readline().split()[1])
+    return f"{cores} cores, {total_kb / 1024 / 1024:.0f} GiB RAM"
