@@ -12,8 +12,17 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from .models import DailyBar, StockInfo, SyncKind, SyncRun, SyncRunError, SyncStatus, SyncTrigger
-from .sync.queue import enqueue_sync
+from .models import (
+    FINAL_STATUSES,
+    DailyBar,
+    StockInfo,
+    SyncKind,
+    SyncRun,
+    SyncRunError,
+    SyncStatus,
+    SyncTrigger,
+)
+from .sync.queue import enqueue_sync, retry_failed_items
 
 RUN_SYNC_PERMISSION = "etfs.run_sync"
 
@@ -213,7 +222,7 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
     list_filter = ("kind", "status", "trigger")
     date_hierarchy = "queued_at"
     inlines = [SyncRunErrorInline]
-    actions = ["request_cancel"]
+    actions = ["request_cancel", "retry_failed"]
     fieldsets = (
         (
             None,
@@ -335,6 +344,23 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
         self.message_user(
             request, f"Asked {count} run(s) to stop; {cancelled} queued run(s) cancelled at once."
         )
+
+    @admin.action(
+        description="Retry failed items (a new run for the ETFs that failed)",
+        permissions=["run_sync"],
+    )
+    def retry_failed(self, request, queryset):
+        started = []
+        for run in queryset.filter(status__in=FINAL_STATUSES, parent=None):
+            outcome = retry_failed_items(run, trigger=SyncTrigger.ADMIN, user=request.user)
+            if outcome is not None:
+                started.append(f"#{outcome[0].pk} (for #{run.pk})")
+        if started:
+            self.message_user(request, "Started retry run(s): " + ", ".join(started))
+        else:
+            self.message_user(
+                request, "No failed ETFs to retry in the selection.", messages.WARNING
+            )
 
 
 @admin.register(SyncRunError)

@@ -9,6 +9,7 @@ from etfs.sync.calendar import is_trading_day, shanghai_now
 from etfs.sync.chunks import run_price_sync
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.runs import create_run
+from etfs.sync.runs import recover_stale_runs as _recover_stale_runs
 
 logger = logging.getLogger(__name__)
 
@@ -33,3 +34,7 @@ def scheduled_sync(kind: str) -> str:
     if run.status == SyncStatus.QUEUED:
         return execute_run(run.pk)
     return f"run #{run.pk}: {run.status}"
+
+
+def recover_stale_runs() -> str:
+    return f"{_recover_stale_runs()} stale run(s) marked failed"

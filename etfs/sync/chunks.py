@@ -7,14 +7,13 @@ the chunk that finishes last finishes the parent.
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 from django_q.tasks import async_task
 
-from etfs.models import ACTIVE_STATUSES, StockInfo, SyncKind, SyncRun, SyncStatus
+from etfs.models import StockInfo, SyncKind, SyncRun, SyncStatus
 
 from .prices import PriceOptions, sync_etf_prices
 from .queue import EXECUTE_RUN
-from .runs import finish_run, start_run
+from .runs import finish_parent_if_last, start_run
 
 
 def run_price_sync(run: SyncRun) -> SyncRun:
@@ -51,23 +50,3 @@ def run_price_sync(run: SyncRun) -> SyncRun:
         SyncRun.objects.filter(pk=chunk.pk).update(task_id=task_id)
     run.refresh_from_db()
     return run
-
-
-def finish_parent_if_last(chunk: SyncRun) -> None:
-    """Finish the parent once no chunk is queued or running; its status sums the chunks'."""
-    with transaction.atomic():
-        parent = SyncRun.objects.select_for_update().get(pk=chunk.parent_id)
-        if parent.is_final or parent.chunks.filter(status__in=ACTIVE_STATUSES).exists():
-            return
-        chunks = list(parent.chunks.order_by("id").values_list("id", "status", "error_summary"))
-        statuses = {status for _, status, _ in chunks}
-        if statuses == {SyncStatus.SUCCEEDED}:
-            status = SyncStatus.SUCCEEDED
-        elif statuses == {SyncStatus.FAILED}:
-            status = SyncStatus.FAILED
-        elif SyncStatus.CANCELLED in statuses:
-            status = SyncStatus.CANCELLED
-        else:
-            status = SyncStatus.PARTIAL
-        summary = "; ".join(f"chunk #{pk} {status}: {text}" for pk, status, text in chunks if text)
-        finish_run(parent, status, summary)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from django.db.models import Max
 
 from etfs.models import DailyBar, StockInfo, SyncKind, SyncRun, SyncStatus, SyncTrigger
 from etfs.providers.base import Bar, KlineSeries, ProviderError
-from etfs.providers.eastmoney import bar_sanity_problem
+from etfs.providers.eastmoney import bar_sanity_problem, unit_warnings
 
 from .calendar import last_final_day, previous_trading_day, shanghai_now
 from .runs import RunRecorder, SyncAlreadyRunning, create_run, finish_run, start_run
@@ -206,7 +207,10 @@ def _bar_from_listing(listing, day: dt.date) -> Bar | None:
     bar = Bar(
         day, listing.open, listing.high, listing.low, listing.close, listing.volume, listing.amount
     )
-    return None if bar_sanity_problem(bar, day) else bar
+    # A bar that fails sanity or the unit check is left to the k-line endpoint instead.
+    if bar_sanity_problem(bar, day) or unit_warnings([bar], listing.code, "list"):
+        return None
+    return bar
 
 
 def _fetch_klines(tracker, plans: list[FundPlan], client, today: dt.date) -> None:
@@ -229,8 +233,8 @@ def _fetch_klines(tracker, plans: list[FundPlan], client, today: dt.date) -> Non
         if len(batch) >= settings.ETFSYNC_PRICE_BATCH_ETFS or batch_rows >= BATCH_ROWS:
             tracker.write(batch)
             batch, batch_rows = [], 0
-        if tracker.cancelled:
-            break
+        if tracker.check_cancelled():
+            break  # at an ETF boundary; what was fetched is still written below
     tracker.write(batch)
 
 
@@ -276,6 +280,15 @@ class _Tracker:
         self.result = UpsertResult()
         self.cancelled = False
         self.first_error = ""
+        self._last_beat = time.monotonic()
+
+    def check_cancelled(self) -> bool:
+        """Heartbeat and cancellation check, at most once a second."""
+        now = time.monotonic()
+        if now - self._last_beat >= 1.0:
+            self._last_beat = now
+            self.cancelled = self.recorder.beat()
+        return self.cancelled
 
     def skip(self, count: int) -> None:
         if count:
@@ -312,6 +325,7 @@ class _Tracker:
             rows_unchanged=result.unchanged,
         )
         self.cancelled = self.recorder.beat()
+        self._last_beat = time.monotonic()
         self._report(f"{self.result.inserted} new bars")
 
     def _report(self, label: str) -> None:

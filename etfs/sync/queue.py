@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
-from etfs.models import SyncRun, SyncStatus
+from etfs.models import SyncKind, SyncRun, SyncRunError, SyncStatus
 
 from .runs import create_run, finish_run
 
@@ -29,3 +29,21 @@ def enqueue_sync(
     SyncRun.objects.filter(pk=run.pk).update(task_id=task_id)
     run.task_id = task_id
     return run, True
+
+
+def retry_failed_items(run: SyncRun, *, trigger: str, user=None) -> tuple[SyncRun, bool] | None:
+    """Start a new price run, linked to ``run``, for only the ETFs that failed in it.
+
+    Returns None when nothing failed. Failures of chunks are recorded on the top-level run.
+    """
+    codes = sorted(
+        set(
+            run.errors.filter(severity=SyncRunError.Severity.ERROR)
+            .exclude(code="")
+            .values_list("code", flat=True)
+        )
+    )
+    if run.kind != SyncKind.ETF_PRICES or not codes:
+        return None
+    parameters = {**run.parameters, "codes": codes}
+    return enqueue_sync(run.kind, trigger, parameters, user=user, retry_of=run)

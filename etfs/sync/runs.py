@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from etfs.models import SyncRun, SyncRunError, SyncStatus
+from etfs.models import ACTIVE_STATUSES, SyncRun, SyncRunError, SyncStatus
 from etfs.providers.base import RowProblem
 
 logger = logging.getLogger(__name__)
@@ -104,10 +104,15 @@ def finish_run(run: SyncRun, status: str, summary: str = "") -> SyncRun:
 
 
 def recover_stale_runs() -> int:
-    """Mark runs failed whose worker stopped sending heartbeats (killed, database lost)."""
+    """Mark runs failed whose worker stopped sending heartbeats (killed, database lost).
+
+    Called before every new run and by a schedule every few minutes, so a dead run is noticed
+    within ETFSYNC_STALE_RUN_SECONDS plus that interval.
+    """
     now = timezone.now()
     stale_before = now - dt.timedelta(seconds=settings.ETFSYNC_STALE_RUN_SECONDS)
     stale = SyncRun.objects.filter(status=SyncStatus.RUNNING, heartbeat_at__lt=stale_before)
+    parent_ids = set(stale.exclude(parent=None).values_list("parent_id", flat=True))
     count = stale.update(
         status=SyncStatus.FAILED,
         finished_at=now,
@@ -116,6 +121,8 @@ def recover_stale_runs() -> int:
     )
     if count:
         logger.warning("marked %d stale run(s) failed", count)
+    for parent_id in parent_ids:
+        finish_parent_if_last(SyncRun(parent_id=parent_id))
     return count
 
 
@@ -213,3 +220,23 @@ def cancel_queued(queryset) -> int:
         finished_at=timezone.now(),
         error_summary="Cancelled before it started.",
     )
+
+
+def finish_parent_if_last(chunk: SyncRun) -> None:
+    """Finish the parent once no chunk is queued or running; its status sums the chunks'."""
+    with transaction.atomic():
+        parent = SyncRun.objects.select_for_update().get(pk=chunk.parent_id)
+        if parent.is_final or parent.chunks.filter(status__in=ACTIVE_STATUSES).exists():
+            return
+        chunks = list(parent.chunks.order_by("id").values_list("id", "status", "error_summary"))
+        statuses = {status for _, status, _ in chunks}
+        if statuses == {SyncStatus.SUCCEEDED}:
+            status = SyncStatus.SUCCEEDED
+        elif statuses == {SyncStatus.FAILED}:
+            status = SyncStatus.FAILED
+        elif SyncStatus.CANCELLED in statuses:
+            status = SyncStatus.CANCELLED
+        else:
+            status = SyncStatus.PARTIAL
+        summary = "; ".join(f"chunk #{pk} {status}: {text}" for pk, status, text in chunks if text)
+        finish_run(parent, status, summary)

@@ -11,9 +11,22 @@ SCHEDULES = {
 }
 
 
+RECOVERY = "etfsync: mark dead runs failed (every 5 minutes)"
+
+
 def ensure_schedules() -> list[tuple[str, bool]]:
     """Create the schedules that are missing and correct changed ones; (name, created) each."""
-    results = []
+    _, created = Schedule.objects.update_or_create(
+        name=RECOVERY,
+        defaults={
+            "func": "etfs.tasks.recover_stale_runs",
+            "args": "",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 5,
+            "repeats": -1,
+        },
+    )
+    results = [(RECOVERY, created)]
     for name, (kind, cron) in SCHEDULES.items():
         _, created = Schedule.objects.update_or_create(
             name=name,

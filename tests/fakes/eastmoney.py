@@ -123,7 +123,10 @@ class FakeEastmoney:
         for fund in funds or []:
             self.add(fund)
         self.latency = latency
-        self.faults: deque = deque()  # (path fragment or None, code or None, fault)
+        # (path fragment or None, code or None, fault, list page number or None)
+        self.faults: deque = deque()
+        # Rows per list page at most; the real server caps at 100, some mirrors at less.
+        self.page_cap = PAGE_CAP
         self.requests: list[Request] = []
         self.list_today_only: dt.date | None = None
         self.lock = threading.Lock()
@@ -138,14 +141,23 @@ class FakeEastmoney:
         for key in [key for key in self.funds if key[1] == code]:
             del self.funds[key]
 
-    def fail(self, fault: str, *, times: int = 1, path: str | None = None, code: str | None = None):
+    def fail(
+        self,
+        fault: str,
+        *,
+        times: int = 1,
+        path: str | None = None,
+        code: str | None = None,
+        page: int | None = None,
+    ):
         """Queue ``fault`` for the next ``times`` matching requests.
 
+        ``page`` restricts the fault to list requests for that page number (``pn``).
         Faults: timeout, drop, 500, 502, 503, 429, 429-retry-after, 403, html, empty,
         truncated, wrong-shape, diff-object, jsonp, data-null.
         """
         for _ in range(times):
-            self.faults.append((path, code, fault))
+            self.faults.append((path, code, fault, page))
 
     def paths(self, fragment: str) -> list[Request]:
         return [request for request in self.requests if fragment in request.path]
@@ -153,7 +165,10 @@ class FakeEastmoney:
     # -- server --
     def start(self, port: int = 0) -> str:
         self._server = make_server("127.0.0.1", port, self.wsgi, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval lets stop() return at once (the default waits up to 0.5 s).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self.url
 
@@ -190,10 +205,12 @@ class FakeEastmoney:
     def _take_fault(self, request: Request):
         secid = request.args.get("secid", "")
         for entry in list(self.faults):
-            path, code, fault = entry
+            path, code, fault, page = entry
             if path and path not in request.path:
                 continue
             if code and not secid.endswith("." + code):
+                continue
+            if page is not None and request.args.get("pn", "1") != str(page):
                 continue
             self.faults.remove(entry)
             return fault
@@ -231,7 +248,7 @@ class FakeEastmoney:
 
     def list_payload(self, request: Request, fault: str | None) -> dict:
         page = int(request.args.get("pn", 1))
-        size = min(int(request.args.get("pz", 20)), PAGE_CAP)
+        size = min(int(request.args.get("pz", 20)), self.page_cap)
         sort_field = request.args.get("fid", "f3")
         descending = request.args.get("po", "1") == "1"
         fields = set(request.args.get("fields", "f12,f13,f14").split(","))
@@ -311,8 +328,9 @@ def main():
     parser.add_argument("--funds", type=int, default=40)
     parser.add_argument("--days", type=int, default=365, help="calendar days of history")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    parser.add_argument("--end", type=dt.date.fromisoformat, help="last day (default today)")
     args = parser.parse_args()
-    end = dt.date.today()
+    end = args.end or dt.date.today()
     server = FakeEastmoney(
         make_funds(args.funds, end - dt.timedelta(days=args.days), end), args.latency
     )
