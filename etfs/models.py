@@ -262,6 +262,18 @@ class SyncRunError(models.Model):
         return f"{self.code}: {self.message[:80]}"
 
 
+class SourceCooldown(models.Model):
+    """A pause every worker respects after a source signalled a ban (see sync/cooldown.py)."""
+
+    source = models.CharField(max_length=30, unique=True)
+    until = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.source} until {self.until:%Y-%m-%d %H:%M}"
+
+
 class ApiTokenQuerySet(models.QuerySet):
     def usable(self, now=None):
         """Tokens that authenticate: neither revoked nor past their expiry."""

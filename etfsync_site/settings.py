@@ -159,7 +159,13 @@ ETFSYNC_START_YEAR = env.int("ETFSYNC_START_YEAR", default=2020)
 ETFSYNC_LOOKBACK_DAYS = env.int("ETFSYNC_LOOKBACK_DAYS", default=10)
 ETFSYNC_PRICE_BATCH_ETFS = env.int("ETFSYNC_PRICE_BATCH_ETFS", default=20)
 ETFSYNC_PRICE_CHUNK_ETFS = env.int("ETFSYNC_PRICE_CHUNK_ETFS", default=50)
+# TimescaleDB only: the migration's compression policy compresses bar chunks older than this
+# (read when the migration runs; compressed chunks still take updates).
+ETFSYNC_COMPRESS_AFTER_DAYS = env.int("ETFSYNC_COMPRESS_AFTER_DAYS", default=90)
 # A run whose heartbeat is older than this is considered dead.
 ETFSYNC_STALE_RUN_SECONDS = env.int("ETFSYNC_STALE_RUN_SECONDS", default=600)
 # The password ensure_admin gives the first admin user (a random one, printed once, if empty).
 ETFSYNC_ADMIN_PASSWORD = env.str("ETFSYNC_ADMIN_PASSWORD", default="")
+# After a ban signal (403, 429 after retries, captcha page, empty answers) every worker of every
+# process stops asking the source for this long.
+ETFSYNC_BAN_COOLDOWN_SECONDS = env.int("ETFSYNC_BAN_COOLDOWN_SECONDS", default=900)

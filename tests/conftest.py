@@ -1,4 +1,5 @@
 import datetime as dt
+import socket
 
 import pytest
 
@@ -18,3 +19,44 @@ def fake_eastmoney(settings):
     settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL = url
     yield server
     server.stop()
+
+
+HISTORY = (HISTORY_START, HISTORY_END)
+
+
+@pytest.fixture
+def start_fake_eastmoney(settings):
+    """Start a fake Eastmoney with ``count`` funds (or given funds); settings point at it.
+
+    Call it more than once and the last server started is the one settings point at.
+    """
+    servers = []
+
+    def start(count: int = 6, *, funds=None) -> FakeEastmoney:
+        server = FakeEastmoney(funds if funds is not None else make_funds(count, *HISTORY))
+        url = server.start()
+        settings.ETFSYNC_EASTMONEY_PUSH2_URL = url
+        settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL = url
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens: connections are refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def provider_down(settings, closed_port_url) -> str:
+    """Settings point both Eastmoney hosts at a closed port."""
+    settings.ETFSYNC_EASTMONEY_PUSH2_URL = closed_port_url
+    settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL = closed_port_url
+    return closed_port_url

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util.retry import Retry
 
 from .base import ProviderDataError, ProviderUnavailable
@@ -51,7 +52,15 @@ class CappedRetry(Retry):
     request. After the retries the caller sees the 429 and records it on the run.
     """
 
-    max_retry_after = 60.0
+    def __init__(self, *args, max_retry_after: float = 60.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_retry_after = max_retry_after
+
+    def new(self, **kwargs):
+        # urllib3 makes a new Retry object for every attempt; keep the cap on each of them.
+        retry = super().new(**kwargs)
+        retry.max_retry_after = self.max_retry_after
+        return retry
 
     def get_retry_after(self, response):
         retry_after = super().get_retry_after(response)
@@ -103,8 +112,8 @@ class HttpClient:
             allowed_methods=frozenset({"GET"}),
             respect_retry_after_header=True,
             raise_on_status=False,
+            max_retry_after=config.max_retry_after,
         )
-        retry.max_retry_after = config.max_retry_after
         adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -124,12 +133,14 @@ class HttpClient:
                 params=params,
                 timeout=(self.config.connect_timeout, self.config.read_timeout),
             )
-        except requests.Timeout as exc:
-            raise ProviderUnavailable(
-                f"{host} did not answer within {self.config.read_timeout:g} s "
-                f"(after {self.config.retries} retries)"
-            ) from exc
         except requests.RequestException as exc:
+            if _is_timeout(exc):
+                # With retries mounted, a read timeout arrives as a ConnectionError wrapping
+                # urllib3's ReadTimeoutError, so the chain is inspected rather than the type.
+                raise ProviderUnavailable(
+                    f"{host} timed out: no answer within {self.config.read_timeout:g} s "
+                    f"(tried {self.config.retries + 1} times)"
+                ) from exc
             raise ProviderUnavailable(f"cannot reach {host}: {_short_reason(exc)}") from exc
         return decode_json_response(host, response.status_code, response.content, response.headers)
 
@@ -164,6 +175,21 @@ def decode_json_response(host: str, status: int, body: bytes, headers) -> object
             f"{host} sent invalid JSON{hint}: {exc.msg} at character {exc.pos}",
             body=text[:BODY_EXCERPT],
         ) from exc
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, urllib3_exceptions.NewConnectionError):
+            return False  # a refused connection (urllib3 files it under connect timeouts)
+        if isinstance(exc, (requests.Timeout, urllib3_exceptions.TimeoutError)):
+            return True
+        inner = getattr(exc, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+        exc = inner or exc.__cause__ or exc.__context__
+    return False
 
 
 def _short_reason(exc: Exception) -> str:

@@ -11,8 +11,11 @@ from django.utils import timezone
 
 from etfs.models import Exchange, ListingStatus, StockInfo, SyncKind, SyncRun, SyncStatus
 from etfs.providers.base import Listing
+from etfs.providers.http import ProviderBlocked
 
+from .cooldown import active_cooldown, describe, start_cooldown
 from .runs import RunRecorder, SyncAlreadyRunning, create_run, finish_run, start_run
+from .sources import EASTMONEY as SOURCE
 from .sources import eastmoney_client
 
 logger = logging.getLogger(__name__)
@@ -64,7 +67,13 @@ def _sync(recorder: RunRecorder, exchanges, client, progress) -> tuple[str, str]
         if progress:
             progress(covered, total, f"list page {page}")
 
+    cooldown = active_cooldown(SOURCE)
+    if cooldown is not None:
+        recorder.problem(describe(cooldown))
+        return SyncStatus.FAILED, f"not started: {describe(cooldown)}"
     fetched = client.fetch_etf_list(on_page=on_page)
+    if isinstance(fetched.error, ProviderBlocked):
+        start_cooldown(SOURCE, str(fetched.error))
     listings = [item for item in fetched.listings if item.exchange in exchanges]
     recorder.row_problems(fetched.problems)
     recorder.add(
@@ -87,9 +96,11 @@ def _sync(recorder: RunRecorder, exchanges, client, progress) -> tuple[str, str]
         recorder.problem(str(fetched.error), detail=getattr(fetched.error, "body", "") or "")
         return SyncStatus.FAILED, reasons[0]
     now = timezone.now()
+    # A fund whose row was rejected is still on the source's list: never delist it for that.
+    still_listed = {problem.code for problem in fetched.problems if problem.code}
     for exchange in exchanges:
         batch = [item for item in listings if item.exchange == exchange]
-        reason = _sync_exchange(recorder, exchange, batch, now, may_delist)
+        reason = _sync_exchange(recorder, exchange, batch, now, may_delist, still_listed)
         if reason:
             reasons.append(reason)
     if fetched.error is not None:
@@ -97,7 +108,9 @@ def _sync(recorder: RunRecorder, exchanges, client, progress) -> tuple[str, str]
     return (SyncStatus.PARTIAL if reasons else SyncStatus.SUCCEEDED), "; ".join(reasons)
 
 
-def _sync_exchange(recorder, exchange: str, batch: list[Listing], now, may_delist: bool) -> str:
+def _sync_exchange(
+    recorder, exchange: str, batch: list[Listing], now, may_delist: bool, still_listed: set[str]
+) -> str:
     """Upsert one exchange's funds and delist the missing ones, in one transaction."""
     with transaction.atomic():
         listed_before = StockInfo.objects.etfs(exchange).count()
@@ -113,7 +126,8 @@ def _sync_exchange(recorder, exchange: str, batch: list[Listing], now, may_delis
                     f"listed before (below {guard:.0%}); nothing marked delisted"
                 )
             else:
-                delisted = mark_missing_delisted(exchange, {item.code for item in batch}, now)
+                codes = {item.code for item in batch} | still_listed
+                delisted = mark_missing_delisted(exchange, codes, now)
         recorder.add(
             items_done=1,
             rows_created=created,

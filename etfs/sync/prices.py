@@ -15,9 +15,12 @@ from django.db.models import Max
 from etfs.models import DailyBar, StockInfo, SyncKind, SyncRun, SyncStatus, SyncTrigger
 from etfs.providers.base import Bar, KlineSeries, ProviderError
 from etfs.providers.eastmoney import bar_sanity_problem, unit_warnings
+from etfs.providers.http import ProviderBlocked
 
 from .calendar import last_final_day, previous_trading_day, shanghai_now
+from .cooldown import active_cooldown, describe, start_cooldown
 from .runs import RunRecorder, SyncAlreadyRunning, create_run, finish_run, start_run
+from .sources import EASTMONEY as SOURCE
 from .sources import eastmoney_client
 from .upsert import UpsertResult, upsert_daily_bars
 
@@ -117,9 +120,12 @@ def _sync(recorder: RunRecorder, options: PriceOptions, client, progress, now) -
     tracker = _Tracker(recorder, len(plans), progress)
     pending = [plan for plan in plans if plan.start <= plan.end]
     tracker.skip(len(plans) - len(pending))
+    if pending and tracker.check_stop(force=True):
+        return tracker.outcome()
     if options.incremental and final_day == today and pending:
         pending = _take_bars_from_list(tracker, pending, client, final_day)
-    _fetch_klines(tracker, pending, client, today)
+    if not tracker.stopped:
+        _fetch_klines(tracker, pending, client, today)
     return tracker.outcome()
 
 
@@ -178,7 +184,9 @@ def _take_bars_from_list(tracker, plans: list[FundPlan], client, day: dt.date) -
     if not one_behind:
         return plans
     fetched = client.fetch_etf_list(on_page=lambda *_: tracker.recorder.beat())
-    if fetched.error is not None:
+    if isinstance(fetched.error, ProviderBlocked):
+        tracker.blocked_by(fetched.error)
+    elif fetched.error is not None:
         tracker.recorder.problem(
             f"daily list pass failed, using k-lines: {fetched.error}", severity="warning"
         )
@@ -218,6 +226,9 @@ def _fetch_klines(tracker, plans: list[FundPlan], client, today: dt.date) -> Non
     batch: list[tuple[int, list[Bar]]] = []
     batch_rows = 0
     for plan, result in _fetch_concurrently(plans, client, today, tracker):
+        if isinstance(result, ProviderBlocked):
+            tracker.blocked_by(result)
+            break  # a ban: stop asking; the funds not fetched yet stay for the next run
         if isinstance(result, ProviderError):
             tracker.fail(plan, result)
             continue
@@ -233,7 +244,7 @@ def _fetch_klines(tracker, plans: list[FundPlan], client, today: dt.date) -> Non
         if len(batch) >= settings.ETFSYNC_PRICE_BATCH_ETFS or batch_rows >= BATCH_ROWS:
             tracker.write(batch)
             batch, batch_rows = [], 0
-        if tracker.check_cancelled():
+        if tracker.check_stop():
             break  # at an ETF boundary; what was fetched is still written below
     tracker.write(batch)
 
@@ -249,7 +260,7 @@ def _fetch_concurrently(
 
         def submit_next() -> None:
             plan = next(queue, None)
-            if plan is not None and not tracker.cancelled:
+            if plan is not None and not tracker.stopped:
                 future = pool.submit(
                     client.daily_bars, plan.code, plan.exchange, plan.start, plan.end, today
                 )
@@ -279,16 +290,29 @@ class _Tracker:
         self.failed = 0
         self.result = UpsertResult()
         self.cancelled = False
+        self.blocked = ""
         self.first_error = ""
         self._last_beat = time.monotonic()
 
-    def check_cancelled(self) -> bool:
-        """Heartbeat and cancellation check, at most once a second."""
+    @property
+    def stopped(self) -> bool:
+        return self.cancelled or bool(self.blocked)
+
+    def check_stop(self, force: bool = False) -> bool:
+        """Heartbeat, cancellation and shared-cooldown check, at most once a second."""
         now = time.monotonic()
-        if now - self._last_beat >= 1.0:
+        if force or now - self._last_beat >= 1.0:
             self._last_beat = now
             self.cancelled = self.recorder.beat()
-        return self.cancelled
+            cooldown = active_cooldown(SOURCE)
+            if cooldown is not None:
+                self.blocked = describe(cooldown)
+        return self.stopped
+
+    def blocked_by(self, error: ProviderBlocked) -> None:
+        """The source signalled a ban: record a cooldown every worker will respect."""
+        self.blocked = describe(start_cooldown(SOURCE, str(error)))
+        self.recorder.problem(str(error), detail=getattr(error, "body", "") or "")
 
     def skip(self, count: int) -> None:
         if count:
@@ -341,6 +365,11 @@ class _Tracker:
             notes.append(f"{totals['warnings']} warning(s), e.g. suspicious units")
         if self.cancelled:
             return SyncStatus.CANCELLED, "; ".join(["cancelled on request", *notes])
+        if self.blocked:
+            left = self.total - self.done
+            summary = f"stopped, {left} of {self.total} ETF(s) not synced: {self.blocked}"
+            status = SyncStatus.FAILED if self.done == 0 else SyncStatus.PARTIAL
+            return status, "; ".join([summary, *notes])
         if self.failed:
             summary = f"{self.failed} of {self.total} ETF(s) failed, first: {self.first_error}"
             status = SyncStatus.FAILED if self.failed == self.total else SyncStatus.PARTIAL

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from etfs.models import ACTIVE_STATUSES, SyncRun, SyncRunError, SyncStatus
+from etfs.models import ACTIVE_STATUSES, Exchange, SyncRun, SyncRunError, SyncStatus
 from etfs.providers.base import RowProblem
 
 logger = logging.getLogger(__name__)
@@ -38,9 +38,11 @@ class SyncAlreadyRunning(Exception):
 def scope_for(kind: str, parameters: dict) -> str:
     """Runs with the same scope must not overlap; different scopes may run side by side."""
     parts = [kind]
-    for key in ("exchanges", "codes"):
-        if parameters.get(key):
-            parts.append(f"{key}=" + ",".join(sorted(parameters[key])))
+    exchanges = sorted(set(parameters.get("exchanges") or ()))
+    if exchanges and exchanges != sorted(Exchange.values):  # both exchanges = the default
+        parts.append("exchanges=" + ",".join(exchanges))
+    if parameters.get("codes"):
+        parts.append("codes=" + ",".join(sorted(parameters["codes"])))
     return ":".join(parts)[:200]
 
 

@@ -5,6 +5,9 @@ from django.conf import settings
 from etfs.providers.eastmoney import EastmoneyClient
 from etfs.providers.http import HttpClient, HttpConfig
 
+# The name runs and cooldowns know the source by.
+EASTMONEY = "eastmoney"
+
 
 def eastmoney_client() -> EastmoneyClient:
     http = HttpClient(

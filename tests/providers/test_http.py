@@ -1,0 +1,295 @@
+"""The shared HTTP client against a real local server: retries, bans, timeouts, bad bodies."""
+
+import re
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+
+from etfs.providers.base import ProviderDataError, ProviderUnavailable
+from etfs.providers.http import (
+    HttpClient,
+    HttpConfig,
+    ProviderBlocked,
+    RateLimiter,
+    decode_json_response,
+)
+from tests.conftest import HISTORY
+from tests.fakes.eastmoney import FakeEastmoney, make_funds
+
+LIST_PATH = "/api/qt/clist/get"
+LIST_PARAMS = {"pn": 1, "pz": 100, "po": 1, "np": 1, "fltt": 2, "fid": "f12", "fields": "f12,f2"}
+FAST = HttpConfig(read_timeout=2.0, retries=2, backoff=0.01, rate_limit=0)
+
+
+@pytest.fixture
+def server():
+    server = FakeEastmoney(make_funds(2, *HISTORY))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client():
+    client = HttpClient(FAST)
+    yield client
+    client.close()
+
+
+def get_list(client: HttpClient, server: FakeEastmoney, **params):
+    return client.get_json(server.url + LIST_PATH, {**LIST_PARAMS, **params})
+
+
+def host_of(server: FakeEastmoney) -> str:
+    return server.url.removeprefix("http://")
+
+
+# --- decoding one answer (no network) ----------------------------------------------------------
+
+
+class TestDecodeJsonResponse:
+    def decode(self, body: bytes, status: int = 200, headers=None):
+        return decode_json_response("push2.example", status, body, headers or {})
+
+    def test_fractions_are_exact_decimals(self):
+        assert self.decode(b'{"f2": 0.1, "f5": 12}') == {"f2": Decimal("0.1"), "f5": 12}
+
+    def test_a_captcha_page_with_status_200_is_a_ban(self):
+        with pytest.raises(ProviderBlocked, match="HTML page instead of JSON"):
+            self.decode(
+                b"\n  <html><title>\xe8\xae\xbf\xe9\x97\xae\xe5\x8f\x97\xe9\x99\x90</title>"
+            )
+
+    @pytest.mark.parametrize("body", [b"", b"  \r\n"])
+    def test_an_empty_body_is_a_ban(self, body):
+        with pytest.raises(ProviderBlocked, match="empty answer"):
+            self.decode(body)
+
+    def test_truncated_json_is_a_data_error_with_the_body(self):
+        with pytest.raises(ProviderDataError, match="invalid JSON") as caught:
+            self.decode(b'{"rc":0,"data":{"total":3,"di')
+
+        assert caught.value.body.startswith('{"rc":0')
+
+    def test_jsonp_is_a_data_error_that_says_so(self):
+        with pytest.raises(ProviderDataError, match=r"JSONP-wrapped\?"):
+            self.decode(b'jQuery1124({"rc":0,"data":null});')
+
+    def test_403_is_a_ban(self):
+        with pytest.raises(ProviderBlocked, match="HTTP 403"):
+            self.decode(b"forbidden", status=403)
+
+    def test_429_names_the_retry_after(self):
+        with pytest.raises(ProviderBlocked, match="429 Too Many Requests, Retry-After 120 s"):
+            self.decode(b"slow down", status=429, headers={"Retry-After": "120"})
+
+    def test_5xx_is_unavailable(self):
+        with pytest.raises(ProviderUnavailable, match="HTTP 502") as caught:
+            self.decode(b"bad gateway", status=502)
+
+        assert not isinstance(caught.value, ProviderBlocked)
+
+    def test_another_status_is_a_data_error(self):
+        with pytest.raises(ProviderDataError, match="HTTP 404"):
+            self.decode(b"not found", status=404)
+
+
+# --- the client against the fake server --------------------------------------------------------
+
+
+class TestHttpClient:
+    def test_numbers_with_fractions_arrive_as_decimals(self, server, client):
+        answer = get_list(client, server)
+
+        prices = [row["f2"] for row in answer["data"]["diff"]]
+        assert prices and all(isinstance(price, Decimal) for price in prices)
+        assert prices[0] == server.funds[(1, "510000")].bars[-1].close
+
+    def test_sends_the_configured_user_agent_and_referer(self, server):
+        config = HttpConfig(retries=0, rate_limit=0, user_agent="Test/1", referer="https://r/")
+        client = HttpClient(config)
+
+        get_list(client, server)
+
+        request = server.requests[-1]
+        assert request.headers["User-Agent"] == "Test/1"
+        assert request.headers["Referer"] == "https://r/"
+
+    @pytest.mark.parametrize(
+        ("fault", "error", "message"),
+        [
+            ("html", ProviderBlocked, "HTML page"),
+            ("empty", ProviderBlocked, "empty answer"),
+            ("truncated", ProviderDataError, "invalid JSON"),
+            ("jsonp", ProviderDataError, "JSONP-wrapped"),
+        ],
+    )
+    def test_a_bad_body_is_not_retried_and_says_what_was_wrong(
+        self, server, client, fault, error, message
+    ):
+        server.fail(fault)
+
+        with pytest.raises(error, match=message):
+            get_list(client, server)
+
+        assert len(server.requests) == 1
+
+    def test_5xx_is_retried_until_an_answer_comes(self, server, client):
+        server.fail("500")
+        server.fail("503")
+
+        answer = get_list(client, server)
+
+        assert answer["data"]["total"] == 2
+        assert len(server.requests) == 3
+
+    def test_5xx_beyond_the_retries_is_unavailable(self, server, client):
+        server.fail("502", times=3)
+
+        with pytest.raises(ProviderUnavailable, match="HTTP 502 after retries"):
+            get_list(client, server)
+
+        assert len(server.requests) == 3  # one try and two retries
+
+    def test_429_is_retried(self, server, client):
+        server.fail("429")
+
+        answer = get_list(client, server)
+
+        assert answer["data"]["total"] == 2
+        assert len(server.requests) == 2
+
+    def test_429_with_retry_after_is_retried_after_the_wait_it_asks_for(self, server, client):
+        server.fail("429-retry-after")  # Retry-After: 1
+
+        started = time.monotonic()
+        answer = get_list(client, server)
+
+        assert answer["data"]["total"] == 2
+        assert len(server.requests) == 2
+        assert time.monotonic() - started >= 0.9
+
+    def test_429_beyond_the_retries_is_a_ban(self, server, client):
+        server.fail("429", times=3)
+
+        with pytest.raises(ProviderBlocked, match="429 Too Many Requests"):
+            get_list(client, server)
+
+        assert len(server.requests) == 3
+
+    def test_retry_after_is_capped_by_the_config(self, server):
+        # The fake asks for Retry-After: 1; the client may wait at most 0.05 s.
+        client = HttpClient(HttpConfig(retries=2, backoff=0.01, rate_limit=0, max_retry_after=0.05))
+        server.fail("429-retry-after")
+
+        started = time.monotonic()
+        get_list(client, server)
+        elapsed = time.monotonic() - started
+
+        assert len(server.requests) == 2
+        assert elapsed < 0.5
+
+    def test_403_is_never_retried(self, server, client):
+        server.fail("403", times=3)
+
+        with pytest.raises(ProviderBlocked, match="403"):
+            get_list(client, server)
+
+        assert len(server.requests) == 1
+
+    def test_a_dropped_connection_is_retried(self, server, client):
+        server.fail("drop")
+
+        answer = get_list(client, server)
+
+        assert answer["data"]["total"] == 2
+        assert len(server.requests) == 2
+
+    def test_a_timeout_is_unavailable_and_names_the_timeout(self, server):
+        client = HttpClient(HttpConfig(read_timeout=0.3, retries=1, backoff=0.01, rate_limit=0))
+        server.fail("timeout", times=2)
+
+        started = time.monotonic()
+        with pytest.raises(ProviderUnavailable) as caught:
+            get_list(client, server, _sleep=1)
+
+        assert time.monotonic() - started < 1.5
+        assert host_of(server) in str(caught.value)
+        assert re.search(r"time(d )?out", str(caught.value)), str(caught.value)
+        assert "0.3" in str(caught.value)
+        assert len(server.requests) == 2  # read timeouts of a GET are retried
+
+    def test_a_timeout_says_the_host_did_not_answer(self, server):
+        client = HttpClient(HttpConfig(read_timeout=0.3, retries=1, backoff=0.01, rate_limit=0))
+        server.fail("timeout", times=2)
+
+        with pytest.raises(ProviderUnavailable) as caught:
+            get_list(client, server, _sleep=1)
+
+        assert str(caught.value).startswith(f"{host_of(server)} timed out: no answer within 0.3 s")
+
+    def test_connection_refused_is_unavailable(self, closed_port_url):
+        client = HttpClient(HttpConfig(retries=1, backoff=0.01, rate_limit=0))
+
+        with pytest.raises(ProviderUnavailable) as caught:
+            client.get_json(closed_port_url + LIST_PATH, LIST_PARAMS)
+
+        message = str(caught.value)
+        assert message.startswith(f"cannot reach {closed_port_url.removeprefix('http://')}")
+        assert "refused" in message.lower()
+        assert not isinstance(caught.value, ProviderBlocked)
+
+
+class TestRateLimiter:
+    def test_spaces_calls_to_one_host(self):
+        limiter = RateLimiter(rate=20)
+
+        started = time.monotonic()
+        for _ in range(5):
+            limiter.wait("push2.example")
+        elapsed = time.monotonic() - started
+
+        assert elapsed >= 0.2 * 0.98  # four gaps of at least 1/20 s
+        assert elapsed < 1.0
+
+    def test_hosts_do_not_wait_for_each_other(self):
+        limiter = RateLimiter(rate=2)
+
+        started = time.monotonic()
+        for host in ("push2.example", "push2his.example", "other.example"):
+            limiter.wait(host)
+
+        assert time.monotonic() - started < 0.1
+
+    def test_threads_reserve_consecutive_slots(self):
+        limiter = RateLimiter(rate=20, jitter=0)
+        threads = [threading.Thread(target=limiter.wait, args=("push2.example",)) for _ in range(5)]
+
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert time.monotonic() - started >= 0.2 * 0.98
+
+    def test_rate_zero_disables_the_limit(self):
+        limiter = RateLimiter(rate=0)
+
+        started = time.monotonic()
+        for _ in range(50):
+            limiter.wait("push2.example")
+
+        assert time.monotonic() - started < 0.05
+
+    def test_the_client_applies_the_rate(self, server):
+        client = HttpClient(HttpConfig(retries=0, rate_limit=20))
+
+        started = time.monotonic()
+        for _ in range(5):
+            get_list(client, server)
+
+        assert time.monotonic() - started >= 0.2 * 0.98
+        assert len(server.requests) == 5

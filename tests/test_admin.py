@@ -1,0 +1,245 @@
+"""The admin: sync buttons and their permission, the run page, the securities list."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django_q.models import OrmQ
+
+from etfs.models import ListingStatus, SyncKind, SyncRun, SyncRunError, SyncStatus
+from etfs.sync.queue import enqueue_sync
+from tests.factories import make_bars, make_run, make_run_error, make_security, make_staff_user
+
+pytestmark = pytest.mark.django_db
+
+STOCKINFO_LIST = "admin:etfs_stockinfo_changelist"
+SYNCRUN_LIST = "admin:etfs_syncrun_changelist"
+SYNC_LISTS = "admin:etfs_stockinfo_sync_lists"
+BUTTON = 'id="sync-etf-lists"'
+VIEW_PERMISSIONS = ("etfs.view_stockinfo", "etfs.view_syncrun", "etfs.view_syncrunerror")
+
+
+@pytest.fixture
+def operator(client):
+    """A staff user who may start syncs, logged in."""
+    user = make_staff_user("operator", *VIEW_PERMISSIONS, "etfs.run_sync")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def viewer(client):
+    """A staff user who may look but not start syncs, logged in."""
+    user = make_staff_user("viewer", *VIEW_PERMISSIONS)
+    client.force_login(user)
+    return user
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+class TestSyncButton:
+    @pytest.mark.parametrize("page", [STOCKINFO_LIST, SYNCRUN_LIST])
+    def test_shown_to_staff_who_may_run_syncs(self, client, operator, page):
+        response = client.get(reverse(page))
+
+        assert response.status_code == 200
+        content = response.content.decode()
+        assert BUTTON in content
+        assert "Sync ETF lists" in content
+        assert f'action="{reverse(page.replace("changelist", "sync_lists"))}"' in content
+
+    @pytest.mark.parametrize("page", [STOCKINFO_LIST, SYNCRUN_LIST])
+    def test_hidden_from_staff_who_may_not(self, client, viewer, page):
+        response = client.get(reverse(page))
+
+        assert response.status_code == 200
+        assert BUTTON not in response.content.decode()
+
+    def test_post_queues_a_run_and_links_to_it(self, client, operator):
+        response = client.post(reverse(SYNC_LISTS))
+
+        run = SyncRun.objects.get()
+        run_url = reverse("admin:etfs_syncrun_change", args=[run.pk])
+        assert response.status_code == 302
+        assert response.url == run_url
+        assert run.kind == SyncKind.ETF_LISTS
+        assert run.status == SyncStatus.QUEUED
+        assert run.trigger == "admin"
+        assert run.requested_by == operator
+        assert run.task_id
+        assert OrmQ.objects.get().task_id() == run.task_id
+        assert messages_of(response) == [
+            f'Queued <a href="{run_url}">run #{run.pk}</a> (ETF lists).'
+        ]
+
+    def test_the_run_page_shows_the_message_with_its_link(self, client, operator):
+        response = client.post(reverse(SYNC_LISTS), follow=True)
+
+        run = SyncRun.objects.get()
+        run_url = reverse("admin:etfs_syncrun_change", args=[run.pk])
+        assert response.status_code == 200
+        assert f'Queued <a href="{run_url}">run #{run.pk}</a>' in response.content.decode()
+
+    def test_the_button_on_the_runs_page_does_the_same(self, client, operator):
+        response = client.post(reverse("admin:etfs_syncrun_sync_lists"))
+
+        assert response.status_code == 302
+        assert SyncRun.objects.get().trigger == "admin"
+
+    def test_a_second_post_while_queued_joins_the_first_run(self, client, operator):
+        client.post(reverse(SYNC_LISTS))
+        first = SyncRun.objects.get()
+
+        response = client.post(reverse(SYNC_LISTS))
+
+        assert SyncRun.objects.count() == 1
+        assert OrmQ.objects.count() == 1
+        assert response.url == reverse("admin:etfs_syncrun_change", args=[first.pk])
+        message = messages_of(response)[-1]  # after the unread "Queued" of the first post
+        assert "already queued" in message
+        assert f"run #{first.pk}" in message
+
+    def test_a_post_joins_a_queued_command_run_of_both_exchanges(self, client, operator):
+        command_run, _ = enqueue_sync(
+            SyncKind.ETF_LISTS, "command", {"exchanges": ["XSHE", "XSHG"]}
+        )
+
+        client.post(reverse(SYNC_LISTS))
+
+        assert list(SyncRun.objects.active()) == [command_run]
+
+    def test_a_forged_post_without_the_permission_is_refused(self, client, viewer):
+        response = client.post(reverse(SYNC_LISTS))
+
+        assert response.status_code == 403
+        assert not SyncRun.objects.exists()
+        assert not OrmQ.objects.exists()
+
+    def test_a_get_is_not_allowed(self, client, operator):
+        response = client.get(reverse(SYNC_LISTS))
+
+        assert response.status_code == 405
+        assert not SyncRun.objects.exists()
+
+    def test_anonymous_users_are_sent_to_the_login(self, client):
+        response = client.post(reverse(SYNC_LISTS))
+
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("admin:login"))
+        assert not SyncRun.objects.exists()
+
+
+class TestSyncRunPage:
+    def test_shows_counters_and_problems(self, admin_client):
+        run = make_run(
+            status=SyncStatus.PARTIAL,
+            rows_fetched=1012,
+            rows_created=7,
+            rows_updated=3,
+            rows_delisted=2,
+            rows_rejected=1,
+            error_summary="the list stopped after 3 page(s): push2 answered HTTP 503",
+        )
+        make_run_error(run, "push2 answered HTTP 503 after retries")
+        make_run_error(
+            run,
+            "ETF list row 15991: code is not six digits",
+            code="15991",
+            severity=SyncRunError.Severity.REJECTED,
+            detail="{'f12': '15991'}",
+        )
+
+        response = admin_client.get(reverse("admin:etfs_syncrun_change", args=[run.pk]))
+
+        assert response.status_code == 200
+        content = response.content.decode()
+        assert "1012" in content
+        assert "Partial" in content
+        assert "the list stopped after 3 page(s): push2 answered HTTP 503" in content
+        assert "push2 answered HTTP 503 after retries" in content
+        assert "ETF list row 15991: code is not six digits" in content
+        assert "1 error, 1 rejected" in content
+        assert f"?run__id__exact={run.pk}" in content
+
+    def test_a_queued_run_shows_its_waiting_task(self, client, operator):
+        client.post(reverse(SYNC_LISTS))
+        run = SyncRun.objects.get()
+
+        response = client.get(reverse("admin:etfs_syncrun_change", args=[run.pk]))
+
+        assert response.status_code == 200
+        assert f"{run.task_id} (waiting in the queue)" in response.content.decode()
+
+    def test_the_run_list_renders(self, admin_client):
+        make_run(rows_fetched=1012)
+        make_run(status=SyncStatus.FAILED, error_summary="boom")
+
+        response = admin_client.get(reverse(SYNCRUN_LIST))
+
+        assert response.status_code == 200
+        assert response.context["cl"].result_count == 2
+
+
+class TestStockInfoList:
+    @pytest.fixture
+    def securities(self):
+        return {
+            "510300": make_security("510300", "XSHG", name="沪深300ETF"),
+            "159915": make_security("159915", "XSHE", name="创业板ETF"),
+            "600000": make_security("600000", "XSHG", name="浦发银行", is_etf=False),
+            "510999": make_security(
+                "510999", "XSHG", name="退市ETF", status=ListingStatus.DELISTED
+            ),
+        }
+
+    def codes(self, response) -> set[str]:
+        assert response.status_code == 200
+        return {security.code for security in response.context["cl"].result_list}
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ("", {"510300", "159915", "600000", "510999"}),
+            ("exchange__exact=XSHE", {"159915"}),
+            ("exchange__exact=XSHG", {"510300", "600000", "510999"}),
+            ("is_etf__exact=1", {"510300", "159915", "510999"}),
+            ("is_etf__exact=0", {"600000"}),
+            ("status__exact=delisted", {"510999"}),
+            ("q=510300", {"510300"}),
+            ("q=创业板", {"159915"}),
+            ("exchange__exact=XSHG&is_etf__exact=1&status__exact=listed", {"510300"}),
+        ],
+    )
+    def test_filters_and_search(self, admin_client, securities, query, expected):
+        response = admin_client.get(reverse(STOCKINFO_LIST) + "?" + query)
+
+        assert self.codes(response) == expected
+
+    def test_shows_the_bar_summary(self, admin_client, securities):
+        make_bars(securities["510300"], 5)
+
+        response = admin_client.get(reverse(STOCKINFO_LIST) + "?q=510300")
+
+        [row] = response.context["cl"].result_list
+        assert row.bar_count == 5
+        assert str(row.first_bar_date) == "2024-01-02"
+        assert str(row.last_bar_date) == "2024-01-06"
+
+    def test_the_query_count_does_not_grow_with_the_securities(self, admin_client):
+        def changelist_queries() -> int:
+            with CaptureQueriesContext(connection) as queries:
+                response = admin_client.get(reverse(STOCKINFO_LIST))
+            assert response.status_code == 200
+            return len(queries)
+
+        for index in range(3):
+            make_bars(make_security(f"{510000 + index:06d}"), 3)
+        few = changelist_queries()
+        for index in range(3, 60):
+            make_bars(make_security(f"{510000 + index:06d}"), 3)
+        many = changelist_queries()
+
+        assert many == few

@@ -1,0 +1,170 @@
+"""The management commands: summary line, exit statuses, queueing, schedules."""
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django_q.models import OrmQ, Schedule
+
+from etfs.models import StockInfo, SyncRun, SyncStatus
+
+pytestmark = pytest.mark.django_db
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def run_command(*args) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+class TestSyncEtfLists:
+    def test_success_prints_the_summary_line(self, fake_eastmoney):
+        output = run_command("sync_etf_lists", "--no-progress")
+
+        run = SyncRun.objects.get()
+        [line] = output.splitlines()
+        assert line.startswith(f"run #{run.pk} ETF lists succeeded in ")
+        assert "2/2 items (0 failed)" in line
+        assert "fetched 6, created 6, updated 0, unchanged 0" in line
+        assert StockInfo.objects.etfs().count() == 6
+
+    def test_the_second_run_reports_unchanged_and_delisted(self, start_fake_eastmoney):
+        server = start_fake_eastmoney(40)
+        run_command("sync_etf_lists", "--no-progress")
+        server.remove("159003")
+
+        output = run_command("sync_etf_lists", "--no-progress")
+
+        assert "succeeded" in output
+        assert "fetched 39, created 0, updated 0, unchanged 39, delisted 1" in output
+
+    def test_one_exchange(self, fake_eastmoney):
+        output = run_command("sync_etf_lists", "--exchange", "xshe", "--no-progress")
+
+        assert "1/1 items" in output
+        assert set(StockInfo.objects.values_list("exchange", flat=True)) == {"XSHE"}
+
+    def test_the_progress_bar_goes_to_stderr(self, fake_eastmoney):
+        out, err = io.StringIO(), io.StringIO()
+
+        call_command("sync_etf_lists", stdout=out, stderr=err)
+
+        assert "list page 1" in err.getvalue()
+        assert "list page" not in out.getvalue()
+
+    def test_an_unreachable_source_exits_1_with_a_one_line_message(self, provider_down):
+        out = io.StringIO()
+
+        with pytest.raises(CommandError) as caught:
+            call_command("sync_etf_lists", "--no-progress", stdout=out, stderr=io.StringIO())
+
+        run = SyncRun.objects.get()
+        assert caught.value.returncode == 1
+        message = str(caught.value)
+        assert "\n" not in message
+        assert message.startswith(f"run #{run.pk} failed: ")
+        assert provider_down.removeprefix("http://") in message
+        assert "failed" in out.getvalue()  # the summary line is printed all the same
+
+    def test_a_partial_run_exits_3(self, start_fake_eastmoney):
+        server = start_fake_eastmoney(250)
+        server.fail("500", times=3, path="clist", page=2)
+
+        with pytest.raises(CommandError) as caught:
+            run_command("sync_etf_lists", "--no-progress")
+
+        assert caught.value.returncode == 3
+        assert "partial" in str(caught.value)
+        assert StockInfo.objects.count() == 100
+
+    def test_a_run_already_active_exits_1(self, fake_eastmoney):
+        run_command("sync_etf_lists", "--queue")
+        queued = SyncRun.objects.get()
+
+        with pytest.raises(CommandError) as caught:
+            run_command("sync_etf_lists", "--no-progress")
+
+        assert caught.value.returncode == 1
+        assert f"run #{queued.pk}" in str(caught.value)
+        assert fake_eastmoney.requests == []
+
+    def test_an_unknown_exchange_is_a_usage_error(self):
+        with pytest.raises(CommandError, match="invalid choice: 'XXXX'"):
+            run_command("sync_etf_lists", "--exchange", "XXXX")
+
+        assert not SyncRun.objects.exists()
+
+    def test_queue_creates_a_queued_run_with_a_task(self):
+        output = run_command("sync_etf_lists", "--queue")
+
+        run = SyncRun.objects.get()
+        assert output.startswith(f"queued run #{run.pk} (task {run.task_id})")
+        assert run.status == SyncStatus.QUEUED
+        assert run.trigger == "command"
+        assert run.task_id
+        task = OrmQ.objects.get()
+        assert task.task_id() == run.task_id
+        assert task.func() == "etfs.tasks.execute_run"
+        assert task.args() == (run.pk,)
+
+    def test_queue_twice_joins_the_queued_run(self):
+        run_command("sync_etf_lists", "--queue")
+
+        output = run_command("sync_etf_lists", "--queue")
+
+        run = SyncRun.objects.get()
+        assert output.strip() == f"run #{run.pk} of the same scope is already queued; joined it"
+        assert OrmQ.objects.count() == 1
+
+
+def test_a_bad_exchange_on_the_command_line_exits_2():
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "etfsync_site.settings_test"}
+
+    finished = subprocess.run(
+        [sys.executable, "manage.py", "sync_etf_lists", "--exchange", "XXXX"],
+        cwd=PROJECT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert finished.returncode == 2
+    assert "invalid choice: 'XXXX'" in finished.stderr
+    assert finished.stdout == ""
+
+
+class TestSetupSchedules:
+    def test_running_it_twice_creates_each_schedule_once(self):
+        first = run_command("setup_schedules").splitlines()
+        created = Schedule.objects.count()
+        second = run_command("setup_schedules").splitlines()
+
+        assert Schedule.objects.count() == created == len(first)
+        assert all(line.startswith("created: ") for line in first)
+        assert len(second) == len(first)
+        assert all(line.startswith("up to date: ") for line in second)
+
+    def test_the_list_and_price_syncs_run_on_trading_day_crons(self):
+        run_command("setup_schedules")
+
+        syncs = Schedule.objects.filter(func="etfs.tasks.scheduled_sync")
+        assert sorted(syncs.values_list("args", "schedule_type", "cron")) == [
+            ("'etf_lists',", Schedule.CRON, "0 8 * * 1-5"),
+            ("'etf_prices',", Schedule.CRON, "45 15 * * 1-5"),
+        ]
+
+    def test_corrects_a_changed_schedule(self):
+        run_command("setup_schedules")
+        Schedule.objects.filter(func="etfs.tasks.scheduled_sync").update(cron="0 0 * * *")
+
+        run_command("setup_schedules")
+
+        syncs = Schedule.objects.filter(func="etfs.tasks.scheduled_sync")
+        assert set(syncs.values_list("cron", flat=True)) == {"0 8 * * 1-5", "45 15 * * 1-5"}
