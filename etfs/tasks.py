@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from etfs.models import SyncKind, SyncRun, SyncStatus, SyncTrigger
+from etfs.models import SyncKind, SyncRun, SyncTrigger
 from etfs.sync.calendar import is_trading_day, shanghai_now
 from etfs.sync.chunks import run_price_sync
 from etfs.sync.lists import sync_etf_lists
@@ -23,17 +23,15 @@ def execute_run(run_id: int) -> str:
     return f"run #{run.pk}: {run.status}"
 
 
-def scheduled_sync(kind: str) -> str:
-    """What a schedule fires: on trading days, one run of ``kind`` (joined if one is active)."""
+def scheduled_sync(kind: str, parameters: dict | None = None, trading_days_only=True) -> str:
+    """What a schedule fires: one run of ``kind`` (joined if one is active), on trading days."""
     today = shanghai_now().date()
-    if not is_trading_day(today):
+    if trading_days_only and not is_trading_day(today):
         return f"{today} is not a trading day; nothing to do"
-    run, created = create_run(kind, SyncTrigger.SCHEDULE, {})
+    run, created = create_run(kind, SyncTrigger.SCHEDULE, parameters or {})
     if not created:
         return f"run #{run.pk} is already {run.status}; not starting another"
-    if run.status == SyncStatus.QUEUED:
-        return execute_run(run.pk)
-    return f"run #{run.pk}: {run.status}"
+    return execute_run(run.pk)
 
 
 def recover_stale_runs() -> str:

@@ -5,9 +5,19 @@ from django_q.models import Schedule
 from etfs.models import SyncKind
 
 # Cron in settings.TIME_ZONE (Asia/Shanghai). The task itself skips exchange holidays.
+# name: (cron, scheduled_sync arguments). The daily price run takes the day's bars from the
+# list endpoint; the Saturday run re-reads each fund's recent bars (the look-back window) from
+# the k-line endpoint to pick up the source's corrections.
 SCHEDULES = {
-    "etfsync: ETF lists (trading-day mornings)": (SyncKind.ETF_LISTS, "0 8 * * 1-5"),
-    "etfsync: ETF prices (after the close)": (SyncKind.ETF_PRICES, "45 15 * * 1-5"),
+    "etfsync: ETF lists (trading-day mornings)": ("0 8 * * 1-5", (SyncKind.ETF_LISTS,)),
+    "etfsync: ETF prices (after the close)": (
+        "45 15 * * 1-5",
+        (SyncKind.ETF_PRICES, {"from_list": True}),
+    ),
+    "etfsync: ETF price corrections (Saturdays)": (
+        "0 9 * * 6",
+        (SyncKind.ETF_PRICES, {}, False),
+    ),
 }
 
 
@@ -27,12 +37,12 @@ def ensure_schedules() -> list[tuple[str, bool]]:
         },
     )
     results = [(RECOVERY, created)]
-    for name, (kind, cron) in SCHEDULES.items():
+    for name, (cron, arguments) in SCHEDULES.items():
         _, created = Schedule.objects.update_or_create(
             name=name,
             defaults={
                 "func": "etfs.tasks.scheduled_sync",
-                "args": repr(kind.value) + ",",
+                "args": repr(tuple(_plain(argument) for argument in arguments)),
                 "schedule_type": Schedule.CRON,
                 "cron": cron,
                 "repeats": -1,
@@ -40,3 +50,8 @@ def ensure_schedules() -> list[tuple[str, bool]]:
         )
         results.append((name, created))
     return results
+
+
+def _plain(value):
+    """Schedule arguments are stored as a Python literal: enum members become strings."""
+    return value.value if isinstance(value, SyncKind) else value

@@ -37,6 +37,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--code", action="append", dest="codes", help="Only this ETF code; repeatable."
         )
+        parser.add_argument(
+            "--from-list",
+            action="store_true",
+            help="After the close: take the day's bar of funds one day behind from the list "
+            "endpoint (a few requests in all) instead of a k-line request each.",
+        )
         parser.add_argument("--queue", action="store_true", help="Enqueue; print the run id.")
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
@@ -80,5 +86,10 @@ class Command(BaseCommand):
                     returncode=EXIT_USAGE,
                 )
         return PriceOptions(
-            codes=codes, start=start, end=end, start_year=year, full=options["full"]
+            codes=codes,
+            start=start,
+            end=end,
+            start_year=year,
+            full=options["full"],
+            from_list=options["from_list"],
         )
