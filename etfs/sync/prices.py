@@ -41,6 +41,10 @@ class PriceOptions:
     end: dt.date | None = None
     start_year: int | None = None
     full: bool = False
+    # The after-close daily run: funds one day behind take the day's bar from one pass over
+    # the list endpoint instead of a k-line request each (no look-back; the weekly corrections
+    # run re-reads recent bars through the k-lines).
+    from_list: bool = False
 
     @classmethod
     def from_parameters(cls, parameters: dict) -> PriceOptions:
@@ -50,6 +54,7 @@ class PriceOptions:
             end=_date(parameters.get("end")),
             start_year=parameters.get("start_year"),
             full=bool(parameters.get("full")),
+            from_list=bool(parameters.get("from_list")),
         )
 
     def as_parameters(self) -> dict:
@@ -59,6 +64,7 @@ class PriceOptions:
             "end": self.end.isoformat() if self.end else None,
             "start_year": self.start_year,
             "full": self.full,
+            "from_list": self.from_list,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -122,7 +128,7 @@ def _sync(recorder: RunRecorder, options: PriceOptions, client, progress, now) -
     tracker.skip(len(plans) - len(pending))
     if pending and tracker.check_stop(force=True):
         return tracker.outcome()
-    if options.incremental and final_day == today and pending:
+    if options.from_list and options.incremental and final_day == today and pending:
         pending = _take_bars_from_list(tracker, pending, client, final_day)
     if not tracker.stopped:
         _fetch_klines(tracker, pending, client, today)
