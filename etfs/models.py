@@ -1,4 +1,4 @@
-"""Securities, their daily bars, and the record of every sync run."""
+"""Securities, their daily bars, the record of every sync run, and API tokens."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ trading day), ``volume`` and ``amount`` (sums) and ``days`` (trading days in the
 ordered by security and period.
 
 Where the work happens:
-- TimescaleDB: ``time_bucket()`` with its ``first()``/``last()`` aggregates, which read
-  compressed chunks without decompressing them into the table.
+- TimescaleDB: ``time_bucket()`` with its ``first()``/``last()`` aggregates (compressed
+  chunks are read in place; a SELECT never decompresses them into the table).
 - plain PostgreSQL: ``date_trunc()`` and the first element of an ``array_agg`` ordered by date.
 - SQLite (the embedded default, a small database): one ordered read, grouped in Python.
 

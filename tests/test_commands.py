@@ -156,9 +156,24 @@ class TestSetupSchedules:
 
         syncs = Schedule.objects.filter(func="etfs.tasks.scheduled_sync")
         assert sorted(syncs.values_list("args", "schedule_type", "cron")) == [
-            ("'etf_lists',", Schedule.CRON, "0 8 * * 1-5"),
-            ("'etf_prices',", Schedule.CRON, "45 15 * * 1-5"),
+            ("('etf_lists',)", Schedule.CRON, "0 8 * * 1-5"),
+            ("('etf_prices', {'from_list': True})", Schedule.CRON, "45 15 * * 1-5"),
+            ("('etf_prices', {}, False)", Schedule.CRON, "0 9 * * 6"),
         ]
+
+    def test_scheduled_arguments_call_the_task(self, fake_eastmoney):
+        """The stored literal must unpack into scheduled_sync's signature, as django-q2 does."""
+        import ast
+
+        from etfs.models import SyncRun
+        from etfs.tasks import scheduled_sync
+
+        run_command("setup_schedules")
+        schedule = Schedule.objects.get(args="('etf_lists',)")
+        outcome = scheduled_sync(*ast.literal_eval(schedule.args), trading_days_only=False)
+
+        assert outcome.endswith("succeeded")
+        assert SyncRun.objects.get().trigger == "schedule"
 
     def test_corrects_a_changed_schedule(self):
         run_command("setup_schedules")
@@ -167,4 +182,8 @@ class TestSetupSchedules:
         run_command("setup_schedules")
 
         syncs = Schedule.objects.filter(func="etfs.tasks.scheduled_sync")
-        assert set(syncs.values_list("cron", flat=True)) == {"0 8 * * 1-5", "45 15 * * 1-5"}
+        assert set(syncs.values_list("cron", flat=True)) == {
+            "0 8 * * 1-5",
+            "45 15 * * 1-5",
+            "0 9 * * 6",
+        }

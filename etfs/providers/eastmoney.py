@@ -47,6 +47,10 @@ SHARES_PER_LOT = 100
 # amounts); outside it the units are suspect (lots vs shares, yuan vs thousands).
 UNIT_TOLERANCE = Decimal("0.03")
 CODE_RE = re.compile(r"^\d{6}$")
+# Far above any real fund's values, and within what the DailyBar columns can hold.
+MAX_PRICE = Decimal("1000000")
+MAX_AMOUNT = Decimal("1e18")
+MAX_VOLUME = 10**17
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -133,7 +137,9 @@ def parse_kline_response(
     market = data.get("market")
     if market is not None and MARKET_TO_EXCHANGE.get(market) not in (None, exchange):
         raise ProviderDataError(f"{where}: the answer is for market {market!r}, not {exchange}")
-    lines = data.get("klines")
+    if "klines" not in data:
+        raise ProviderDataError(f"{where}: 'data' has no 'klines' (not the answer we asked for)")
+    lines = data["klines"]
     if lines is None:
         lines = []
     if not isinstance(lines, list):
@@ -192,6 +198,8 @@ def bar_sanity_problem(bar: Bar, today: dt.date | None) -> str:
         return f"date is in the future (today is {today})"
     if min(bar.open, bar.high, bar.low, bar.close) <= 0:
         return "a price is zero or negative"
+    if bar.high >= MAX_PRICE or bar.amount >= MAX_AMOUNT or bar.volume >= MAX_VOLUME:
+        return "a value is implausibly large (garbage in the answer?)"
     if bar.high < max(bar.open, bar.close):
         return f"high {bar.high} is below open/close {max(bar.open, bar.close)}"
     if bar.low > min(bar.open, bar.close):

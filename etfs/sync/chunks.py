@@ -20,8 +20,11 @@ def run_price_sync(run: SyncRun) -> SyncRun:
     """The queued entry point: a chunk runs its funds; a large top-level run fans out."""
     options = PriceOptions.from_parameters(run.parameters)
     if run.parent_id:
-        run = sync_etf_prices(options, run=run)
-        finish_parent_if_last(run)
+        try:
+            run = sync_etf_prices(options, run=run)
+        finally:
+            # Also when the chunk raised (it is marked failed then): the parent must not wait.
+            finish_parent_if_last(run)
         return run
     codes = list(options.codes) or list(
         StockInfo.objects.etfs().order_by("code").values_list("code", flat=True).distinct()

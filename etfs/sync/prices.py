@@ -10,10 +10,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Max
 
 from etfs.models import DailyBar, StockInfo, SyncKind, SyncRun, SyncStatus, SyncTrigger
-from etfs.providers.base import Bar, KlineSeries, ProviderError
+from etfs.providers.base import Bar, KlineSeries, ProviderDataError, ProviderError
 from etfs.providers.eastmoney import bar_sanity_problem, unit_warnings
 from etfs.providers.http import ProviderBlocked
 
@@ -196,15 +197,16 @@ def _take_bars_from_list(tracker, plans: list[FundPlan], client, day: dt.date) -
         tracker.recorder.problem(
             f"daily list pass failed, using k-lines: {fetched.error}", severity="warning"
         )
-    covered: dict[int, Bar] = {}
+    covered: list[tuple[FundPlan, list[Bar]]] = []
     for listing in fetched.listings:
         plan = one_behind.get((listing.code, listing.exchange))
         bar = _bar_from_listing(listing, day)
         if plan is not None and bar is not None:
-            covered[plan.security_id] = bar
+            covered.append((plan, [bar]))
     tracker.recorder.add(rows_fetched=len(covered))
-    tracker.write([(security_id, [bar]) for security_id, bar in covered.items()])
-    return [plan for plan in plans if plan.security_id not in covered]
+    tracker.write(covered)
+    taken = {plan.security_id for plan, _ in covered}
+    return [plan for plan in plans if plan.security_id not in taken]
 
 
 def _bar_from_listing(listing, day: dt.date) -> Bar | None:
@@ -229,7 +231,7 @@ def _bar_from_listing(listing, day: dt.date) -> Bar | None:
 
 def _fetch_klines(tracker, plans: list[FundPlan], client, today: dt.date) -> None:
     """Fetch several funds at a time (the HTTP layer keeps the rate), write in batches."""
-    batch: list[tuple[int, list[Bar]]] = []
+    batch: list[tuple[FundPlan, list[Bar]]] = []
     batch_rows = 0
     for plan, result in _fetch_concurrently(plans, client, today, tracker):
         if isinstance(result, ProviderBlocked):
@@ -245,7 +247,7 @@ def _fetch_klines(tracker, plans: list[FundPlan], client, today: dt.date) -> Non
             rows_rejected=rejected,
             warnings=len(result.problems) - rejected,
         )
-        batch.append((plan.security_id, result.bars))
+        batch.append((plan, result.bars))
         batch_rows += len(result.bars)
         if len(batch) >= settings.ETFSYNC_PRICE_BATCH_ETFS or batch_rows >= BATCH_ROWS:
             tracker.write(batch)
@@ -339,23 +341,35 @@ class _Tracker:
         self.recorder.add(items_done=1, items_failed=1)
         self._report(plan.code)
 
-    def write(self, batch: list[tuple[int, list[Bar]]]) -> None:
+    def write(self, batch: list[tuple[FundPlan, list[Bar]]]) -> None:
         """Commit one batch: a crash loses at most this batch; a re-run continues after it."""
         if not batch:
             return
-        rows = [(security_id, bar) for security_id, bars in batch for bar in bars]
-        result = upsert_daily_bars(rows)
+        try:
+            result = upsert_daily_bars(
+                [(plan.security_id, bar) for plan, bars in batch for bar in bars]
+            )
+        except DatabaseError as exc:
+            if len(batch) == 1:
+                self.fail(batch[0][0], ProviderDataError(f"cannot store its bars: {exc}"))
+                return
+            # A value the columns cannot hold fails the whole statement; find whose it is by
+            # writing the funds one by one, so only that fund fails.
+            for entry in batch:
+                self.write([entry])
+            return
         self.result += result
-        done = sum(1 for _ in batch)
-        self.done += done
+        self.done += len(batch)
         self.recorder.add(
-            items_done=done,
+            items_done=len(batch),
             rows_created=result.inserted,
             rows_updated=result.updated,
             rows_unchanged=result.unchanged,
         )
-        self.cancelled = self.recorder.beat()
-        self._last_beat = time.monotonic()
+        # The full check, cooldown included: it restarts check_stop's once-a-second clock, so
+        # with batches written more often than that a cancel-only beat here would mean another
+        # worker's ban is never noticed.
+        self.check_stop(force=True)
         self._report(f"{self.result.inserted} new bars")
 
     def _report(self, label: str) -> None:

@@ -59,7 +59,15 @@ _SAME_KEY = (
     "stored.security_id = incoming.security_id AND stored.trade_date = incoming.trade_date"
     " AND stored.security_id = ANY(%(ids)s) AND stored.trade_date BETWEEN %(first)s AND %(last)s"
 )
-# Revised bars: only rows whose values differ are rewritten (and so locked and WAL-logged).
+# Revised bars are found by a read first: an UPDATE over the whole batch's range would make
+# TimescaleDB decompress every compressed chunk batch in it, even where nothing differs.
+CHANGED_KEYS_SQL = f"""
+SELECT array_agg(DISTINCT stored.security_id), min(stored.trade_date), max(stored.trade_date)
+FROM {STAGE} AS incoming
+JOIN {TABLE} AS stored ON {_SAME_KEY}
+WHERE {_distinct("stored", "incoming")}
+"""
+# Only rows whose values differ are rewritten (and so locked and WAL-logged).
 UPDATE_CHANGED_SQL = f"""
 UPDATE {TABLE} AS stored
 SET {", ".join(f"{column} = incoming.{column}" for column in VALUE_COLUMNS)}
@@ -98,6 +106,8 @@ def _upsert_postgresql(rows: Sequence[SecurityBar]) -> UpsertResult:
             " low numeric(14, 4), close numeric(14, 4), volume bigint, amount numeric(22, 3)"
             ") ON COMMIT DELETE ROWS"
         )
+        # Inside an outer transaction a commit has not emptied it yet: start from nothing.
+        cursor.execute(f"TRUNCATE {STAGE}")
         with cursor.copy(f"COPY {STAGE} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for security_id, bar in rows:
                 copy.write_row(
@@ -117,8 +127,13 @@ def _upsert_postgresql(rows: Sequence[SecurityBar]) -> UpsertResult:
             "first": min(bar.trade_date for _, bar in rows),
             "last": max(bar.trade_date for _, bar in rows),
         }
-        cursor.execute(UPDATE_CHANGED_SQL, scope)
-        updated = cursor.rowcount
+        cursor.execute(CHANGED_KEYS_SQL, scope)
+        changed_ids, changed_first, changed_last = cursor.fetchone()
+        updated = 0
+        if changed_ids:
+            changed = {"ids": changed_ids, "first": changed_first, "last": changed_last}
+            cursor.execute(UPDATE_CHANGED_SQL, changed)
+            updated = cursor.rowcount
         try:
             with transaction.atomic():
                 cursor.execute(INSERT_NEW_SQL, scope)

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Collection, Mapping
 
-from etfs.models import Exchange, SyncKind, SyncStatus
+from etfs.models import SyncKind, SyncStatus
 
 from .lists import normalise_exchanges
 from .prices import PriceOptions
@@ -45,7 +45,7 @@ def parse_list_request(body: object) -> list[str]:
     """The exchanges an ETF list sync should cover, sorted; all of them when none is named."""
     body = _object(body, LIST_FIELDS)
     if "exchange_codes" not in body:
-        return list(Exchange.values)
+        return normalise_exchanges(None)
     codes = _list_of_strings(body["exchange_codes"], "exchange_codes", "exchange codes")
     if not codes:
         raise ValidationError("exchange_codes", "must not be empty; omit it for both exchanges")
@@ -58,7 +58,7 @@ def parse_list_request(body: object) -> list[str]:
 def parse_price_request(body: object, *, today: dt.date, known_codes: KnownCodes) -> PriceOptions:
     """The options of an ETF price sync; ``known_codes(codes)`` returns the ETF codes that exist."""
     body = _object(body, PRICE_FIELDS)
-    chosen = [name for name in PRICE_START_FIELDS if body.get(name) not in (None, False)]
+    chosen = [name for name in PRICE_START_FIELDS if name in body and body[name] is not False]
     if len(chosen) > 1:
         raise ValidationError(chosen[1], f"cannot be combined with {chosen[0]}; give one of them")
     start_year = body.get("start_year")
@@ -70,9 +70,7 @@ def parse_price_request(body: object, *, today: dt.date, known_codes: KnownCodes
     full = body.get("full", False)
     if not isinstance(full, bool):
         raise ValidationError("full", "must be true or false")
-    codes = ()
-    if body.get("codes") is not None:
-        codes = validate_codes(body["codes"], known_codes)
+    codes = validate_codes(body["codes"], known_codes) if "codes" in body else ()
     return PriceOptions(codes=codes, start=start, end=end, start_year=start_year, full=full)
 
 
@@ -129,14 +127,15 @@ def parse_page(query: Mapping[str, list[str]], *, default_size: int, max_size: i
 def reject_unknown_fields(query: Mapping[str, list[str]], allowed: Collection[str]) -> None:
     for field in query:
         if field not in allowed:
-            raise ValidationError(field, f"unknown field; expected {_choices(allowed)}")
+            raise ValidationError(field, f"unknown field {field!r}; expected {_choices(allowed)}")
 
 
 def _object(body: object, fields: Collection[str]) -> dict:
+    """The body's fields; a field given as null counts as not given."""
     if not isinstance(body, dict):
         raise ValidationError("body", "must be a JSON object")
     reject_unknown_fields(body, fields)
-    return body
+    return {name: value for name, value in body.items() if value is not None}
 
 
 def _list_of_strings(value: object, field: str, what: str) -> list[str]:

@@ -3,7 +3,8 @@
 It keeps the real traps: pages capped at 100 rows, sorting by the requested field (sorting by a
 moving field drops funds), ``np``/``fltt`` shapes, "-" placeholders, ``data: null`` for unknown
 securities; and it injects faults on request (timeouts, dropped connections, 5xx/429, HTML
-captcha pages, truncated JSON, wrong shapes). Tests, benchmarks and offline users run it:
+captcha pages, truncated JSON, wrong shapes, garbage bars, a list that shrinks). Tests,
+benchmarks and offline users run it:
 
     python -m tests.fakes.eastmoney --port 8765 --funds 40 --days 300
 """
@@ -123,8 +124,10 @@ class FakeEastmoney:
         for fund in funds or []:
             self.add(fund)
         self.latency = latency
-        # (path fragment or None, code or None, fault, list page number or None)
+        # (path fragment or None, code or None, fault, list page number or None, persistent)
         self.faults: deque = deque()
+        # Share of each market's funds the list shows (1.0: all); see shrink_list().
+        self.list_fraction = 1.0
         # Rows per list page at most; the real server caps at 100, some mirrors at less.
         self.page_cap = PAGE_CAP
         self.requests: list[Request] = []
@@ -145,22 +148,42 @@ class FakeEastmoney:
         self,
         fault: str,
         *,
-        times: int = 1,
+        times: int | None = 1,
         path: str | None = None,
         code: str | None = None,
         page: int | None = None,
     ):
-        """Queue ``fault`` for the next ``times`` matching requests.
+        """Queue ``fault`` for the next ``times`` matching requests (every one if None).
 
         ``page`` restricts the fault to list requests for that page number (``pn``).
         Faults: timeout, drop, 500, 502, 503, 429, 429-retry-after, 403, html, empty,
-        truncated, wrong-shape, diff-object, jsonp, data-null.
+        truncated, wrong-shape, diff-object, jsonp, data-null, garbage (every k-line of the
+        answer is malformed or impossible). A fault queued with ``times=None`` stays until
+        ``recover()``: a ban, or an outage, that lasts.
         """
-        for _ in range(times):
-            self.faults.append((path, code, fault, page))
+        with self.lock:
+            if times is None:
+                self.faults.append((path, code, fault, page, True))
+            for _ in range(times or 0):
+                self.faults.append((path, code, fault, page, False))
+
+    def recover(self) -> None:
+        """Drop every queued fault and show the whole list again."""
+        with self.lock:
+            self.faults.clear()
+            self.list_fraction = 1.0
+
+    def shrink_list(self, fraction: float) -> None:
+        """From now on the list shows only this share of each market's funds (k-lines stay)."""
+        self.list_fraction = fraction
 
     def paths(self, fragment: str) -> list[Request]:
         return [request for request in self.requests if fragment in request.path]
+
+    def requests_since(self, moment: float) -> list[Request]:
+        """Requests received at or after ``moment`` (a ``time.time()`` value, so that it
+        compares with timestamps other processes wrote to the database)."""
+        return [request for request in self.requests if request.received_at >= moment]
 
     # -- server --
     def start(self, port: int = 0) -> str:
@@ -183,6 +206,7 @@ class FakeEastmoney:
 
     def wsgi(self, environ, start_response):
         request = Request(environ)
+        request.received_at = time.time()
         with self.lock:
             self.requests.append(request)
             fault = self._take_fault(request)
@@ -205,14 +229,15 @@ class FakeEastmoney:
     def _take_fault(self, request: Request):
         secid = request.args.get("secid", "")
         for entry in list(self.faults):
-            path, code, fault, page = entry
+            path, code, fault, page, persistent = entry
             if path and path not in request.path:
                 continue
             if code and not secid.endswith("." + code):
                 continue
             if page is not None and request.args.get("pn", "1") != str(page):
                 continue
-            self.faults.remove(entry)
+            if not persistent:
+                self.faults.remove(entry)
             return fault
         return None
 
@@ -253,7 +278,7 @@ class FakeEastmoney:
         descending = request.args.get("po", "1") == "1"
         fields = set(request.args.get("fields", "f12,f13,f14").split(","))
         funds = sorted(
-            self.funds.values(),
+            self._listed_funds(),
             key=lambda fund: fund.code if sort_field == "f12" else fund.change_pct,
             reverse=descending,
         )
@@ -272,6 +297,19 @@ class FakeEastmoney:
             diff = {str(index): row for index, row in enumerate(chunk)}
         return _envelope({"total": len(rows), "diff": diff})
 
+    def _listed_funds(self) -> list[FakeFund]:
+        """The funds the list shows: all, or after shrink_list() a share of each market's."""
+        if self.list_fraction >= 1:
+            return list(self.funds.values())
+        shown = []
+        for market in (0, 1):
+            funds = sorted(
+                (fund for fund in self.funds.values() if fund.market == market),
+                key=lambda fund: fund.code,
+            )
+            shown.extend(funds[: int(len(funds) * self.list_fraction)])
+        return shown
+
     def kline_payload(self, request: Request, fault: str | None) -> dict:
         market, _, code = request.args.get("secid", "").partition(".")
         fund = self.funds.get((int(market) if market.isdigit() else -1, code))
@@ -280,6 +318,8 @@ class FakeEastmoney:
         begin = dt.datetime.strptime(request.args.get("beg", "19900101"), "%Y%m%d").date()
         end = dt.datetime.strptime(request.args.get("end", "20500101"), "%Y%m%d").date()
         lines = [bar.kline() for bar in fund.bars if begin <= bar.day <= end]
+        if fault == "garbage":
+            lines = [_garbage(line, index) for index, line in enumerate(lines)]
         return _envelope(
             {
                 "code": fund.code,
@@ -290,6 +330,22 @@ class FakeEastmoney:
                 "klines": lines,
             }
         )
+
+
+# Ways a k-line goes bad: not a number, an impossible value, a field missing, a bad date.
+GARBAGE = (
+    lambda parts: [parts[0], "abc", *parts[2:]],
+    lambda parts: [parts[0], parts[1], "-1.000", *parts[3:]],
+    lambda parts: [parts[0], parts[1], parts[2], "0.001", *parts[4:]],  # high below open/close
+    lambda parts: parts[:4],
+    lambda parts: ["2024-02-30", *parts[1:]],
+    lambda parts: [*parts[:5], "-", *parts[6:]],
+    lambda parts: [*parts[:5], "12.5", *parts[6:]],  # a fraction of a lot
+)
+
+
+def _garbage(line: str, index: int) -> str:
+    return ",".join(GARBAGE[index % len(GARBAGE)](line.split(",")))
 
 
 def _envelope(data) -> dict:

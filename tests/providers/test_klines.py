@@ -1,0 +1,257 @@
+"""parse_kline_response over ETF k-line answers written in the documented wire format.
+
+shared/providers.md section 2: ``/api/qt/stock/kline/get`` for one fund, unadjusted (``fqt=0``);
+each k-line is "date,open,close,high,low,volume(lots),amount(yuan),amplitude,change%,change,
+turnover". Pure: no database, no network. Payloads are decoded as the HTTP client decodes them
+(JSON fractions as exact Decimals), so nothing goes through a float.
+"""
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+
+from etfs.providers.base import XSHE, XSHG, ProviderDataError
+from etfs.providers.eastmoney import parse_kline_response
+
+CODE = "510300"
+# Three days of 沪深300ETF: values made up, in the shape and units the source sends.
+DAY_1 = "2024-01-02,3.500,3.480,3.510,3.470,1234567,430000000.00,1.14,-0.57,-0.020,0.58"
+DAY_2 = "2024-01-03,3.480,3.999,4.012,3.475,2000000,760000000.55,15.43,14.91,0.519,0.94"
+DAY_3 = "2024-01-04,3.999,3.950,4.001,3.940,987654,392000000.10,1.53,-1.23,-0.049,0.46"
+
+
+def answer(klines, *, code=CODE, market=1, rc=0, name="沪深300ETF") -> object:
+    """A whole answer, round-tripped through JSON as the client decodes it."""
+    payload = {
+        "rc": rc,
+        "rt": 17,
+        "svr": 181734976,
+        "lt": 1,
+        "full": 0,
+        "dlmkts": "",
+        "dsc": "0",
+        "data": {
+            "code": code,
+            "market": market,
+            "name": name,
+            "decimal": 3,
+            "dktotal": 4850,
+            "klines": klines,
+        },
+    }
+    return json.loads(json.dumps(payload, ensure_ascii=False), parse_float=Decimal)
+
+
+def line(day, open_, close, high, low, lots, amount) -> str:
+    return f"{day},{open_},{close},{high},{low},{lots},{amount},1.00,0.00,0.000,0.50"
+
+
+def parse(payload, *, code=CODE, exchange=XSHG, today=None):
+    return parse_kline_response(payload, code=code, exchange=exchange, today=today)
+
+
+class TestGoodAnswer:
+    def test_every_bar_is_kept_in_the_order_sent(self):
+        series = parse(answer([DAY_1, DAY_2, DAY_3]))
+
+        assert (series.code, series.exchange) == (CODE, XSHG)
+        assert [bar.trade_date for bar in series.bars] == [
+            dt.date(2024, 1, 2),
+            dt.date(2024, 1, 3),
+            dt.date(2024, 1, 4),
+        ]
+        assert series.problems == []
+
+    def test_columns_are_open_close_high_low_in_that_order(self):
+        bar = parse(answer([DAY_2])).bars[0]
+
+        assert bar.open == Decimal("3.480")
+        assert bar.close == Decimal("3.999")
+        assert bar.high == Decimal("4.012")
+        assert bar.low == Decimal("3.475")
+
+    def test_prices_and_amounts_are_exact_decimals_never_floats(self):
+        bar = parse(answer([DAY_2])).bars[0]
+
+        for value in (bar.open, bar.close, bar.high, bar.low, bar.amount):
+            assert type(value) is Decimal
+        # Through a float, 3.999 would become 3.99900000000000011013412404281552881002426147…
+        assert str(bar.close) == "3.999"
+        assert str(bar.high) == "4.012"
+        assert str(bar.amount) == "760000000.55"
+
+    def test_volume_in_lots_becomes_shares(self):
+        bars = parse(answer([DAY_1, DAY_2])).bars
+
+        assert [bar.volume for bar in bars] == [123456700, 200000000]
+        assert all(type(bar.volume) is int for bar in bars)
+
+    def test_the_amount_stays_in_yuan(self):
+        bar = parse(answer([DAY_1])).bars[0]
+
+        assert bar.amount == Decimal("430000000.00")
+        # amount / volume is the day's average price, inside [low, high].
+        assert bar.low <= bar.amount / bar.volume <= bar.high
+
+    def test_a_shenzhen_fund(self):
+        payload = answer([DAY_1], code="159915", market=0, name="创业板ETF")
+
+        series = parse(payload, code="159915", exchange=XSHE)
+
+        assert (series.code, series.exchange) == ("159915", XSHE)
+        assert len(series.bars) == 1
+
+    def test_a_bar_dated_today_is_kept(self):
+        series = parse(answer([DAY_1, DAY_2]), today=dt.date(2024, 1, 3))
+
+        assert len(series.bars) == 2
+        assert series.problems == []
+
+
+class TestRejectedBars:
+    """A bar that cannot be true is a fatal problem with a reason; the other bars are kept."""
+
+    @pytest.mark.parametrize(
+        ("bad", "reason"),
+        [
+            pytest.param(
+                line("2024-01-03", "3.500", "3.520", "3.510", "3.470", 1000, "351000.00"),
+                "high 3.510 is below open/close 3.520",
+                id="high-below-close",
+            ),
+            pytest.param(
+                line("2024-01-03", "3.530", "3.480", "3.520", "3.470", 1000, "349000.00"),
+                "high 3.520 is below open/close 3.530",
+                id="high-below-open",
+            ),
+            pytest.param(
+                line("2024-01-03", "3.500", "3.480", "3.510", "3.490", 1000, "349500.00"),
+                "low 3.490 is above open/close 3.480",
+                id="low-above-close",
+            ),
+            pytest.param(
+                line("2024-01-03", "3.470", "3.480", "3.510", "3.475", 1000, "349000.00"),
+                "low 3.475 is above open/close 3.470",
+                id="low-above-open",
+            ),
+            pytest.param(
+                line("2024-01-03", "3.500", "3.480", "3.510", "3.470", -1000, "349000.00"),
+                "negative volume",
+                id="negative-volume",
+            ),
+        ],
+    )
+    def test_an_impossible_bar_is_rejected_with_its_reason(self, bad, reason):
+        series = parse(answer([DAY_1, bad, DAY_3]))
+
+        assert [bar.trade_date.day for bar in series.bars] == [2, 4]
+        [problem] = series.problems
+        assert problem.fatal
+        assert reason in problem.message
+        assert "2024-01-03" in problem.message
+        assert problem.code == CODE
+        assert problem.row == bad
+
+    def test_bars_after_today_are_rejected(self):
+        series = parse(answer([DAY_1, DAY_2, DAY_3]), today=dt.date(2024, 1, 2))
+
+        assert [bar.trade_date for bar in series.bars] == [dt.date(2024, 1, 2)]
+        assert len(series.problems) == 2
+        assert all(problem.fatal for problem in series.problems)
+        messages = [problem.message for problem in series.problems]
+        assert "2024-01-03: date is in the future (today is 2024-01-02)" in messages[0]
+        assert "2024-01-04: date is in the future (today is 2024-01-02)" in messages[1]
+
+    def test_a_date_sent_twice_is_rejected_in_both_copies(self):
+        revised = DAY_2.replace("3.999", "3.998", 1)
+
+        series = parse(answer([DAY_1, DAY_2, revised, DAY_3]))
+
+        # Which copy is right cannot be told, so neither is stored.
+        assert [bar.trade_date.day for bar in series.bars] == [2, 4]
+        [problem] = series.problems
+        assert problem.fatal
+        assert "2024-01-03: date appears 2 times" in problem.message
+
+    def test_every_bad_bar_is_reported_and_every_good_one_kept(self):
+        lines = [
+            DAY_1,
+            line("2024-01-03", "3.500", "3.520", "3.510", "3.470", 1000, "351000.00"),
+            DAY_3,
+            line("2024-01-05", "3.900", "3.950", "3.960", "3.880", -5, "0.00"),
+            line("2024-01-08", "3.950", "3.960", "3.990", "3.940", 1000, "396000.00"),
+        ]
+
+        series = parse(answer(lines), today=dt.date(2024, 1, 5))
+
+        assert [bar.trade_date.day for bar in series.bars] == [2, 4]
+        assert len(series.problems) == 3
+        assert all(problem.fatal for problem in series.problems)
+
+
+class TestUnitCheck:
+    """amount / volume must be a price within the day's range, else the units are suspect."""
+
+    def test_an_amount_in_thousands_of_yuan_is_a_warning_and_the_bar_is_kept(self):
+        in_thousands = line("2024-01-03", "3.480", "3.999", "4.012", "3.475", 2000000, "760000.55")
+
+        series = parse(answer([DAY_1, in_thousands]))
+
+        assert len(series.bars) == 2, "a warning keeps the bar"
+        [problem] = series.problems
+        assert not problem.fatal
+        assert "2024-01-03" in problem.message
+        assert "suspicious units" in problem.message
+        assert problem.code == CODE
+
+    def test_a_volume_already_in_shares_is_a_warning_and_the_bar_is_kept(self):
+        # 200,000,000 shares sent where 2,000,000 lots belong: read as lots it is 100x too much.
+        in_shares = line(
+            "2024-01-03", "3.480", "3.999", "4.012", "3.475", 200000000, "760000000.55"
+        )
+
+        series = parse(answer([in_shares, DAY_3]))
+
+        assert len(series.bars) == 2
+        [problem] = series.problems
+        assert not problem.fatal
+        assert "2024-01-03: suspicious units" in problem.message
+
+    def test_consistent_units_give_no_warning(self):
+        assert parse(answer([DAY_1, DAY_2, DAY_3])).problems == []
+
+
+class TestEmptyAndErrorAnswers:
+    def test_an_empty_klines_list_is_zero_bars(self):
+        series = parse(answer([]))
+
+        assert series.bars == []
+        assert series.problems == []
+
+    def test_rc_102_with_data_null_is_a_data_error(self):
+        payload = {"rc": 102, "rt": 17, "svr": 181734976, "lt": 1, "full": 0, "data": None}
+
+        with pytest.raises(ProviderDataError, match="rc=102"):
+            parse(payload)
+
+    def test_data_null_with_rc_0_is_an_unknown_security(self):
+        payload = {"rc": 0, "rt": 17, "svr": 181734976, "lt": 1, "full": 0, "data": None}
+
+        with pytest.raises(ProviderDataError, match="k-lines 510300: .*no such security"):
+            parse(payload)
+
+    def test_an_answer_for_another_code_is_a_data_error(self):
+        with pytest.raises(ProviderDataError, match="the answer is for code '510500'"):
+            parse(answer([DAY_1], code="510500"))
+
+    def test_an_answer_for_the_same_code_on_the_other_market_is_a_data_error(self):
+        with pytest.raises(ProviderDataError, match="market 0"):
+            parse(answer([DAY_1], market=0))
+
+    def test_data_without_klines_is_a_data_error(self):
+        payload = {"rc": 0, "rt": 17, "data": {"items": [1, 2, 3]}}
+
+        with pytest.raises(ProviderDataError, match="klines"):
+            parse(payload)
