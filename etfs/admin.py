@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -124,8 +126,22 @@ class StockInfoAdmin(SyncButtonsMixin, admin.ModelAdmin):
     actions = ["sync_prices_of_selected"]
     list_per_page = 100
 
+    change_form_template = "admin/etfs/stockinfo/change_form.html"
+
     def get_queryset(self, request):
         return super().get_queryset(request).with_bar_summary()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        period = request.GET.get("period", "day")
+        if period not in BAR_PERIODS:
+            period = "day"
+        extra_context = {
+            **(extra_context or {}),
+            "bar_period": period,
+            "bar_periods": BAR_PERIODS,
+            "recent_bars": recent_bars(object_id, period),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="bars", ordering="bar_count")
     def bar_count(self, obj):
@@ -151,6 +167,27 @@ class StockInfoAdmin(SyncButtonsMixin, admin.ModelAdmin):
 
     def has_run_sync_permission(self, request):
         return can_run_sync(request)
+
+
+BAR_PERIODS = {"day": "Daily", "week": "Weekly", "month": "Monthly"}
+RECENT_BARS = 60
+
+
+def recent_bars(security_id, period: str) -> list[dict]:
+    """The last bars of one security, daily or resampled (time_bucket on TimescaleDB)."""
+    bars = DailyBar.objects.filter(security_id=security_id)
+    if period == "day":
+        rows = bars.order_by("-trade_date").values("trade_date", *BAR_VALUES)[:RECENT_BARS]
+        return [{"period_start": row.pop("trade_date"), **row} for row in rows]
+    last = bars.order_by("-trade_date").values_list("trade_date", flat=True).first()
+    if last is None:
+        return []
+    days = 7 if period == "week" else 31
+    since = last - dt.timedelta(days=days * RECENT_BARS)
+    return list(reversed(bars.filter(trade_date__gt=since).resampled(period)))[:RECENT_BARS]
+
+
+BAR_VALUES = ("open", "high", "low", "close", "volume", "amount")
 
 
 class EstimatedCountPaginator(Paginator):

@@ -1,5 +1,7 @@
 """The admin: sync buttons and their permission, the run page, the securities list."""
 
+import datetime as dt
+
 import pytest
 from django.contrib.messages import get_messages
 from django.db import connection
@@ -243,3 +245,36 @@ class TestStockInfoList:
         many = changelist_queries()
 
         assert many == few
+
+
+class TestStockInfoBarsPeriods:
+    """An ETF's page lists its recent bars daily, weekly or monthly."""
+
+    def test_the_page_switches_between_daily_weekly_and_monthly(self, client, viewer):
+        from django.urls import reverse
+
+        from tests.factories import make_bars, make_security
+
+        security = make_security()
+        make_bars(security, 21, start=dt.date(2024, 1, 1))  # Mon 1 Jan .. Sun 21 Jan
+        url = reverse("admin:etfs_stockinfo_change", args=[security.pk])
+
+        daily = client.get(url)
+        weekly = client.get(url, {"period": "week"})
+        monthly = client.get(url, {"period": "month"})
+
+        assert daily.status_code == weekly.status_code == monthly.status_code == 200
+        assert [bar["period_start"] for bar in daily.context["recent_bars"]][:2] == [
+            dt.date(2024, 1, 21),
+            dt.date(2024, 1, 20),
+        ]
+        weeks = weekly.context["recent_bars"]
+        assert [(week["period_start"], week["days"], week["volume"]) for week in weeks] == [
+            (dt.date(2024, 1, 15), 7, 700_000),
+            (dt.date(2024, 1, 8), 7, 700_000),
+            (dt.date(2024, 1, 1), 7, 700_000),
+        ]
+        [month] = monthly.context["recent_bars"]
+        assert (month["period_start"], month["days"]) == (dt.date(2024, 1, 1), 21)
+        assert b"<strong>Weekly</strong>" in weekly.content
+        assert b'href="?period=month"' in weekly.content
