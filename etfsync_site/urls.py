@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 admin.site.site_header = "etfsync"
 admin.site.site_title = "etfsync"
@@ -7,4 +7,5 @@ admin.site.index_title = "ETF data and sync runs"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("etfs.api_urls")),
 ]

@@ -79,9 +79,9 @@ def make_run_error(run: SyncRun, message: str, **fields) -> SyncRunError:
     return SyncRunError.objects.create(run=run, message=message, **fields)
 
 
-def make_staff_user(username: str = "staff", *permissions: str) -> User:
+def make_staff_user(username: str = "staff", *permissions: str, password: str = "unused") -> User:
     """A staff user holding ``permissions`` given as "app_label.codename"."""
-    user = User.objects.create_user(username, password="unused", is_staff=True)
+    user = User.objects.create_user(username, password=password, is_staff=True)
     for permission in permissions:
         app_label, codename = permission.split(".")
         user.user_permissions.add(

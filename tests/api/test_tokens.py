@@ -1,0 +1,141 @@
+"""API tokens through the admin: made by the add form, shown once, used, revoked, refused."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+from django.contrib.auth.models import User
+
+from etfs.models import ApiToken, SyncRun
+from tests.factories import make_staff_user
+
+from .conftest import SYNC_AND_VIEW, Api, make_token
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = "/admin/etfs/apitoken/add/"
+LIST_URL = "/admin/etfs/apitoken/"
+SHOWN_TOKEN = re.compile(r"<code>([A-Za-z0-9_-]{43})</code>")
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(User.objects.create_superuser("admin", password="unused"))
+    return client
+
+
+def add_token(client, owner: User, name: str = "nightly cron", **fields):
+    form = {"name": name, "owner": owner.pk, "expires_at_0": "", "expires_at_1": "", **fields}
+    return client.post(ADD_URL, form, follow=True)
+
+
+def test_round_trip_create_in_admin_use_revoke_refused(admin_client, client):
+    robot = make_staff_user("robot", *SYNC_AND_VIEW)
+
+    response = add_token(admin_client, robot)
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    [secret] = SHOWN_TOKEN.findall(content)
+    assert "will not be shown again" in content
+    token = ApiToken.objects.get()
+    assert (token.name, token.owner, token.state) == ("nightly cron", robot, "active")
+    assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert token.prefix == secret[:8]
+    assert secret not in str(ApiToken.objects.values().get())
+
+    # The API, without the admin's session: a client of its own.
+    api = Api(client.__class__(), secret)
+    queued = api.post("/api/sync/etf/lists", {"exchange_codes": ["XSHG"]})
+    assert queued.status_code == 202
+    assert SyncRun.objects.get().requested_by == robot
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+
+    # The change page never shows the secret again; the list shows the prefix.
+    change = admin_client.get(f"{LIST_URL}{token.pk}/change/").content.decode()
+    assert secret not in change
+    listing = admin_client.get(LIST_URL).content.decode()
+    assert f"{secret[:8]}…" in listing and secret not in listing
+
+    revoked = admin_client.post(
+        LIST_URL, {"action": "revoke", "_selected_action": [token.pk]}, follow=True
+    )
+    assert "Revoked 1 token(s)" in revoked.content.decode()
+    token.refresh_from_db()
+    assert token.state == "revoked"
+
+    refused = api.get(f"/api/sync/runs/{queued.json()['id']}")
+    assert refused.status_code == 401
+    assert refused.json()["message"] == "the token has been revoked"
+
+
+def test_the_secret_is_shown_once_only(admin_client):
+    first = add_token(admin_client, make_staff_user("robot"))
+    [secret] = SHOWN_TOKEN.findall(first.content.decode())
+
+    again = admin_client.get(LIST_URL)
+
+    assert secret not in again.content.decode()
+
+
+def test_a_deleted_token_is_refused(admin_client, client):
+    robot = make_staff_user("robot", *SYNC_AND_VIEW)
+    [secret] = SHOWN_TOKEN.findall(add_token(admin_client, robot).content.decode())
+    token = ApiToken.objects.get()
+
+    admin_client.post(f"{LIST_URL}{token.pk}/delete/", {"post": "yes"})
+
+    assert not ApiToken.objects.exists()
+    assert Api(client.__class__(), secret).get("/api/sync/runs").status_code == 401
+
+
+def test_an_expiry_can_be_set_and_is_honoured(admin_client, client):
+    robot = make_staff_user("robot", *SYNC_AND_VIEW)
+
+    response = add_token(admin_client, robot, expires_at_0="2001-01-01", expires_at_1="00:00:00")
+
+    [secret] = SHOWN_TOKEN.findall(response.content.decode())
+    assert ApiToken.objects.get().state == "expired"
+    refused = Api(client.__class__(), secret).post("/api/sync/etf/lists")
+    assert refused.status_code == 401
+    assert refused.json()["message"] == "the token has expired"
+
+
+class TestWhoMayMakeTokens:
+    """A token acts with its owner's permissions, so staff make tokens only for themselves."""
+
+    @pytest.fixture
+    def staff_client(self, client):
+        staff = make_staff_user(
+            "staff", "etfs.add_apitoken", "etfs.change_apitoken", "etfs.view_apitoken"
+        )
+        client.force_login(staff)
+        client.user = staff
+        return client
+
+    def test_staff_cannot_make_a_token_for_someone_else(self, staff_client):
+        boss = User.objects.create_superuser("boss", password="unused")
+
+        response = add_token(staff_client, boss)
+
+        assert not ApiToken.objects.exists()
+        assert "Select a valid choice" in response.content.decode()
+
+    def test_staff_can_make_their_own_and_see_only_theirs(self, staff_client):
+        other, _ = make_token(make_staff_user("other"), name="someone else's")
+
+        response = add_token(staff_client, staff_client.user, name="mine")
+
+        assert len(SHOWN_TOKEN.findall(response.content.decode())) == 1
+        assert ApiToken.objects.get(name="mine").owner == staff_client.user
+        listing = staff_client.get(LIST_URL).content.decode()
+        assert "mine" in listing and "someone else" not in listing
+        assert staff_client.get(f"{LIST_URL}{other.pk}/change/").status_code == 302
+
+    def test_the_owner_defaults_to_the_user_making_it(self, staff_client):
+        form = staff_client.get(ADD_URL).content.decode()
+
+        assert re.search(rf'<option value="{staff_client.user.pk}" selected>', form)
