@@ -116,15 +116,11 @@ def sync_etf_lists(request):
 @api_endpoint("POST", permissions=RUN_SYNC)
 def sync_etf_prices(request):
     options = parse_price_request(
-        read_json(request), today=shanghai_now().date(), known_codes=known_etf_codes
+        read_json(request),
+        today=shanghai_now().date(),
+        known_codes=StockInfo.objects.etf_codes_among,
     )
     return enqueue(request, SyncKind.ETF_PRICES, options.as_parameters())
-
-
-def known_etf_codes(codes) -> set[str]:
-    """Codes of ETFs we hold, delisted ones included: their history can still be fetched."""
-    etfs = StockInfo.objects.etfs(include_delisted=True).filter(code__in=codes)
-    return set(etfs.values_list("code", flat=True))
 
 
 def enqueue(request, kind: str, parameters: dict) -> JsonResponse:

@@ -37,6 +37,11 @@ class StockInfoQuerySet(models.QuerySet):
             queryset = queryset.filter(exchange=exchange)
         return queryset
 
+    def etf_codes_among(self, codes) -> set[str]:
+        """Which of ``codes`` are ETFs we hold, delisted ones included (their history stays)."""
+        etfs = self.etfs(include_delisted=True).filter(code__in=codes)
+        return set(etfs.values_list("code", flat=True))
+
     def etf_count_by_exchange(self) -> dict[str, int]:
         counts = dict.fromkeys(Exchange.values, 0)
         rows = self.etfs().order_by().values_list("exchange").annotate(n=Count("id"))

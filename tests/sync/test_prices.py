@@ -748,7 +748,7 @@ class TestCommand:
             run_command("--start", "2025-01-01", "--end", "2024-01-01")
 
         assert raised.value.returncode == 2
-        assert "--start 2025-01-01 is after --end 2024-01-01" in str(raised.value)
+        assert "--start: 2025-01-01 is after end 2024-01-01" in str(raised.value)
         assert not SyncRun.objects.filter(kind=SyncKind.ETF_PRICES).exists()
         assert server.requests == []
 
@@ -757,7 +757,7 @@ class TestCommand:
             run_command("--code", "510000", "--code", "999999")
 
         assert raised.value.returncode == 2
-        assert "unknown ETF code(s): 999999" in str(raised.value)
+        assert "unknown ETF code(s): '999999'" in str(raised.value)
         assert not SyncRun.objects.filter(kind=SyncKind.ETF_PRICES).exists()
 
     def test_a_start_year_out_of_range_is_a_usage_error(self, server):

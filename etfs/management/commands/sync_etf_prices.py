@@ -7,6 +7,12 @@ from etfs.sync.calendar import shanghai_now
 from etfs.sync.prices import PriceOptions, sync_etf_prices
 from etfs.sync.queue import enqueue_sync
 from etfs.sync.runs import SyncAlreadyRunning
+from etfs.sync.validation import (
+    ValidationError,
+    validate_codes,
+    validate_date_range,
+    validate_start_year,
+)
 
 from ._runs import EXIT_FAILED, ProgressBar, finish_command, report_queued
 
@@ -67,29 +73,22 @@ class Command(BaseCommand):
         finish_command(self, run)
 
     def price_options(self, options) -> PriceOptions:
-        this_year = shanghai_now().year
-        year = options["start_year"]
-        if year is not None and not 1990 <= year <= this_year:
-            raise CommandError(f"--start-year must be 1990..{this_year}", returncode=EXIT_USAGE)
-        start, end = options["start"], options["end"]
-        if start and end and start > end:
-            raise CommandError(f"--start {start} is after --end {end}", returncode=EXIT_USAGE)
-        codes = tuple(sorted(set(options["codes"] or ())))
-        if codes:
-            known = set(
-                StockInfo.objects.filter(is_etf=True, code__in=codes).values_list("code", flat=True)
-            )
-            unknown = sorted(set(codes) - known)
-            if unknown:
-                raise CommandError(
-                    f"unknown ETF code(s): {', '.join(unknown)} (run sync_etf_lists first?)",
-                    returncode=EXIT_USAGE,
-                )
+        """The same checks as the API's (etfs/sync/validation.py), as usage errors (exit 2)."""
+        start, end, codes = options["start"], options["end"], ()
+        try:
+            if options["start_year"] is not None:
+                validate_start_year(options["start_year"], shanghai_now().date())
+            validate_date_range(start, end)
+            if options["codes"]:
+                codes = validate_codes(options["codes"], StockInfo.objects.etf_codes_among)
+        except ValidationError as exc:
+            option = "--" + exc.field.replace("_", "-").removesuffix("s")
+            raise CommandError(f"{option}: {exc.message}", returncode=EXIT_USAGE) from exc
         return PriceOptions(
             codes=codes,
             start=start,
             end=end,
-            start_year=year,
+            start_year=options["start_year"],
             full=options["full"],
             from_list=options["from_list"],
         )
