@@ -8,6 +8,7 @@ import os
 import shutil
 
 import pytest
+from django.db import connections
 
 from etfs.models import StockInfo, SyncRun, SyncStatus
 from tests.factories import make_bars, make_security, make_staff_user
@@ -45,6 +46,9 @@ def browser_page(monkeypatch):
         page.set_default_timeout(15_000)
         yield page
         browser.close()
+        # ORM calls made while Playwright's loop runs get their own connection (Django keys
+        # connections by async context); close it here or the test database cannot be dropped.
+        connections.close_all()
 
 
 def log_in(page, live_server, username: str) -> None:
