@@ -13,27 +13,33 @@ EXIT_PARTIAL = 3
 
 
 class ProgressBar:
-    """A tqdm bar fed by a service's progress callback (done, total, label)."""
+    """A tqdm bar fed by a service's progress callback (done, total, label).
+
+    Created at the first report, once the total is known, so nothing is drawn before that.
+    """
 
     def __init__(self, stream, unit: str, enabled: bool = True):
-        self.bar = tqdm(
-            total=0,
-            unit=unit,
-            file=getattr(stream, "_out", stream),
-            disable=not enabled,
-            dynamic_ncols=True,
-        )
+        self.stream = getattr(stream, "_out", stream)
+        self.unit = unit
+        self.enabled = enabled
+        self.bar = None
 
     def __call__(self, done: int, total: int, label: str = "") -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = tqdm(
+                total=total or None, unit=self.unit, file=self.stream, dynamic_ncols=True
+            )
         if total and self.bar.total != total:
             self.bar.total = total
-        self.bar.n = done
         if label:
             self.bar.set_description_str(label, refresh=False)
-        self.bar.refresh()
+        self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def summary_line(run: SyncRun) -> str:
