@@ -7,6 +7,7 @@ Wire formats: shared/providers.md sections 1 and 2. ``fetch_*`` methods do the I
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections import Counter
@@ -25,7 +26,7 @@ from .base import (
     ProviderError,
     RowProblem,
 )
-from .http import HttpClient
+from .http import BODY_EXCERPT, HttpClient
 
 # f13 of the list and the first part of a secid: the source's own market ids.
 MARKET_TO_EXCHANGE = {1: XSHG, 0: XSHE}
@@ -360,10 +361,12 @@ class EastmoneyClient:
         seen: dict[tuple[str, str], Listing] = {}
         page_number = 1
         while True:
+            payload = None
             try:
-                page = parse_list_page(self.fetch_list_page(page_number))
+                payload = self.fetch_list_page(page_number)
+                page = parse_list_page(payload)
             except ProviderError as exc:
-                result.error = exc
+                result.error = with_answer(exc, payload)
                 break
             result.pages = page_number
             if page_number == 1:
@@ -401,4 +404,20 @@ class EastmoneyClient:
         self, code: str, exchange: str, start: dt.date, end: dt.date, today: dt.date
     ) -> KlineSeries:
         payload = self.fetch_klines(code, exchange, start, end)
-        return parse_kline_response(payload, code=code, exchange=exchange, today=today)
+        try:
+            return parse_kline_response(payload, code=code, exchange=exchange, today=today)
+        except ProviderDataError as exc:
+            with_answer(exc, payload)
+            raise
+
+
+def with_answer(error: ProviderError, payload: object) -> ProviderError:
+    """Give a parse error the (decoded) answer it is about, so that the run can keep it."""
+    if isinstance(error, ProviderDataError) and error.body is None and payload is not None:
+        text = json.dumps(payload, ensure_ascii=False, default=_json_number)
+        error.body = text[:BODY_EXCERPT]
+    return error
+
+
+def _json_number(value: object) -> object:
+    return float(value) if isinstance(value, Decimal) else str(value)

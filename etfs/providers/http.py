@@ -32,6 +32,10 @@ BODY_EXCERPT = 500
 class ProviderBlocked(ProviderUnavailable):
     """The source refuses us (403, an access-denied or captcha page, empty answers): a ban."""
 
+    def __init__(self, message: str, *, body: str | bytes | None = None):
+        super().__init__(message)
+        self.body = body  # what the refusal said (a captcha page), kept on the run
+
 
 @dataclass(frozen=True, slots=True)
 class HttpConfig:
@@ -151,11 +155,15 @@ class HttpClient:
 def decode_json_response(host: str, status: int, body: bytes, headers) -> object:
     """Turn one HTTP answer into decoded JSON or the error that says what was wrong."""
     if status == 403:
-        raise ProviderBlocked(f"{host} answered HTTP 403 (refused; not retried)")
+        raise ProviderBlocked(
+            f"{host} answered HTTP 403 (refused; not retried)", body=body[:BODY_EXCERPT]
+        )
     if status == 429:
         wait = headers.get("Retry-After")
         suffix = f", Retry-After {wait} s" if wait else ""
-        raise ProviderBlocked(f"{host} answered HTTP 429 Too Many Requests{suffix}")
+        raise ProviderBlocked(
+            f"{host} answered HTTP 429 Too Many Requests{suffix}", body=body[:BODY_EXCERPT]
+        )
     if status >= 500:
         raise ProviderUnavailable(f"{host} answered HTTP {status} after retries")
     if status != 200:
@@ -165,7 +173,8 @@ def decode_json_response(host: str, status: int, body: bytes, headers) -> object
         raise ProviderBlocked(f"{host} sent an empty answer (a sign of throttling)")
     if text[:1] == "<":
         raise ProviderBlocked(
-            f"{host} sent an HTML page instead of JSON (an access-denied or captcha page?)"
+            f"{host} sent an HTML page instead of JSON (an access-denied or captcha page?)",
+            body=text[:BODY_EXCERPT],
         )
     try:
         return json.loads(text, parse_float=Decimal)

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -16,6 +16,7 @@ from etfs.providers.base import RowProblem
 logger = logging.getLogger(__name__)
 
 DETAIL_LIMIT = 2000
+QUEUED_RUN_MAX_WAIT = dt.timedelta(days=1)
 COUNTERS = (
     "items_done",
     "items_failed",
@@ -94,6 +95,16 @@ def start_run(run: SyncRun) -> bool:
 
 
 def finish_run(run: SyncRun, status: str, summary: str = "") -> SyncRun:
+    try:
+        return _finish_run(run, status, summary)
+    except (InterfaceError, OperationalError):
+        # The database connection was lost mid-run: drop it and record the end on a new one.
+        # If the database is still gone, the stale-run check marks the run failed later.
+        connection.close()
+        return _finish_run(run, status, summary)
+
+
+def _finish_run(run: SyncRun, status: str, summary: str) -> SyncRun:
     run.refresh_from_db(fields=COUNTERS + ("cancel_requested", "items_total"))
     run.status = status
     run.finished_at = timezone.now()
@@ -121,11 +132,35 @@ def recover_stale_runs() -> int:
         error_summary="The worker stopped sending heartbeats (killed or lost its database); "
         "marked failed. A new run continues where this one stopped.",
     )
+    count += _fail_orphaned_queued_runs(now, stale_before)
     if count:
         logger.warning("marked %d stale run(s) failed", count)
     for parent_id in parent_ids:
         finish_parent_if_last(SyncRun(parent_id=parent_id))
     return count
+
+
+def _fail_orphaned_queued_runs(now, stale_before) -> int:
+    """Queued runs no worker will ever take: their task was never queued (a crash between the
+    run and its task), or it has waited longer than QUEUED_RUN_MAX_WAIT."""
+    without_task = SyncRun.objects.filter(
+        status=SyncStatus.QUEUED, task_id="", queued_at__lt=stale_before
+    )
+    count = without_task.update(
+        status=SyncStatus.FAILED,
+        finished_at=now,
+        error_summary="Never started: its task was not queued (the process that created it "
+        "stopped first). Start the sync again.",
+    )
+    forgotten = SyncRun.objects.filter(
+        status=SyncStatus.QUEUED, queued_at__lt=now - QUEUED_RUN_MAX_WAIT
+    )
+    return count + forgotten.update(
+        status=SyncStatus.FAILED,
+        finished_at=now,
+        error_summary="Never started: no qcluster worker took it within a day. Is `manage.py "
+        "qcluster` running?",
+    )
 
 
 class RunRecorder:

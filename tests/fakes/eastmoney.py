@@ -341,6 +341,7 @@ GARBAGE = (
     lambda parts: ["2024-02-30", *parts[1:]],
     lambda parts: [*parts[:5], "-", *parts[6:]],
     lambda parts: [*parts[:5], "12.5", *parts[6:]],  # a fraction of a lot
+    lambda parts: [parts[0], *["12345678901.000"] * 4, *parts[5:]],  # too large for any column
 )
 
 

@@ -1,0 +1,176 @@
+"""A source that keeps refusing (a ban): every worker backs off together, the run says why.
+
+The cooldown is a row in the database (SourceCooldown), so it reaches every worker of every
+process: the cluster test below bans only funds of one chunk and watches the other worker,
+in another process, stop without ever being refused itself.
+"""
+
+import time
+
+import pytest
+from django.utils import timezone
+
+from etfs.models import SourceCooldown, SyncKind, SyncRun, SyncRunError, SyncStatus, SyncTrigger
+from etfs.sync.lists import sync_etf_lists
+from etfs.sync.queue import enqueue_sync
+from etfs.tasks import execute_run
+from tests.reliability.conftest import (
+    KLINE,
+    assert_same_bars,
+    assert_whole_funds,
+    kline_codes,
+    refreshed,
+    served_bars,
+    stored_bars,
+    sync_prices,
+    wait_until,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PAUSE = "all workers pause until"
+
+
+def codes_of(server) -> list[str]:
+    return sorted(fund.code for fund in server.funds.values())
+
+
+@pytest.fixture
+def twenty_four(start_fake_eastmoney, settings):
+    """24 listed funds fetched two at a time (so that the order of requests is predictable)."""
+    settings.ETFSYNC_CONCURRENCY = 2
+    settings.ETFSYNC_PRICE_BATCH_ETFS = 2
+    server = start_fake_eastmoney(24)
+    sync_etf_lists()
+    server.requests.clear()
+    return server
+
+
+@pytest.mark.parametrize(
+    ("fault", "attempts", "reason"),
+    [
+        ("403", 1, "answered HTTP 403 (refused; not retried)"),
+        ("html", 1, "sent an HTML page instead of JSON"),
+        ("empty", 1, "sent an empty answer (a sign of throttling)"),
+        ("429", 3, "answered HTTP 429 Too Many Requests"),
+    ],
+)
+def test_a_lasting_ban_stops_the_run_after_a_few_requests(
+    twenty_four, settings, fault, attempts, reason
+):
+    server = twenty_four
+    server.latency = 0.01
+    banned = codes_of(server)[8]
+    server.fail(fault, times=None, code=banned)
+
+    run = sync_prices()
+
+    cooldown = SourceCooldown.objects.get(source="eastmoney")
+    # Once the ban is seen (and the cooldown recorded) only the requests already in flight
+    # or queued (2 x concurrency, less the refused one) still go out; then nothing more.
+    after = server.requests_since(cooldown.updated_at.timestamp())
+    assert len(after) <= 2 * settings.ETFSYNC_CONCURRENCY - 1
+    assert kline_codes(server.requests)[banned] == attempts
+    assert len(kline_codes(server.requests)) < 24
+
+    assert run.status == SyncStatus.PARTIAL
+    left = 24 - run.items_done
+    assert left > 0
+    assert run.error_summary.startswith(f"stopped, {left} of 24 ETF(s) not synced: ")
+    assert reason in run.error_summary and PAUSE in run.error_summary
+    error = run.errors.get(severity=SyncRunError.Severity.ERROR)
+    assert reason in error.message
+    assert reason in cooldown.reason
+    assert cooldown.until > timezone.now()
+    assert banned not in assert_whole_funds(server)
+
+
+def test_during_the_cooldown_no_run_asks_anything_and_says_why(twenty_four, settings):
+    server = twenty_four
+    settings.ETFSYNC_BAN_COOLDOWN_SECONDS = 3
+    server.fail("403", times=None, path=KLINE)
+    banned = sync_prices()
+    assert banned.status == SyncStatus.FAILED
+    server.recover()  # the source would answer again, but the cooldown is not over
+    server.requests.clear()
+
+    prices = sync_prices()
+    lists = sync_etf_lists()
+    queued, _ = enqueue_sync(SyncKind.ETF_PRICES, SyncTrigger.ADMIN, {"start_year": 2024})
+    execute_run(queued.pk)
+
+    assert server.requests == []
+    assert prices.status == SyncStatus.FAILED
+    assert prices.error_summary.startswith("stopped, 24 of 24 ETF(s) not synced: eastmoney is ")
+    assert "answered HTTP 403" in prices.error_summary and PAUSE in prices.error_summary
+    assert lists.status == SyncStatus.FAILED
+    assert lists.error_summary.startswith("not started: eastmoney is refusing requests (")
+    assert PAUSE in lists.errors.get().message
+    queued = refreshed(queued)
+    assert queued.status == SyncStatus.FAILED
+    assert PAUSE in queued.error_summary
+    assert not stored_bars()
+
+    cooldown = SourceCooldown.objects.get()
+    time.sleep(max(0.0, (cooldown.until - timezone.now()).total_seconds()) + 0.1)
+    after = sync_prices()
+
+    assert after.status == SyncStatus.SUCCEEDED, after.error_summary
+    assert_same_bars(stored_bars(), served_bars(server))
+
+
+@pytest.mark.qcluster
+def test_a_ban_seen_by_one_worker_process_stops_the_others(start_fake_eastmoney, start_qcluster):
+    """Two worker processes take a chunk each; only the first chunk's funds are refused."""
+    server = start_fake_eastmoney(24)
+    sync_etf_lists()
+    codes = codes_of(server)
+    first_chunk, second_chunk = codes[:12], codes[12:]
+    banned = first_chunk[3]
+    server.latency = 0.2
+    server.fail("403", times=None, code=banned)
+    server.requests.clear()
+    cluster = start_qcluster(
+        server,
+        Q_WORKERS="2",
+        ETFSYNC_PRICE_CHUNK_ETFS="12",
+        ETFSYNC_PRICE_BATCH_ETFS="2",
+        ETFSYNC_CONCURRENCY="1",
+    )
+
+    parent, _ = enqueue_sync(SyncKind.ETF_PRICES, SyncTrigger.ADMIN, {"start_year": 2024})
+    wait_until(lambda: refreshed(parent).is_final, "the price run finishing", process=cluster)
+
+    chunks = {tuple(chunk.parameters["codes"]): chunk for chunk in parent.chunks.all()}
+    refused, other = chunks[tuple(first_chunk)], chunks[tuple(second_chunk)]
+    asked = kline_codes(server.requests)
+    assert asked[banned] == 1  # 403 is not retried
+    # The other worker was never refused (the fake refuses only one fund of the first chunk):
+    # it stopped because of the cooldown the first worker recorded in the database.
+    assert other.status in (SyncStatus.PARTIAL, SyncStatus.FAILED), other.error_summary
+    assert "answered HTTP 403" in other.error_summary and PAUSE in other.error_summary
+    assert sum(asked[code] for code in second_chunk) < 12
+    assert refused.status == SyncStatus.PARTIAL
+    assert refused.error_summary.startswith("stopped, ")
+    assert parent.status in (SyncStatus.PARTIAL, SyncStatus.FAILED)
+    assert f"chunk #{other.pk}" in parent.error_summary
+    # Hardly anything was asked once the ban was seen: the other worker notices the cooldown
+    # within a second (0.2 s per request here).
+    cooldown = SourceCooldown.objects.get(source="eastmoney")
+    after = server.requests_since(cooldown.updated_at.timestamp())
+    assert len(after) <= 8, [request.args["secid"] for request in after]
+    assert_whole_funds(server)
+
+    # A second run during the cooldown, on the cluster, asks nothing and says why.
+    server.requests.clear()
+    second, created = enqueue_sync(SyncKind.ETF_PRICES, SyncTrigger.ADMIN, {"start_year": 2024})
+    assert created
+    wait_until(lambda: refreshed(second).is_final, "the second run finishing", process=cluster)
+
+    assert server.requests == []
+    assert second.status == SyncStatus.FAILED
+    assert PAUSE in second.error_summary
+    for chunk in SyncRun.objects.filter(parent=second):
+        assert chunk.status == SyncStatus.FAILED
+        assert chunk.error_summary.startswith("stopped, 12 of 12 ETF(s) not synced: eastmoney")
+        assert PAUSE in chunk.error_summary
