@@ -97,6 +97,9 @@ class StockInfo(models.Model):
             models.CheckConstraint(
                 condition=Q(exchange__in=Exchange.values), name="stockinfo_exchange_known"
             ),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{6}$"), name="stockinfo_code_six_digits"
+            ),
         ]
         indexes = [models.Index(fields=["exchange", "is_etf"], name="stockinfo_exchange_etf")]
 
