@@ -76,6 +76,22 @@ class FirstElement(models.Func):
 
 
 class DailyBarQuerySet(models.QuerySet):
+    def recent(self, period: str = "day", count: int = 60) -> list[dict]:
+        """The newest ``count`` daily, weekly or monthly bars of this queryset, newest first.
+
+        Daily rows carry ``period_start`` (the trade date) like resampled ones, so one table
+        shows either. Meant for one security (an ETF's admin page).
+        """
+        newest = self.order_by("-trade_date")
+        if period == "day":
+            rows = newest.values("trade_date", *_VALUES)[:count]
+            return [{"period_start": row.pop("trade_date"), **row} for row in rows]
+        last = newest.values_list("trade_date", flat=True).first()
+        if last is None:
+            return []
+        since = last - dt.timedelta(days=(7 if period == "week" else 31) * count)
+        return list(reversed(self.filter(trade_date__gt=since).resampled(period)))[:count]
+
     def resampled(self, period: str) -> list[dict]:
         """This queryset's bars as weekly or monthly bars, one dict per security and period."""
         if period not in PERIODS:

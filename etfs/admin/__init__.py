@@ -1,0 +1,3 @@
+"""The admin, one module per area; importing them registers their pages."""
+
+from . import runs, securities, tokens  # noqa: F401

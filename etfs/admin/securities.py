@@ -1,0 +1,116 @@
+"""Securities and their daily bars."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import connection
+from django.utils.functional import cached_property
+
+from etfs.models import DailyBar, StockInfo, SyncKind
+
+from .sync_buttons import SyncButtonsMixin, can_run_sync, start_sync
+
+BAR_PERIODS = {"day": "Daily", "week": "Weekly", "month": "Monthly"}
+
+
+@admin.register(StockInfo)
+class StockInfoAdmin(SyncButtonsMixin, admin.ModelAdmin):
+    list_display = (
+        "code",
+        "exchange",
+        "name",
+        "is_etf",
+        "status",
+        "bar_count",
+        "first_bar_date",
+        "last_bar_date",
+        "last_seen_at",
+    )
+    list_filter = ("exchange", "is_etf", "status")
+    search_fields = ("code", "name")
+    readonly_fields = (
+        "first_seen_at",
+        "last_seen_at",
+        "delisted_at",
+        "created_at",
+        "updated_at",
+        "bar_count",
+        "first_bar_date",
+        "last_bar_date",
+    )
+    actions = ["sync_prices_of_selected"]
+    list_per_page = 100
+
+    change_form_template = "admin/etfs/stockinfo/change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_bar_summary()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        period = request.GET.get("period", "day")
+        if period not in BAR_PERIODS:
+            period = "day"
+        extra_context = {
+            **(extra_context or {}),
+            "bar_period": period,
+            "bar_periods": BAR_PERIODS,
+            "recent_bars": DailyBar.objects.filter(security_id=object_id).recent(period),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="bars", ordering="bar_count")
+    def bar_count(self, obj):
+        return obj.bar_count or 0
+
+    @admin.display(description="first bar", ordering="first_bar_date")
+    def first_bar_date(self, obj):
+        return obj.first_bar_date
+
+    @admin.display(description="last bar", ordering="last_bar_date")
+    def last_bar_date(self, obj):
+        return obj.last_bar_date
+
+    @admin.action(description="Sync prices of the selected ETFs", permissions=["run_sync"])
+    def sync_prices_of_selected(self, request, queryset):
+        codes = sorted(queryset.filter(is_etf=True).values_list("code", flat=True))
+        if not codes:
+            self.message_user(
+                request, "None of the selected securities is an ETF.", messages.WARNING
+            )
+            return None
+        return start_sync(request, SyncKind.ETF_PRICES, {"codes": codes})
+
+    def has_run_sync_permission(self, request):
+        return can_run_sync(request)
+
+
+class EstimatedCountPaginator(Paginator):
+    """Avoids COUNT(*) over millions of bars: PostgreSQL's planner estimate when unfiltered."""
+
+    @cached_property
+    def count(self):
+        query = getattr(self.object_list, "query", None)
+        if connection.vendor == "postgresql" and query is not None and not query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                    [DailyBar._meta.db_table],
+                )
+                estimate = cursor.fetchone()[0]
+            if estimate and estimate > 10_000:
+                return estimate
+        return super().count
+
+
+@admin.register(DailyBar)
+class DailyBarAdmin(admin.ModelAdmin):
+    list_display = ("security", "trade_date", "open", "high", "low", "close", "volume", "amount")
+    list_select_related = ("security",)
+    list_filter = (("trade_date", admin.DateFieldListFilter),)
+    raw_id_fields = ("security",)
+    search_fields = ("security__code",)
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    ordering = ("-trade_date",)
+    list_per_page = 100
