@@ -143,6 +143,8 @@ ETFSYNC_HTTP_BACKOFF = env.float("ETFSYNC_HTTP_BACKOFF", default=1.0)
 # Requests per second per source host. The real hosts ban IPs that ask faster than a few per
 # second (shared/providers.md section 3); about one per second is what well-kept clients use.
 ETFSYNC_RATE_LIMIT = env.float("ETFSYNC_RATE_LIMIT", default=1.0)
+# The budget is shared by every process on the machine through small lock files kept here.
+ETFSYNC_RATE_LIMIT_DIR = env.str("ETFSYNC_RATE_LIMIT_DIR", default="") or None
 # How many funds' k-lines are fetched at the same time (within the rate limit).
 ETFSYNC_CONCURRENCY = env.int("ETFSYNC_CONCURRENCY", default=2)
 ETFSYNC_USER_AGENT = env.str(

@@ -6,14 +6,16 @@ section 3), so every request of a process goes through one ``HttpClient`` per so
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import random
 import re
-import threading
+import tempfile
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
@@ -44,6 +46,7 @@ class HttpConfig:
     retries: int = 4
     backoff: float = 1.0
     rate_limit: float = 1.0  # requests per second per host; 0 disables the limit
+    rate_limit_dir: str | None = None  # where the machine-wide slots are kept
     user_agent: str = "Mozilla/5.0"
     referer: str = ""
     max_retry_after: float = 60.0
@@ -76,25 +79,48 @@ class CappedRetry(Retry):
 class RateLimiter:
     """Spaces requests to one host at least ``1 / rate`` seconds apart, plus a little jitter.
 
-    Thread-safe: concurrent fetch threads reserve consecutive slots.
+    The budget belongs to the machine, not to a process: the real hosts ban by IP
+    (providers.md section 3), and every qcluster worker on this machine shares that IP. So the
+    next free slot of each host lives in a small file under ``directory``, reserved under an
+    exclusive lock (flock), which every thread and process on the machine respects.
     """
 
-    def __init__(self, rate: float, jitter: float = 0.1):
+    def __init__(self, rate: float, jitter: float = 0.1, directory: str | Path | None = None):
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.jitter = jitter
-        self._lock = threading.Lock()
-        self._next_slot: dict[str, float] = {}
+        self.directory = Path(directory or Path(tempfile.gettempdir()) / "etfsync-rate-limit")
 
     def wait(self, host: str) -> None:
         if not self.interval:
             return
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next_slot.get(host, now))
-            spacing = self.interval * (1 + random.uniform(0, self.jitter))
-            self._next_slot[host] = slot + spacing
+        slot, now = self._reserve(host)
         if slot > now:
             time.sleep(slot - now)
+
+    def _reserve(self, host: str) -> tuple[float, float]:
+        """Take the host's next free slot and move it on by one interval; (slot, now)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / (re.sub(r"[^A-Za-z0-9._-]", "_", host) + ".slot")
+        with open(path, "a+b") as slot_file:
+            fcntl.flock(slot_file, fcntl.LOCK_EX)
+            try:
+                slot_file.seek(0)
+                text = slot_file.read().decode("ascii", errors="replace").strip()
+                now = time.time()  # wall clock: the one clock all processes share
+                try:
+                    slot = max(now, float(text or 0))
+                except ValueError:
+                    slot = now
+                if slot > now + 3600:  # a clock step or a corrupt file: start again
+                    slot = now
+                spacing = self.interval * (1 + random.uniform(0, self.jitter))
+                slot_file.seek(0)
+                slot_file.truncate()
+                slot_file.write(f"{slot + spacing:.6f}".encode())
+                slot_file.flush()
+            finally:
+                fcntl.flock(slot_file, fcntl.LOCK_UN)
+        return slot, now
 
 
 class HttpClient:
@@ -102,7 +128,7 @@ class HttpClient:
 
     def __init__(self, config: HttpConfig):
         self.config = config
-        self.limiter = RateLimiter(config.rate_limit)
+        self.limiter = RateLimiter(config.rate_limit, directory=config.rate_limit_dir)
         self.session = requests.Session()
         retry = CappedRetry(
             total=config.retries,

@@ -17,6 +17,7 @@ def eastmoney_client() -> EastmoneyClient:
             retries=settings.ETFSYNC_HTTP_RETRIES,
             backoff=settings.ETFSYNC_HTTP_BACKOFF,
             rate_limit=settings.ETFSYNC_RATE_LIMIT,
+            rate_limit_dir=settings.ETFSYNC_RATE_LIMIT_DIR,
             user_agent=settings.ETFSYNC_USER_AGENT,
             referer="https://quote.eastmoney.com/",
         )

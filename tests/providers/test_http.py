@@ -1,6 +1,8 @@
 """The shared HTTP client against a real local server: retries, bans, timeouts, bad bodies."""
 
 import re
+import subprocess
+import sys
 import threading
 import time
 from decimal import Decimal
@@ -243,8 +245,8 @@ class TestHttpClient:
 
 
 class TestRateLimiter:
-    def test_spaces_calls_to_one_host(self):
-        limiter = RateLimiter(rate=20)
+    def test_spaces_calls_to_one_host(self, tmp_path):
+        limiter = RateLimiter(rate=20, directory=tmp_path)
 
         started = time.monotonic()
         for _ in range(5):
@@ -254,8 +256,8 @@ class TestRateLimiter:
         assert elapsed >= 0.2 * 0.98  # four gaps of at least 1/20 s
         assert elapsed < 1.0
 
-    def test_hosts_do_not_wait_for_each_other(self):
-        limiter = RateLimiter(rate=2)
+    def test_hosts_do_not_wait_for_each_other(self, tmp_path):
+        limiter = RateLimiter(rate=2, directory=tmp_path)
 
         started = time.monotonic()
         for host in ("push2.example", "push2his.example", "other.example"):
@@ -263,8 +265,8 @@ class TestRateLimiter:
 
         assert time.monotonic() - started < 0.1
 
-    def test_threads_reserve_consecutive_slots(self):
-        limiter = RateLimiter(rate=20, jitter=0)
+    def test_threads_reserve_consecutive_slots(self, tmp_path):
+        limiter = RateLimiter(rate=20, jitter=0, directory=tmp_path)
         threads = [threading.Thread(target=limiter.wait, args=("push2.example",)) for _ in range(5)]
 
         started = time.monotonic()
@@ -275,8 +277,30 @@ class TestRateLimiter:
 
         assert time.monotonic() - started >= 0.2 * 0.98
 
-    def test_rate_zero_disables_the_limit(self):
-        limiter = RateLimiter(rate=0)
+    def test_processes_share_one_budget_per_machine(self, tmp_path):
+        """Two worker processes at 10/s each still make 10 requests/s together, not 20."""
+        script = (
+            "import sys, time; from etfs.providers.http import RateLimiter\n"
+            "limiter = RateLimiter(rate=10, jitter=0, directory=sys.argv[1])\n"
+            "for _ in range(5): limiter.wait('push2.example'); print(time.time(), flush=True)\n"
+        )
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True
+            )
+            for _ in range(2)
+        ]
+        stamps = sorted(
+            float(line) for worker in workers for line in worker.communicate()[0].split()
+        )
+
+        assert len(stamps) == 10
+        gaps = [later - earlier for earlier, later in zip(stamps, stamps[1:], strict=False)]
+        assert min(gaps) >= 0.1 * 0.9  # never two requests closer than one slot
+        assert stamps[-1] - stamps[0] >= 0.9 * 0.98  # ten slots of 1/10 s, one after another
+
+    def test_rate_zero_disables_the_limit(self, tmp_path):
+        limiter = RateLimiter(rate=0, directory=tmp_path)
 
         started = time.monotonic()
         for _ in range(50):
@@ -284,8 +308,8 @@ class TestRateLimiter:
 
         assert time.monotonic() - started < 0.05
 
-    def test_the_client_applies_the_rate(self, server):
-        client = HttpClient(HttpConfig(retries=0, rate_limit=20))
+    def test_the_client_applies_the_rate(self, server, tmp_path):
+        client = HttpClient(HttpConfig(retries=0, rate_limit=20, rate_limit_dir=str(tmp_path)))
 
         started = time.monotonic()
         for _ in range(5):
