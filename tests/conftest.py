@@ -4,6 +4,7 @@ import socket
 import pytest
 
 from tests.fakes.eastmoney import FakeEastmoney, make_funds
+from tests.qcluster import QCluster
 
 # A fixed history window keeps the fake data independent of today's date.
 HISTORY_START = dt.date(2024, 1, 1)
@@ -60,3 +61,13 @@ def provider_down(settings, closed_port_url) -> str:
     settings.ETFSYNC_EASTMONEY_PUSH2_URL = closed_port_url
     settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL = closed_port_url
     return closed_port_url
+
+
+@pytest.fixture
+def start_qcluster(tmp_path):
+    """Start ``manage.py qcluster`` on this test's database: ``start(server, **env)``.
+
+    See tests.qcluster.QCluster.start; every cluster started is stopped after the test.
+    """
+    with QCluster(tmp_path) as clusters:
+        yield clusters.start

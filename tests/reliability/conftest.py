@@ -1,4 +1,4 @@
-"""Helpers of the reliability tests: a fake Eastmoney, real qcluster processes, bar checks.
+"""Helpers of the reliability tests: in-process syncs, bar checks, qclusters on their settings.
 
 The fake's histories run 2024-01-01..2024-03-29; in-process syncs are given ``now`` (after the
 close of 2024-03-29) so that "the last final day" does not depend on the wall clock.
@@ -7,12 +7,9 @@ close of 2024-03-29) so that "the last final day" does not depend on the wall cl
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,9 +18,10 @@ from django.db import connection
 from django.db.models import Count
 
 from etfs.models import DailyBar, SyncRun
+from etfs.sync.lists import sync_etf_lists
 from etfs.sync.prices import PriceOptions, sync_etf_prices
+from tests.bars import assert_same_bars, served_bars, stored_bars
 from tests.conftest import HISTORY_END, HISTORY_START
-from tests.test_qcluster import stop_process_group, this_tests_database_url
 
 PROJECT = Path(__file__).resolve().parents[2]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -33,43 +31,19 @@ KLINE = "/api/qt/stock/kline/get"
 LIST = "/api/qt/clist/get"
 
 
+@pytest.fixture
+def server(fake_eastmoney):
+    """Six funds, listed; the requests of the list sync forgotten."""
+    sync_etf_lists()
+    fake_eastmoney.requests.clear()
+    return fake_eastmoney
+
+
 def sync_prices(now: dt.datetime = AFTER_CLOSE, **options) -> SyncRun:
     options.setdefault("start_year", HISTORY_START.year)
     run = sync_etf_prices(PriceOptions(**options), now=now)
     run.refresh_from_db()
     return run
-
-
-def served_bars(server, codes=None) -> dict:
-    """(code, day) -> FakeBar for every bar the fake serves up to LAST_DAY."""
-    return {
-        (fund.code, bar.day): bar
-        for fund in server.funds.values()
-        if codes is None or fund.code in codes
-        for bar in fund.bars
-        if bar.day <= LAST_DAY
-    }
-
-
-def stored_bars() -> dict:
-    """(code, day) -> DailyBar for every stored bar."""
-    return {
-        (row.security.code, row.trade_date): row
-        for row in DailyBar.objects.select_related("security")
-    }
-
-
-def assert_same_bars(stored: dict, served: dict) -> None:
-    assert sorted(stored) == sorted(served)
-    for key, fake in served.items():
-        row = stored[key]
-        assert (row.open, row.close, row.high, row.low) == (
-            fake.open,
-            fake.close,
-            fake.high,
-            fake.low,
-        ), key
-        assert (row.volume, row.amount) == (fake.lots * 100, fake.amount), key
 
 
 def assert_whole_funds(server) -> set[str]:
@@ -99,22 +73,6 @@ def kline_codes(requests) -> Counter:
     return Counter(
         request.args["secid"].partition(".")[2] for request in requests if KLINE in request.path
     )
-
-
-def wait_until(condition, what: str, *, timeout: float = 30, process=None, interval=0.05):
-    """Poll ``condition`` until it returns something true; fail with the cluster's log if not."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        if process is not None and process.poll() is not None:
-            break
-        time.sleep(interval)
-    log = ""
-    if process is not None:
-        log = "\nqcluster log:\n" + process.log_path.read_text(errors="replace")[-3000:]
-    pytest.fail(f"{what} did not happen within {timeout} s{log}")
 
 
 def refreshed(run: SyncRun) -> SyncRun:
@@ -148,43 +106,8 @@ class InThread:
 
 
 @pytest.fixture
-def start_qcluster(tmp_path):
-    """Start ``manage.py qcluster`` in its own process group against this test's database.
-
-    ``env`` adds ETFSYNC_* and Q_* variables (see cluster_settings for the concurrency).
-    """
-    processes = []
-
-    def start(server, **env: str) -> subprocess.Popen:
-        environment = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in ("REDIS_URL", "DATABASE_URL")
-        }
-        environment.update(
-            DJANGO_SETTINGS_MODULE="tests.reliability.cluster_settings",
-            TEST_DATABASE_URL=this_tests_database_url(),
-            ETFSYNC_TEST_PUSH2_URL=server.url,
-            ETFSYNC_TEST_PUSH2HIS_URL=server.url,
-            Q_WORKERS="1",
-            Q_POLL="0.1",
-            PYTHONUNBUFFERED="1",
-        )
-        environment.update(env)
-        log_path = tmp_path / f"qcluster-{len(processes)}.log"
-        with open(log_path, "w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "manage.py", "qcluster"],
-                cwd=PROJECT,
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        process.log_path = log_path
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        stop_process_group(process)
+def start_qcluster(start_qcluster):
+    """Clusters on cluster_settings (``env`` may set their concurrency), polling every 0.1 s."""
+    return partial(
+        start_qcluster, settings_module="tests.reliability.cluster_settings", Q_POLL="0.1"
+    )

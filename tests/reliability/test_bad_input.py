@@ -11,14 +11,8 @@ from django.utils.html import escape
 
 from etfs.models import SyncRunError, SyncStatus
 from etfs.sync.lists import sync_etf_lists
-from tests.reliability.conftest import (
-    LIST,
-    PROJECT,
-    assert_same_bars,
-    served_bars,
-    stored_bars,
-    sync_prices,
-)
+from tests.bars import assert_same_bars, served_bars, stored_bars
+from tests.reliability.conftest import LIST, PROJECT, sync_prices
 
 CODE = "510001"
 ERROR, REJECTED = SyncRunError.Severity.ERROR, SyncRunError.Severity.REJECTED
@@ -41,12 +35,6 @@ def assert_the_admin_shows(client, run, *errors: SyncRunError) -> None:
 @pytest.mark.django_db(transaction=True)
 class TestMalformedKlines:
     """One fund's k-line answer is malformed; the other five are stored."""
-
-    @pytest.fixture
-    def server(self, fake_eastmoney):
-        sync_etf_lists()
-        fake_eastmoney.requests.clear()
-        return fake_eastmoney
 
     def others(self, server) -> dict:
         return served_bars(server, codes={f.code for f in server.funds.values()} - {CODE})

@@ -14,16 +14,14 @@ from etfs.models import SourceCooldown, SyncKind, SyncRun, SyncRunError, SyncSta
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.queue import enqueue_sync
 from etfs.tasks import execute_run
+from tests.bars import assert_same_bars, served_bars, stored_bars
+from tests.qcluster import wait_until
 from tests.reliability.conftest import (
     KLINE,
-    assert_same_bars,
     assert_whole_funds,
     kline_codes,
     refreshed,
-    served_bars,
-    stored_bars,
     sync_prices,
-    wait_until,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -18,18 +18,16 @@ from etfs.sync.lists import sync_etf_lists
 from etfs.sync.queue import enqueue_sync
 from etfs.sync.runs import SyncAlreadyRunning, create_run
 from etfs.tasks import execute_run, scheduled_sync
+from tests.bars import assert_same_bars, served_bars, stored_bars
 from tests.factories import make_run
+from tests.qcluster import wait_until
 from tests.reliability.conftest import (
     LIST,
     InThread,
     assert_no_duplicate_bars,
-    assert_same_bars,
     kline_codes,
     refreshed,
-    served_bars,
-    stored_bars,
     sync_prices,
-    wait_until,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)

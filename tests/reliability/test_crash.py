@@ -15,17 +15,15 @@ from etfs.models import DailyBar, SyncKind, SyncStatus, SyncTrigger
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.queue import enqueue_sync
 from etfs.sync.runs import recover_stale_runs
+from tests.bars import assert_same_bars, served_bars, stored_bars
+from tests.qcluster import wait_until
 from tests.reliability.conftest import (
     KLINE,
     assert_no_duplicate_bars,
-    assert_same_bars,
     assert_whole_funds,
     kline_codes,
     refreshed,
-    served_bars,
-    stored_bars,
     sync_prices,
-    wait_until,
 )
 
 pytestmark = [pytest.mark.qcluster, pytest.mark.django_db(transaction=True)]

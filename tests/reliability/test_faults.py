@@ -8,27 +8,12 @@ import pytest
 
 from etfs.models import SourceCooldown, StockInfo, SyncRunError, SyncStatus
 from etfs.sync.lists import sync_etf_lists
-from tests.reliability.conftest import (
-    KLINE,
-    LIST,
-    assert_same_bars,
-    kline_codes,
-    served_bars,
-    stored_bars,
-    sync_prices,
-)
+from tests.bars import assert_same_bars, served_bars, stored_bars
+from tests.reliability.conftest import KLINE, LIST, kline_codes, sync_prices
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CODE = "510001"
-
-
-@pytest.fixture
-def server(fake_eastmoney):
-    """Six funds, listed; the requests of the list sync forgotten."""
-    sync_etf_lists()
-    fake_eastmoney.requests.clear()
-    return fake_eastmoney
 
 
 @pytest.mark.parametrize("fault", ["timeout", "drop", "500", "502", "503", "429"])

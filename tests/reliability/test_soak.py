@@ -19,15 +19,13 @@ from django.utils import timezone
 from etfs.models import SourceCooldown, StockInfo, SyncKind, SyncRun, SyncStatus
 from etfs.sync.cooldown import active_cooldown
 from etfs.sync.lists import sync_etf_lists
+from tests.bars import assert_same_bars, served_bars, stored_bars
 from tests.reliability.conftest import (
     AFTER_CLOSE,
     LAST_DAY,
     LIST,
     SHANGHAI,
     assert_no_duplicate_bars,
-    assert_same_bars,
-    served_bars,
-    stored_bars,
     sync_prices,
 )
 

@@ -39,6 +39,7 @@ from etfs.sync.prices import PriceOptions, sync_etf_prices
 from etfs.sync.queue import enqueue_sync
 from etfs.sync.upsert import upsert_daily_bars
 from etfs.tasks import execute_run
+from tests.bars import assert_same_bars, served_bars, stored_bars
 from tests.conftest import HISTORY_END
 from tests.factories import make_bars, make_security, make_staff_user
 
@@ -74,39 +75,6 @@ def server(fake_eastmoney):
 def fake_fund(server, code: str):
     [fund] = [fund for fund in server.funds.values() if fund.code == code]
     return fund
-
-
-def served_bars(server, codes=None, until: dt.date = LAST_DAY) -> dict:
-    """(code, day) -> FakeBar for every bar the fake would serve."""
-    return {
-        (fund.code, bar.day): bar
-        for fund in server.funds.values()
-        if codes is None or fund.code in codes
-        for bar in fund.bars
-        if bar.day <= until
-    }
-
-
-def stored_bars() -> dict:
-    """(code, day) -> DailyBar for every stored bar."""
-    return {
-        (row.security.code, row.trade_date): row
-        for row in DailyBar.objects.select_related("security")
-    }
-
-
-def assert_same_bars(stored: dict, served: dict) -> None:
-    assert sorted(stored) == sorted(served)
-    for key, fake in served.items():
-        row = stored[key]
-        assert (row.open, row.close, row.high, row.low) == (
-            fake.open,
-            fake.close,
-            fake.high,
-            fake.low,
-        ), key
-        assert row.volume == fake.lots * 100, key
-        assert row.amount == fake.amount, key
 
 
 def kline_requests(server) -> dict:
