@@ -37,3 +37,54 @@ def test_a_queued_list_sync_runs_on_the_cluster(start_qcluster, fake_eastmoney):
     )
     assert task.success
     assert task.result == f"run #{run.pk}: succeeded"
+
+
+def test_with_redis_url_the_queue_goes_through_redis(start_qcluster, fake_eastmoney):
+    """REDIS_URL switches django-q2 from its ORM broker to Redis, for producer and workers."""
+    import os
+    import subprocess
+    import sys
+
+    import redis
+    from django_q.models import OrmQ
+
+    from etfs.models import SyncRun
+    from tests.qcluster import PROJECT, database_url
+
+    redis_url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(redis_url).flushdb()
+    except redis.ConnectionError as exc:
+        pytest.skip(f"no Redis at {redis_url}: {exc}")
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "etfsync_site.settings_test",
+        "TEST_DATABASE_URL": database_url(),
+        "REDIS_URL": redis_url,
+    }
+    queued = subprocess.run(
+        [sys.executable, "manage.py", "sync_etf_lists", "--queue"],
+        cwd=PROJECT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    run = SyncRun.objects.get()
+    waiting = {
+        key: redis.Redis.from_url(redis_url).llen(key)
+        for key in redis.Redis.from_url(redis_url).keys("django_q:*")
+    }
+    assert sum(waiting.values()) == 1, waiting  # the task waits in Redis ...
+    assert not OrmQ.objects.exists()  # ... and not in the database broker
+    cluster = start_qcluster(fake_eastmoney, REDIS_URL=redis_url)
+
+    def finished():
+        run.refresh_from_db()
+        return run.is_final
+
+    wait_until(finished, f"run #{run.pk} finishing", timeout=WAIT_SECONDS, process=cluster)
+
+    assert queued.stdout.startswith(f"queued run #{run.pk}")
+    assert run.status == SyncStatus.SUCCEEDED, run.error_summary
+    assert StockInfo.objects.etfs().count() == 6
