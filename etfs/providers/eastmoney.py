@@ -329,16 +329,91 @@ class ListFetch:
         return sum(1 for problem in self.problems if problem.fatal)
 
 
+# Enough passes to catch funds that moved between pages, few enough to stay polite.
+LIST_PASSES = 5
+
+
+class _ListPaging:
+    """The state of paging through the list: what was seen, at which page size."""
+
+    def __init__(self, client: EastmoneyClient, on_page):
+        self.client = client
+        self.on_page = on_page
+        self.result = ListFetch()
+        self.seen: dict[tuple[str, str], Listing] = {}
+        self.problems: dict[tuple[str, str], RowProblem] = {}
+        self.page_size = LIST_PAGE_SIZE
+        self.requests = 0
+        self.passes = 0
+        self.ignores_paging = False
+
+    @property
+    def done(self) -> bool:
+        result = self.result
+        return (
+            result.error is not None or self.ignores_paging or self.covered >= result.reported_total
+        )
+
+    @property
+    def covered(self) -> int:
+        return len(self.seen) + sum(problem.fatal for problem in self.problems.values())
+
+    def one_pass(self) -> None:
+        self.passes += 1
+        page_number = 1
+        while True:
+            payload = None
+            try:
+                payload = self.client.fetch_list_page(page_number, self.page_size)
+                page = parse_list_page(payload)
+            except ProviderError as exc:
+                self.result.error = with_answer(exc, payload)
+                return
+            self.requests += 1
+            if page_number == 1:
+                self.result.reported_total = page.total
+                if 0 < page.raw_rows < self.page_size and page.total > page.raw_rows:
+                    # The server caps pages below what we asked (the cap changes without
+                    # notice): follow its size, or the rows between its cap and ours are lost.
+                    self.page_size = page.raw_rows
+            new = [item for item in page.listings if (item.code, item.exchange) not in self.seen]
+            self.seen.update(((item.code, item.exchange), item) for item in new)
+            keyed = {(problem.code, problem.row): problem for problem in page.problems}
+            fresh_problems = keyed.keys() - self.problems.keys()
+            self.problems.update(keyed)
+            if self.on_page:
+                self.on_page(self.requests, self.covered, self.result.reported_total)
+            if page.raw_rows == 0 or self.covered >= self.result.reported_total:
+                return
+            if not new and not fresh_problems:
+                if self.passes == 1:
+                    # On a first pass every page brings new funds unless the source ignores pn
+                    # (it repeats a page): stop, and do not ask again.
+                    self.ignores_paging = True
+                    return
+                if page.raw_rows < self.page_size:
+                    return  # a short page with nothing new: the end of this pass
+            if page_number * self.page_size >= page.total + self.page_size:
+                return  # past the end the source reports
+            page_number += 1
+
+    def finish(self) -> ListFetch:
+        self.result.pages = self.requests
+        self.result.listings = list(self.seen.values())
+        self.result.problems = list(self.problems.values())
+        return self.result
+
+
 class EastmoneyClient:
     def __init__(self, http: HttpClient, push2_url: str, push2his_url: str):
         self.http = http
         self.push2_url = push2_url.rstrip("/")
         self.push2his_url = push2his_url.rstrip("/")
 
-    def fetch_list_page(self, page: int) -> object:
+    def fetch_list_page(self, page: int, page_size: int = LIST_PAGE_SIZE) -> object:
         params = {
             "pn": page,
-            "pz": LIST_PAGE_SIZE,
+            "pz": page_size,
             "po": 1,
             "np": 1,
             "fltt": 2,
@@ -354,37 +429,17 @@ class EastmoneyClient:
     def fetch_etf_list(self, on_page: Callable[[int, int, int], None] | None = None) -> ListFetch:
         """Page through the ETF boards until the reported total is covered.
 
-        A failure midway is kept on the result with what was fetched before it, so that the
-        caller can store the good part and say what failed.
+        Rows that moved between pages (a source that ignores the sort order) are caught by
+        another pass, at most LIST_PASSES in all. A failure midway is kept on the result with
+        what was fetched before it, so that the caller can store the good part and say what
+        failed.
         """
-        result = ListFetch()
-        seen: dict[tuple[str, str], Listing] = {}
-        page_number = 1
-        while True:
-            payload = None
-            try:
-                payload = self.fetch_list_page(page_number)
-                page = parse_list_page(payload)
-            except ProviderError as exc:
-                result.error = with_answer(exc, payload)
+        listing = _ListPaging(self, on_page)
+        for _ in range(LIST_PASSES):
+            listing.one_pass()
+            if listing.done:
                 break
-            result.pages = page_number
-            if page_number == 1:
-                result.reported_total = page.total
-            new = [item for item in page.listings if (item.code, item.exchange) not in seen]
-            seen.update(((item.code, item.exchange), item) for item in new)
-            result.problems.extend(page.problems)
-            covered = len(seen) + result._bad_rows
-            if on_page:
-                on_page(page_number, covered, result.reported_total)
-            if page.raw_rows == 0 or covered >= result.reported_total:
-                break
-            if not new and not page.problems:
-                # The server repeated a page (it ignores pn): stop rather than loop forever.
-                break
-            page_number += 1
-        result.listings = list(seen.values())
-        return result
+        return listing.finish()
 
     def fetch_klines(self, code: str, exchange: str, start: dt.date, end: dt.date) -> object:
         params = {

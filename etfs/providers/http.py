@@ -23,11 +23,13 @@ from requests.adapters import HTTPAdapter
 from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util.retry import Retry
 
-from .base import ProviderDataError, ProviderUnavailable
+from .base import ProviderDataError, ProviderError, ProviderUnavailable
 
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+# How often a 200 answer with an unusable body (empty, HTML, cut-off JSON) is asked again.
+BODY_RETRIES = 2
 BODY_EXCERPT = 500
 
 
@@ -154,7 +156,22 @@ class HttpClient:
             self.session.headers["Referer"] = config.referer
 
     def get_json(self, url: str, params: dict) -> object:
-        """Return the decoded JSON body, numbers with fractions as exact ``Decimal``s."""
+        """Return the decoded JSON body, numbers with fractions as exact ``Decimal``s.
+
+        A 200 answer whose body is empty, an HTML page or broken JSON is asked again (twice
+        at most, with backoff): a flaky gateway sends those once in a while, while a ban
+        keeps sending them, and only then is it reported as one.
+        """
+        for attempt in range(BODY_RETRIES + 1):
+            try:
+                return self._get_json_once(url, params)
+            except (ProviderBlocked, ProviderDataError) as exc:
+                if not getattr(exc, "retryable", False) or attempt == BODY_RETRIES:
+                    raise
+                time.sleep(self.config.backoff * 2**attempt * random.uniform(1, 1.5))
+        raise AssertionError("unreachable")
+
+    def _get_json_once(self, url: str, params: dict) -> object:
         host = urlsplit(url).netloc
         self.limiter.wait(host)
         try:
@@ -196,20 +213,30 @@ def decode_json_response(host: str, status: int, body: bytes, headers) -> object
         raise ProviderDataError(f"{host} answered HTTP {status}", body=body[:BODY_EXCERPT])
     text = body.decode("utf-8", errors="replace").strip()
     if not text:
-        raise ProviderBlocked(f"{host} sent an empty answer (a sign of throttling)")
+        raise _retryable(ProviderBlocked(f"{host} sent an empty answer (a sign of throttling)"))
     if text[:1] == "<":
-        raise ProviderBlocked(
-            f"{host} sent an HTML page instead of JSON (an access-denied or captcha page?)",
-            body=text[:BODY_EXCERPT],
+        raise _retryable(
+            ProviderBlocked(
+                f"{host} sent an HTML page instead of JSON (an access-denied or captcha page?)",
+                body=text[:BODY_EXCERPT],
+            )
         )
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        hint = " (JSONP-wrapped?)" if text[:1] not in "{[" else ""
-        raise ProviderDataError(
-            f"{host} sent invalid JSON{hint}: {exc.msg} at character {exc.pos}",
+        jsonp = text[:1] not in "{["
+        error = ProviderDataError(
+            f"{host} sent invalid JSON{' (JSONP-wrapped?)' if jsonp else ''}: "
+            f"{exc.msg} at character {exc.pos}",
             body=text[:BODY_EXCERPT],
-        ) from exc
+        )
+        raise (error if jsonp else _retryable(error)) from exc
+
+
+def _retryable(error: ProviderError) -> ProviderError:
+    """Mark an answer worth asking again: it may be a gateway's hiccup rather than the source."""
+    error.retryable = True
+    return error
 
 
 def _is_timeout(exc: BaseException) -> bool:

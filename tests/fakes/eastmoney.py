@@ -119,7 +119,8 @@ def make_funds(count: int, start: dt.date, end: dt.date, seed: int = 7) -> list[
 class FakeEastmoney:
     """The server's state: funds, faults to inject, the requests it saw."""
 
-    def __init__(self, funds: list[FakeFund] | None = None, latency: float = 0.0):
+    def __init__(self, funds: list[FakeFund] | None = None, latency: float = 0.0, seed: int = 0):
+        self.rng = random.Random(seed)  # the moving sort key moves the same way every run
         self.funds: dict[tuple[int, str], FakeFund] = {}
         for fund in funds or []:
             self.add(fund)
@@ -130,6 +131,10 @@ class FakeEastmoney:
         self.list_fraction = 1.0
         # Rows per list page at most; the real server caps at 100, some mirrors at less.
         self.page_cap = PAGE_CAP
+        # Traps of other sources (or of this one on another day): offsets computed from the
+        # requested page size while fewer rows come back, and a sort field that is ignored.
+        self.offset_by_requested_size = False
+        self.forced_sort_field: str | None = None
         self.requests: list[Request] = []
         self.list_today_only: dt.date | None = None
         self.lock = threading.Lock()
@@ -273,8 +278,10 @@ class FakeEastmoney:
 
     def list_payload(self, request: Request, fault: str | None) -> dict:
         page = int(request.args.get("pn", 1))
-        size = min(int(request.args.get("pz", 20)), self.page_cap)
-        sort_field = request.args.get("fid", "f3")
+        requested = int(request.args.get("pz", 20))
+        size = min(requested, self.page_cap)
+        offset = (page - 1) * (requested if self.offset_by_requested_size else size)
+        sort_field = self.forced_sort_field or request.args.get("fid", "f3")
         descending = request.args.get("po", "1") == "1"
         fields = set(request.args.get("fields", "f12,f13,f14").split(","))
         funds = sorted(
@@ -285,11 +292,11 @@ class FakeEastmoney:
         if sort_field != "f12":
             # A moving sort key: between two page requests the order shifts.
             for fund in self.funds.values():
-                fund.change_pct += Decimal(random.randint(-50, 50)) / 100
+                fund.change_pct += Decimal(self.rng.randint(-50, 50)) / 100
         if not funds:
             return _envelope(None)
         rows = [fund.list_row(fields, self.list_today_only) for fund in funds]
-        chunk = rows[(page - 1) * size : page * size]
+        chunk = rows[offset : offset + size]
         if request.args.get("fltt") != "2":
             chunk = [_scaled(row) for row in chunk]
         diff = chunk

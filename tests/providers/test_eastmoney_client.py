@@ -47,6 +47,31 @@ class TestFetchEtfList:
             (fund.code, XSHG if fund.market == 1 else XSHE) for fund in server.funds.values()
         }
 
+    def test_a_lower_page_cap_that_offsets_by_the_asked_size_loses_no_fund(self, server, client):
+        """The cap moved below 100 and the source still offsets pages by the pz we sent."""
+        server.page_cap = 40
+        server.offset_by_requested_size = True
+
+        result = client.fetch_etf_list()
+
+        assert result.complete
+        assert len({(item.code, item.exchange) for item in result.listings}) == FUNDS
+        sizes = [request.args["pz"] for request in list_requests(server)]
+        assert sizes[0] == "100" and set(sizes[1:]) == {"40"}  # followed the source's size
+
+    @pytest.mark.parametrize("seed", range(8))
+    def test_funds_that_move_between_pages_are_caught_by_another_pass(self, server, client, seed):
+        """A source that ignores the sort field orders by a moving key (change %)."""
+        server.forced_sort_field = "f3"
+        server.rng.seed(seed)
+
+        result = client.fetch_etf_list()
+
+        keys = {(item.code, item.exchange) for item in result.listings}
+        assert result.complete, f"{len(keys)} of {FUNDS} after {result.pages} requests"
+        assert len(keys) == FUNDS
+        assert result.pages <= 5 * 3  # at most five passes of three pages
+
     def test_asks_for_the_documented_shape(self, server, client):
         client.fetch_etf_list()
 
@@ -102,7 +127,7 @@ class TestFetchEtfList:
         assert len(result.listings) == 100
 
     def test_a_failure_on_page_one_leaves_nothing(self, server, client):
-        server.fail("html", path="clist")
+        server.fail("html", times=None, path="clist")
 
         result = client.fetch_etf_list()
 

@@ -11,6 +11,7 @@ import pytest
 
 from etfs.providers.base import ProviderDataError, ProviderUnavailable
 from etfs.providers.http import (
+    BODY_RETRIES,
     HttpClient,
     HttpConfig,
     ProviderBlocked,
@@ -120,23 +121,32 @@ class TestHttpClient:
         assert request.headers["Referer"] == "https://r/"
 
     @pytest.mark.parametrize(
-        ("fault", "error", "message"),
+        ("fault", "error", "message", "requests"),
         [
-            ("html", ProviderBlocked, "HTML page"),
-            ("empty", ProviderBlocked, "empty answer"),
-            ("truncated", ProviderDataError, "invalid JSON"),
-            ("jsonp", ProviderDataError, "JSONP-wrapped"),
+            ("html", ProviderBlocked, "HTML page", 1 + BODY_RETRIES),
+            ("empty", ProviderBlocked, "empty answer", 1 + BODY_RETRIES),
+            ("truncated", ProviderDataError, "invalid JSON", 1 + BODY_RETRIES),
+            ("jsonp", ProviderDataError, "JSONP-wrapped", 1),  # our request, not a hiccup
         ],
     )
-    def test_a_bad_body_is_not_retried_and_says_what_was_wrong(
-        self, server, client, fault, error, message
+    def test_a_bad_body_that_persists_says_what_was_wrong(
+        self, server, client, fault, error, message, requests
     ):
-        server.fail(fault)
+        server.fail(fault, times=None)
 
         with pytest.raises(error, match=message):
             get_list(client, server)
 
-        assert len(server.requests) == 1
+        assert len(server.requests) == requests
+
+    @pytest.mark.parametrize("fault", ["html", "empty", "truncated"])
+    def test_a_gateway_hiccup_in_a_200_answer_is_asked_again(self, server, client, fault):
+        server.fail(fault, times=1)
+
+        payload = get_list(client, server)
+
+        assert payload["data"]["total"] == len(server.funds)
+        assert len(server.requests) == 2
 
     def test_5xx_is_retried_until_an_answer_comes(self, server, client):
         server.fail("500")

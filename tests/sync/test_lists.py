@@ -212,7 +212,7 @@ class TestFailures:
         assert StockInfo.objects.get(code="510300").status == ListingStatus.LISTED
 
     def test_a_captcha_page_fails_the_run(self, fake_eastmoney):
-        fake_eastmoney.fail("html", path="clist")
+        fake_eastmoney.fail("html", times=3, path="clist")
 
         run = sync_etf_lists()
 

@@ -325,7 +325,7 @@ class TestFailures:
             ("500", 10, "answered HTTP 500 after retries"),
             ("502", 10, "answered HTTP 502 after retries"),
             ("data-null", 1, "the source knows no such security (data is null)"),
-            ("truncated", 1, "sent invalid JSON"),
+            ("truncated", 3, "sent invalid JSON"),  # a cut-off answer is asked twice more
             ("wrong-shape", 1, "klines"),
         ],
     )
@@ -348,7 +348,7 @@ class TestFailures:
         assert run.rows_created == len(others)
 
     def test_the_offending_answer_is_kept_on_the_problem(self, server):
-        server.fail("truncated", code=FAILING)
+        server.fail("truncated", times=3, code=FAILING)
 
         run = sync()
 
@@ -392,7 +392,7 @@ class TestFailures:
     def test_a_ban_stops_the_run_and_pauses_every_worker(self, server, fault):
         """A captcha page, a 403 or empty answers mean a ban (shared/providers.md section 3):
         asking on prolongs it, so the run stops and records a cooldown instead."""
-        server.fail(fault, code=FAILING)
+        server.fail(fault, times=3, code=FAILING)
 
         run = sync()
 
@@ -407,7 +407,7 @@ class TestFailures:
         assert_same_bars(stored_bars(), served_bars(server, codes=synced))
 
     def test_during_a_cooldown_a_run_asks_nothing_and_afterwards_completes(self, server):
-        server.fail("html", code=FAILING)
+        server.fail("html", times=3, code=FAILING)
         sync()
         server.requests.clear()
 
