@@ -92,9 +92,10 @@ def _sync(recorder: RunRecorder, exchanges, client, progress) -> tuple[str, str]
             f"{len(fetched.listings)}"
         )
     may_delist = not reasons
-    if fetched.error is not None and not fetched.listings:
+    if fetched.error is not None:
         recorder.problem(str(fetched.error), detail=getattr(fetched.error, "body", "") or "")
-        return SyncStatus.FAILED, reasons[0]
+        if not fetched.listings:
+            return SyncStatus.FAILED, reasons[0]
     now = timezone.now()
     # A fund whose row was rejected is still on the source's list: never delist it for that.
     still_listed = {problem.code for problem in fetched.problems if problem.code}
@@ -103,8 +104,6 @@ def _sync(recorder: RunRecorder, exchanges, client, progress) -> tuple[str, str]
         reason = _sync_exchange(recorder, exchange, batch, now, may_delist, still_listed)
         if reason:
             reasons.append(reason)
-    if fetched.error is not None:
-        recorder.problem(str(fetched.error), detail=getattr(fetched.error, "body", "") or "")
     return (SyncStatus.PARTIAL if reasons else SyncStatus.SUCCEEDED), "; ".join(reasons)
 
 
@@ -168,7 +167,11 @@ def upsert_listings(exchange: str, batch: list[Listing], now) -> tuple[int, int,
                     last_seen_at=now,
                 )
             )
-        elif security.name != item.name or not security.is_etf or security.status != "listed":
+        elif (
+            security.name != item.name
+            or not security.is_etf
+            or security.status != ListingStatus.LISTED
+        ):
             security.name = item.name
             security.is_etf = True
             security.status = ListingStatus.LISTED

@@ -81,6 +81,7 @@ class FundPlan:
     exchange: str
     start: dt.date
     end: dt.date
+    last: dt.date | None = None  # the newest bar stored when the run began
 
 
 def _date(value) -> dt.date | None:
@@ -166,28 +167,22 @@ def plan_funds(options: PriceOptions, final_day: dt.date) -> tuple[list[FundPlan
             start = last - lookback
         else:
             start = dt.date(first_year, 1, 1)
-        plans.append(FundPlan(security_id, code, exchange, start, end))
+        plans.append(FundPlan(security_id, code, exchange, start, end, last))
     return plans, notes
 
 
 def _take_bars_from_list(tracker, plans: list[FundPlan], client, day: dt.date) -> list[FundPlan]:
     """After the close, one pass over the list gives the day's bar of every ETF that traded.
 
-    Only for funds whose last stored bar is the previous trading day; the others (and funds
-    without a bar in the list) go on to the k-line endpoint. Returns those.
+    Funds that have the day's bar already are done; funds whose last stored bar is the
+    previous trading day take it from the list; the others (and funds without a bar in the
+    list) go on to the k-line endpoint. Returns those.
     """
-    last_bars = dict(
-        DailyBar.objects.filter(security_id__in=[plan.security_id for plan in plans])
-        .values_list("security_id")
-        .annotate(last=Max("trade_date"))
-        .order_by()
-    )
+    current = [plan for plan in plans if plan.last is not None and plan.last >= day]
+    tracker.skip(len(current))
+    plans = [plan for plan in plans if plan.last is None or plan.last < day]
     previous = previous_trading_day(day)
-    one_behind = {
-        (plan.code, plan.exchange): plan
-        for plan in plans
-        if last_bars.get(plan.security_id) == previous
-    }
+    one_behind = {(plan.code, plan.exchange): plan for plan in plans if plan.last == previous}
     if not one_behind:
         return plans
     fetched = client.fetch_etf_list(on_page=lambda *_: tracker.recorder.beat())

@@ -468,6 +468,17 @@ class TestDailyListPass:
         )
         assert_same_bars(stored_bars(), served_bars(server))
 
+    def test_a_second_daily_run_asks_nothing_for_funds_that_have_the_day(self, one_day_behind):
+        server = one_day_behind
+        sync(from_list=True)
+        server.requests.clear()
+
+        again = sync(from_list=True)
+
+        assert server.requests == []
+        assert again.status == SyncStatus.SUCCEEDED
+        assert (again.items_done, again.rows_fetched, again.rows_created) == (6, 0, 0)
+
     def test_without_from_list_every_fund_goes_to_k_lines(self, one_day_behind):
         server = one_day_behind
 
