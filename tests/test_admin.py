@@ -278,3 +278,31 @@ class TestStockInfoBarsPeriods:
         assert (month["period_start"], month["days"]) == (dt.date(2024, 1, 1), 21)
         assert b"<strong>Weekly</strong>" in weekly.content
         assert b'href="?period=month"' in weekly.content
+
+
+class TestFrontPage:
+    def test_the_front_page_shows_funds_last_runs_and_pauses(self, client, viewer):
+        import datetime as dt
+
+        from django.utils import timezone
+
+        from etfs.models import SourceCooldown
+        from tests.factories import make_run, make_security
+
+        make_security("510300", "XSHG")
+        make_security("159915", "XSHE")
+        make_security("159919", "XSHE")
+        run = make_run(kind="etf_prices", status="partial", error_summary="1 of 3 ETF(s) failed")
+        SourceCooldown.objects.create(
+            source="eastmoney", until=timezone.now() + dt.timedelta(minutes=5), reason="HTTP 403"
+        )
+
+        response = client.get("/admin/")
+
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert "XSHG 1 · XSHE 2" in page
+        assert f"/admin/etfs/syncrun/{run.pk}/change/" in page
+        assert "Partial" in page and "1 of 3 ETF(s) failed" in page
+        assert "Paused" in page and "HTTP 403" in page
+        assert "Queued or running</th><td>0</td>" in page
