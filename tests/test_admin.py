@@ -306,3 +306,42 @@ class TestFrontPage:
         assert "Partial" in page and "1 of 3 ETF(s) failed" in page
         assert "Paused" in page and "HTTP 403" in page
         assert "Queued or running</th><td>0</td>" in page
+
+
+class TestCancelButton:
+    def test_an_operator_cancels_a_running_run_from_its_page(self, client, operator):
+        from tests.factories import make_run
+
+        run = make_run(kind="etf_prices", status="running", scope="etf_prices")
+        page = client.get(f"/admin/etfs/syncrun/{run.pk}/change/")
+        assert b'id="cancel-run"' in page.content
+        assert b'http-equiv="refresh"' in page.content  # follows the run while it is active
+
+        response = client.post(f"/admin/etfs/syncrun/{run.pk}/cancel/", follow=True)
+
+        run.refresh_from_db()
+        assert run.cancel_requested and run.status == "running"  # the worker stops it
+        assert f"Run #{run.pk} will stop at the next ETF." in messages_of(response)
+
+    def test_a_queued_run_is_cancelled_at_once(self, client, operator):
+        from tests.factories import make_run
+
+        run = make_run(status="queued", task_id="t1")
+
+        client.post(f"/admin/etfs/syncrun/{run.pk}/cancel/")
+
+        run.refresh_from_db()
+        assert run.status == "cancelled"
+
+    def test_without_the_permission_there_is_no_button_and_a_post_is_refused(self, client, viewer):
+        from tests.factories import make_run
+
+        run = make_run(status="running")
+
+        page = client.get(f"/admin/etfs/syncrun/{run.pk}/change/")
+        response = client.post(f"/admin/etfs/syncrun/{run.pk}/cancel/")
+
+        assert b'id="cancel-run"' not in page.content
+        assert response.status_code == 403
+        run.refresh_from_db()
+        assert not run.cancel_requested

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.urls import reverse
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
 
 from etfs.models import (
     FINAL_STATUSES,
@@ -16,7 +19,7 @@ from etfs.models import (
     SyncTrigger,
 )
 from etfs.sync.queue import retry_failed_items
-from etfs.sync.runs import COUNTERS, cancel_queued
+from etfs.sync.runs import COUNTERS, cancel_runs
 
 from .sync_buttons import SyncButtonsMixin, can_run_sync
 
@@ -159,12 +162,35 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
 
     @admin.action(description="Cancel the selected runs", permissions=["run_sync"])
     def request_cancel(self, request, queryset):
-        count = queryset.filter(status__in=("queued", "running")).update(cancel_requested=True)
-        queued = queryset.filter(status="queued")
-        cancelled = cancel_queued(queued)
+        asked, cancelled = cancel_runs(queryset)
         self.message_user(
-            request, f"Asked {count} run(s) to stop; {cancelled} queued run(s) cancelled at once."
+            request, f"Asked {asked} run(s) to stop; {cancelled} queued run(s) cancelled at once."
         )
+
+    def get_urls(self):
+        cancel = path(
+            "<int:run_id>/cancel/",
+            self.admin_site.admin_view(require_POST(self.cancel_view)),
+            name="etfs_syncrun_cancel",
+        )
+        return [cancel, *super().get_urls()]
+
+    def cancel_view(self, request, run_id: int):
+        """The Cancel button of an active run's page."""
+        if not can_run_sync(request):
+            raise PermissionDenied("You may not cancel sync runs.")
+        asked, cancelled = cancel_runs(SyncRun.objects.filter(pk=run_id))
+        if cancelled:
+            self.message_user(request, f"Run #{run_id} was queued; it is cancelled.")
+        elif asked:
+            self.message_user(request, f"Run #{run_id} will stop at the next ETF.")
+        else:
+            self.message_user(request, f"Run #{run_id} had finished already.", messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:etfs_syncrun_change", args=[run_id]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_run_sync": can_run_sync(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(
         description="Retry failed items (a new run for the ETFs that failed)",

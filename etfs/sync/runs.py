@@ -250,6 +250,15 @@ def _text(detail: str | bytes | None) -> str:
     return str(detail)
 
 
+def cancel_runs(queryset) -> tuple[int, int]:
+    """Ask active runs (and their chunks) to stop; queued ones end at once.
+
+    Returns (asked, cancelled now). A running worker stops at its next ETF boundary.
+    """
+    asked = queryset.filter(status__in=ACTIVE_STATUSES).update(cancel_requested=True)
+    return asked, cancel_queued(queryset)
+
+
 def cancel_queued(queryset) -> int:
     """Cancel runs that no worker has started yet (their tasks will find them final)."""
     return queryset.filter(status=SyncStatus.QUEUED).update(
