@@ -47,27 +47,15 @@ def raw_copy(rows) -> None:
     """COPY the rows straight into an empty table shaped like the bars table."""
     from django.db import connection, transaction
 
+    from etfs.sync.upsert import copy_rows
+
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_raw_bars")
         cursor.execute("CREATE TABLE bench_raw_bars (LIKE etfs_dailybar INCLUDING ALL)")
         cursor.execute(
             "ALTER TABLE bench_raw_bars ADD FOREIGN KEY (security_id) REFERENCES etfs_stockinfo"
         )
-        columns = "security_id, trade_date, open, high, low, close, volume, amount"
-        with cursor.copy(f"COPY bench_raw_bars ({columns}) FROM STDIN") as copy:
-            for security_id, bar in rows:
-                copy.write_row(
-                    (
-                        security_id,
-                        bar.trade_date,
-                        bar.open,
-                        bar.high,
-                        bar.low,
-                        bar.close,
-                        bar.volume,
-                        bar.amount,
-                    )
-                )
+        copy_rows(cursor, "bench_raw_bars", rows)  # the same COPY as the upsert's stage
 
 
 def upsert_in_batches(rows, batch: int):

@@ -46,7 +46,7 @@ def raw_copy_into_hypertable(rows) -> None:
     """COPY the rows straight into an empty hypertable shaped like the bars table."""
     from django.db import connection, transaction
 
-    from etfs.sync.upsert import COLUMNS
+    from etfs.sync.upsert import copy_rows
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_raw_hyperbars")
@@ -59,9 +59,7 @@ def raw_copy_into_hypertable(rows) -> None:
             "ALTER TABLE bench_raw_hyperbars ADD FOREIGN KEY (security_id)"
             " REFERENCES etfs_stockinfo"
         )
-        with cursor.copy(f"COPY bench_raw_hyperbars ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for security_id, bar in rows:
-                copy.write_row((security_id, *(getattr(bar, c) for c in COLUMNS[1:])))
+        copy_rows(cursor, "bench_raw_hyperbars", rows)
 
 
 def revise(rows, every: int):

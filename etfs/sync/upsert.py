@@ -97,6 +97,13 @@ ON CONFLICT (security_id, trade_date) DO UPDATE
 """
 
 
+def copy_rows(cursor, table: str, rows: Sequence[SecurityBar]) -> None:
+    """COPY (security, bar) rows into ``table``'s bar columns."""
+    with cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        for security_id, bar in rows:
+            copy.write_row((security_id, bar.trade_date, *(getattr(bar, c) for c in VALUE_COLUMNS)))
+
+
 def _upsert_postgresql(rows: Sequence[SecurityBar]) -> UpsertResult:
     with connection.cursor() as cursor:
         # The stage lives as long as the session and empties itself at every commit.
@@ -108,20 +115,7 @@ def _upsert_postgresql(rows: Sequence[SecurityBar]) -> UpsertResult:
         )
         # Inside an outer transaction a commit has not emptied it yet: start from nothing.
         cursor.execute(f"TRUNCATE {STAGE}")
-        with cursor.copy(f"COPY {STAGE} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for security_id, bar in rows:
-                copy.write_row(
-                    (
-                        security_id,
-                        bar.trade_date,
-                        bar.open,
-                        bar.high,
-                        bar.low,
-                        bar.close,
-                        bar.volume,
-                        bar.amount,
-                    )
-                )
+        copy_rows(cursor, STAGE, rows)
         scope = {
             "ids": sorted({security_id for security_id, _ in rows}),
             "first": min(bar.trade_date for _, bar in rows),
