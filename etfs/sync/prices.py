@@ -237,13 +237,15 @@ def _fetch_klines(tracker, plans: list[FundPlan], client, today: dt.date) -> Non
             continue
         tracker.recorder.row_problems(result.problems, plan.security_id)
         rejected = sum(problem.fatal for problem in result.problems)
+        # A source that ignores `end` may send the day in progress: it is not final yet.
+        bars = [bar for bar in result.bars if bar.trade_date <= plan.end]
         tracker.recorder.add(
-            rows_fetched=len(result.bars),
+            rows_fetched=len(bars),
             rows_rejected=rejected,
             warnings=len(result.problems) - rejected,
         )
-        batch.append((plan, result.bars))
-        batch_rows += len(result.bars)
+        batch.append((plan, bars))
+        batch_rows += len(bars)
         if len(batch) >= settings.ETFSYNC_PRICE_BATCH_ETFS or batch_rows >= BATCH_ROWS:
             tracker.write(batch)
             batch, batch_rows = [], 0

@@ -281,6 +281,22 @@ class TestIntradayGuard:
         assert evening.rows_created == 6
         assert_same_bars(stored_bars(), served_bars(server))
 
+    def test_a_source_that_ignores_end_cannot_slip_in_the_day_in_progress(self, server):
+        original_route = server.route
+
+        def ignore_end(request, fault):
+            request.args = request.args.copy()
+            request.args["end"] = "20500101"
+            return original_route(request, fault)
+
+        server.route = ignore_end
+
+        run = sync(now=shanghai(LAST_DAY, 10))
+
+        assert run.status == SyncStatus.SUCCEEDED
+        assert not DailyBar.objects.filter(trade_date=LAST_DAY).exists()
+        assert_same_bars(stored_bars(), served_bars(server, until=PREVIOUS_DAY))
+
     @pytest.mark.parametrize(("hour", "minute"), [(9, 31), (14, 59), (15, 0), (15, 29)])
     def test_before_the_close_has_settled_the_day_is_left_out(self, server, hour, minute):
         sync(now=shanghai(PREVIOUS_DAY, 16))
