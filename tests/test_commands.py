@@ -187,3 +187,11 @@ class TestSetupSchedules:
             "45 15 * * 1-5",
             "0 9 * * 6",
         }
+
+
+@pytest.mark.django_db
+def test_a_price_sync_before_any_list_sync_says_what_to_do(fake_eastmoney):
+    output = run_command("sync_etf_prices", "--no-progress")
+
+    assert "succeeded" in output
+    assert "note: no listed ETFs to sync yet: run the ETF list sync first" in output

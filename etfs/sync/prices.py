@@ -122,6 +122,8 @@ def _sync(recorder: RunRecorder, options: PriceOptions, client, progress, now) -
     final_day = last_final_day(now)
     today = shanghai_now(now).date()
     plans, notes = plan_funds(options, final_day)
+    if not plans and not options.codes:
+        return SyncStatus.SUCCEEDED, "no listed ETFs to sync yet: run the ETF list sync first"
     recorder.set_total(len(plans))
     if notes:
         recorder.problems([(note, "", "warning", "", None) for note in notes])

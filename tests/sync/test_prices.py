@@ -926,3 +926,14 @@ class TestFanOut:
 
         parent.refresh_from_db()
         assert parent.is_final
+
+
+@pytest.mark.django_db
+def test_without_listed_etfs_the_run_says_to_sync_the_lists_first(server):
+    StockInfo.objects.all().delete()
+
+    run = sync()
+
+    assert run.status == SyncStatus.SUCCEEDED
+    assert run.error_summary == "no listed ETFs to sync yet: run the ETF list sync first"
+    assert server.paths("kline") == []

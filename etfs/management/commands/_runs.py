@@ -63,6 +63,8 @@ def finish_command(command, run: SyncRun) -> None:
     """Print the summary; raise CommandError (non-zero exit) unless the run succeeded."""
     command.stdout.write(summary_line(run))
     if run.status == SyncStatus.SUCCEEDED:
+        if run.error_summary:  # notes of a good run: rejected bars, nothing to do, ...
+            command.stdout.write(f"note: {run.error_summary}")
         return
     reason = run.error_summary.splitlines()[0] if run.error_summary else "see the run in the admin"
     code = EXIT_PARTIAL if run.status == SyncStatus.PARTIAL else EXIT_FAILED
