@@ -43,19 +43,25 @@ def make_rows(security_ids, days_per_fund: int, first_day: dt.date, shift: int =
     return rows
 
 
-def raw_copy(rows) -> None:
-    """COPY the rows straight into an empty table shaped like the bars table."""
+def raw_copy(rows, table: str = "bench_raw_bars", *, hypertable: bool = False) -> None:
+    """COPY the rows straight into an empty table shaped like the bars table (optionally a
+    TimescaleDB hypertable on trade_date), with the same COPY as the upsert's stage."""
     from django.db import connection, transaction
 
     from etfs.sync.upsert import copy_rows
 
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_raw_bars")
-        cursor.execute("CREATE TABLE bench_raw_bars (LIKE etfs_dailybar INCLUDING ALL)")
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"CREATE TABLE {table} (LIKE etfs_dailybar INCLUDING ALL)")
+        if hypertable:
+            cursor.execute(
+                f"SELECT create_hypertable('{table}', 'trade_date',"
+                " chunk_time_interval => INTERVAL '1 year', create_default_indexes => false)"
+            )
         cursor.execute(
-            "ALTER TABLE bench_raw_bars ADD FOREIGN KEY (security_id) REFERENCES etfs_stockinfo"
+            f"ALTER TABLE {table} ADD FOREIGN KEY (security_id) REFERENCES etfs_stockinfo"
         )
-        copy_rows(cursor, "bench_raw_bars", rows)  # the same COPY as the upsert's stage
+        copy_rows(cursor, table, rows)
 
 
 def upsert_in_batches(rows, batch: int):

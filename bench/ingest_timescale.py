@@ -42,26 +42,6 @@ def execute(sql: str) -> list[tuple]:
         return cursor.fetchall() if cursor.description else []
 
 
-def raw_copy_into_hypertable(rows) -> None:
-    """COPY the rows straight into an empty hypertable shaped like the bars table."""
-    from django.db import connection, transaction
-
-    from etfs.sync.upsert import copy_rows
-
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_raw_hyperbars")
-        cursor.execute("CREATE TABLE bench_raw_hyperbars (LIKE etfs_dailybar INCLUDING ALL)")
-        cursor.execute(
-            "SELECT create_hypertable('bench_raw_hyperbars', 'trade_date',"
-            " chunk_time_interval => INTERVAL '1 year', create_default_indexes => false)"
-        )
-        cursor.execute(
-            "ALTER TABLE bench_raw_hyperbars ADD FOREIGN KEY (security_id)"
-            " REFERENCES etfs_stockinfo"
-        )
-        copy_rows(cursor, "bench_raw_hyperbars", rows)
-
-
 def revise(rows, every: int):
     """Every ``every``-th bar with a changed close and amount, as a revision would bring."""
     from decimal import Decimal
@@ -104,7 +84,7 @@ def measure(args) -> None:
         raw_copy(rows)
     counts["raw COPY (plain table)"] = n
     with timed("raw COPY (hypertable)", times):
-        raw_copy_into_hypertable(rows)
+        raw_copy(rows, "bench_raw_hyperbars", hypertable=True)
     counts["raw COPY (hypertable)"] = n
     first = run("upsert (empty hypertable)", rows)
     execute("ANALYZE etfs_dailybar")
