@@ -26,11 +26,20 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connections, models
 from django.db.models import Count, Max, Min, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models.query import ValuesIterable
+
+from etfs.adjustment import (
+    adjust_rows_in_python,
+    adjusted_expressions,
+    check_mode,
+    factor_relations,
+)
 
 PRICE = models.DecimalField(max_digits=14, decimal_places=4)
 PERIODS = ("week", "month")
 _TRUNC = {"week": TruncWeek, "month": TruncMonth}
 _VALUES = ("open", "high", "low", "close", "volume", "amount")
+_KEYED_VALUES = ("security_id", "trade_date", *_VALUES)
 
 
 class TimeBucket(models.Func):
@@ -75,7 +84,57 @@ class FirstElement(models.Func):
     output_field = PRICE
 
 
+class PythonAdjustedIterable(ValuesIterable):
+    """Adjusted rows on databases without exact decimal arithmetic (SQLite): Python does it."""
+
+    def __iter__(self):
+        from etfs.models import AdjustmentFactor  # models imports this module
+
+        rows = list(super().__iter__())
+        factors: dict[int, list[tuple]] = {}
+        stored = AdjustmentFactor.objects.using(self.queryset.db).filter(
+            security_id__in={row["security_id"] for row in rows}
+        )
+        for security_id, *factor in stored.order_by("security_id", "ex_date").values_list(
+            "security_id", "ex_date", "hfq_factor", "split_factor"
+        ):
+            factors.setdefault(security_id, []).append(tuple(factor))
+        yield from adjust_rows_in_python(rows, factors, self.queryset._adjustment)
+
+
 class DailyBarQuerySet(models.QuerySet):
+    # "none", "qfq" or "hfq" once adjusted() was called: rows are then dicts of adjusted values.
+    _adjustment: str | None = None
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._adjustment = self._adjustment
+        return clone
+
+    def adjusted(self, mode: str = "qfq") -> DailyBarQuerySet:
+        """The bars as dicts of ``security_id``, ``trade_date``, adjusted ``open``, ``high``,
+        ``low``, ``close`` and ``volume`` (4 decimal places) and ``amount`` (unchanged).
+
+        ``mode``: "qfq" (forward: today's prices stay), "hfq" (backward: the first day's stay)
+        or "none". On PostgreSQL one query joins each bar to the factor in force on its day
+        (etfs/adjustment.py); ``.resampled(period)`` on the result resamples adjusted bars.
+        """
+        check_mode(mode)
+        if self._adjustment is not None:
+            raise ValueError("these bars are adjusted already")
+        ordered = self if self.ordered else self.order_by("security_id", "trade_date")
+        if connections[self.db].vendor == "postgresql":
+            clone = (
+                ordered.annotate(**factor_relations())
+                .values("security_id", "trade_date", "amount")
+                .annotate(**adjusted_expressions(mode))
+            )
+        else:
+            clone = ordered.values("security_id", "trade_date", *_VALUES)
+            clone._iterable_class = PythonAdjustedIterable
+        clone._adjustment = mode
+        return clone
+
     def recent(self, period: str = "day", count: int = 60) -> list[dict]:
         """The newest ``count`` daily, weekly or monthly bars of this queryset, newest first.
 
@@ -84,8 +143,12 @@ class DailyBarQuerySet(models.QuerySet):
         """
         newest = self.order_by("-trade_date")
         if period == "day":
-            rows = newest.values("trade_date", *_VALUES)[:count]
-            return [{"period_start": row.pop("trade_date"), **row} for row in rows]
+            if self._adjustment is None:
+                newest = newest.values("trade_date", *_VALUES)
+            rows = newest[:count]
+            return [
+                {"period_start": row["trade_date"], **{v: row[v] for v in _VALUES}} for row in rows
+            ]
         last = newest.values_list("trade_date", flat=True).first()
         if last is None:
             return []
@@ -98,10 +161,14 @@ class DailyBarQuerySet(models.QuerySet):
             raise ValueError(f"period must be one of {PERIODS}, not {period!r}")
         connection = connections[self.db]
         if connection.vendor != "postgresql":
-            rows = self.order_by("security_id", "trade_date").values_list(
-                "security_id", "trade_date", *_VALUES
-            )
+            ordered = self.order_by("security_id", "trade_date")
+            if self._adjustment is not None:  # dicts of adjusted values, computed in Python
+                rows = (tuple(row[name] for name in _KEYED_VALUES) for row in ordered)
+            else:
+                rows = ordered.values_list(*_KEYED_VALUES)
             return resample_rows(rows, period)
+        # On an adjusted queryset the names below are its adjusted expressions, so the same
+        # aggregates resample adjusted bars in the same single query.
         if _has_timescaledb(connection):
             bucket = TimeBucket("trade_date", period)
             first_open = First("open", "trade_date")

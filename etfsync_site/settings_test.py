@@ -20,3 +20,7 @@ ETFSYNC_CONNECT_TIMEOUT = 1.0
 ETFSYNC_READ_TIMEOUT = 1.0
 ETFSYNC_CONCURRENCY = 4
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# SQLite, the embedded default, for the tests of what must work there too: only tests that
+# ask for it (``django_db(databases=["default", "sqlite"])``) create it, in memory.
+DATABASES["sqlite"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}

@@ -89,3 +89,28 @@ class KlineSeries:
     exchange: str | None
     bars: list[Bar]
     problems: list[RowProblem] = field(default_factory=list)
+
+
+# Kinds of corporate action a fund list reports (CorporateAction.kind).
+CASH = "cash"  # a cash distribution: `cash` yuan per unit, ratio 1
+SPLIT = "split"  # 份额分拆: more units, ratio > 1
+CONVERSION = "conversion"  # 份额折算/合并: units converted or merged, any ratio
+CORPORATE_ACTION_KINDS = (CASH, SPLIT, CONVERSION)
+
+
+@dataclass(frozen=True, slots=True)
+class CorporateAction:
+    """One fund event as a source lists it: cash per unit, or units after per unit before.
+
+    ``cash`` is yuan per unit (0 for splits and conversions); ``ratio`` is 1 for cash.
+    """
+
+    code: str
+    ex_date: dt.date
+    kind: str
+    cash: Decimal = Decimal(0)
+    ratio: Decimal = Decimal(1)
+    name: str = ""
+    record_date: dt.date | None = None
+    pay_date: dt.date | None = None
+    row: str = ""  # the source's row as text, kept with the stored event

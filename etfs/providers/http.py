@@ -162,16 +162,25 @@ class HttpClient:
         at most, with backoff): a flaky gateway sends those once in a while, while a ban
         keeps sending them, and only then is it reported as one.
         """
+        return self._with_body_retries(lambda: decode_json_response(*self._get_once(url, params)))
+
+    def get_text(self, url: str, params: dict) -> str:
+        """Return a text body that is not JSON (a JavaScript answer), checked like JSON ones:
+        the same rate limit, retries and ban signals (403, 429, empty answers, HTML pages)."""
+        return self._with_body_retries(lambda: decode_text_response(*self._get_once(url, params)))
+
+    def _with_body_retries(self, fetch):
         for attempt in range(BODY_RETRIES + 1):
             try:
-                return self._get_json_once(url, params)
+                return fetch()
             except (ProviderBlocked, ProviderDataError) as exc:
                 if not getattr(exc, "retryable", False) or attempt == BODY_RETRIES:
                     raise
                 time.sleep(self.config.backoff * 2**attempt * random.uniform(1, 1.5))
         raise AssertionError("unreachable")
 
-    def _get_json_once(self, url: str, params: dict) -> object:
+    def _get_once(self, url: str, params: dict) -> tuple[str, int, bytes, object]:
+        """One rate-limited GET (urllib3 retries inside): (host, status, body, headers)."""
         host = urlsplit(url).netloc
         self.limiter.wait(host)
         try:
@@ -189,7 +198,7 @@ class HttpClient:
                     f"(tried {self.config.retries + 1} times)"
                 ) from exc
             raise ProviderUnavailable(f"cannot reach {host}: {_short_reason(exc)}") from exc
-        return decode_json_response(host, response.status_code, response.content, response.headers)
+        return host, response.status_code, response.content, response.headers
 
     def close(self) -> None:
         self.session.close()
@@ -197,6 +206,23 @@ class HttpClient:
 
 def decode_json_response(host: str, status: int, body: bytes, headers) -> object:
     """Turn one HTTP answer into decoded JSON or the error that says what was wrong."""
+    text = decode_text_response(host, status, body, headers, expected="JSON")
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        jsonp = text[:1] not in "{["
+        error = ProviderDataError(
+            f"{host} sent invalid JSON{' (JSONP-wrapped?)' if jsonp else ''}: "
+            f"{exc.msg} at character {exc.pos}",
+            body=text[:BODY_EXCERPT],
+        )
+        raise (error if jsonp else _retryable(error)) from exc
+
+
+def decode_text_response(
+    host: str, status: int, body: bytes, headers, *, expected: str = "data"
+) -> str:
+    """The body of a usable answer as text, or the error that says what was wrong."""
     if status == 403:
         raise ProviderBlocked(
             f"{host} answered HTTP 403 (refused; not retried)", body=body[:BODY_EXCERPT]
@@ -211,26 +237,30 @@ def decode_json_response(host: str, status: int, body: bytes, headers) -> object
         raise ProviderUnavailable(f"{host} answered HTTP {status} after retries")
     if status != 200:
         raise ProviderDataError(f"{host} answered HTTP {status}", body=body[:BODY_EXCERPT])
-    text = body.decode("utf-8", errors="replace").strip()
+    text = _decode(body, headers).strip()
     if not text:
         raise _retryable(ProviderBlocked(f"{host} sent an empty answer (a sign of throttling)"))
     if text[:1] == "<":
         raise _retryable(
             ProviderBlocked(
-                f"{host} sent an HTML page instead of JSON (an access-denied or captcha page?)",
+                f"{host} sent an HTML page instead of {expected} "
+                "(an access-denied or captcha page?)",
                 body=text[:BODY_EXCERPT],
             )
         )
+    return text
+
+
+def _decode(body: bytes, headers) -> str:
+    """UTF-8 unless the answer names its charset; the fund site's older pages send GB18030."""
+    match = re.search(r"charset=([\w-]+)", headers.get("Content-Type", "") or "", re.IGNORECASE)
     try:
-        return json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        jsonp = text[:1] not in "{["
-        error = ProviderDataError(
-            f"{host} sent invalid JSON{' (JSONP-wrapped?)' if jsonp else ''}: "
-            f"{exc.msg} at character {exc.pos}",
-            body=text[:BODY_EXCERPT],
-        )
-        raise (error if jsonp else _retryable(error)) from exc
+        return body.decode(match.group(1) if match else "utf-8")
+    except (LookupError, UnicodeDecodeError):
+        try:
+            return body.decode("gb18030")
+        except UnicodeDecodeError:
+            return body.decode("utf-8", errors="replace")
 
 
 def _retryable(error: ProviderError) -> ProviderError:

@@ -1,0 +1,215 @@
+"""Adjustment factors from corporate actions, and adjusted prices computed at read time.
+
+The convention (Tushare's ``adj_factor``, "dividends reinvested"): on an ex-date with cash
+``c`` per unit and ``r`` units after per unit before, the exchange's ex-rights reference price
+of the previous close ``P`` is ``(P - c) / r``, and the backward (hfq) step is
+``P / ((P - c) / r)``. A day's cumulative factor is the product of the steps on or before it
+(1 before the first event); it never goes negative, unlike the source's own forward series.
+
+- backward (``hfq``): price x the day's factor (the first day keeps its raw price);
+- forward (``qfq``): price x the day's factor / the latest factor (today keeps its raw price);
+- volume: divided by the day's cumulative ratio (hfq), or scaled to today's units (qfq), so
+  splits and conversions are adjusted but cash is not.
+
+Factors are stored piecewise (``AdjustmentFactor``, one row per security and ex-date) and
+joined to the bars by the query that reads them; no bar is ever rewritten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
+
+from django.db import models
+from django.db.models import F, FilteredRelation, Q, Value
+from django.db.models.functions import Coalesce, Round
+
+MODES = ("none", "qfq", "hfq")
+# Stored factors: 20 places (AdjustmentFactor columns); adjusted values: 4 places.
+FACTOR_PLACES = Decimal("1e-20")
+OUTPUT_PLACES = Decimal("0.0001")
+# The places of the cash and ratio columns (CorporateAction, AdjustmentFactor).
+CASH_PLACES = Decimal("1e-8")
+RATIO_PLACES = Decimal("1e-10")
+PRECISION = 50
+PRICES = ("open", "high", "low", "close")
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class EventDay:
+    """All events of one security on one ex-date, combined: total cash, product of ratios."""
+
+    ex_date: dt.date
+    cash: Decimal = Decimal(0)
+    ratio: Decimal = ONE
+
+
+@dataclass(frozen=True, slots=True)
+class FactorRow:
+    ex_date: dt.date
+    valid_until: dt.date | None
+    previous_close: Decimal | None
+    cash: Decimal
+    ratio: Decimal
+    step: Decimal
+    hfq_factor: Decimal
+    split_factor: Decimal
+
+
+def combine_events(events: Iterable[tuple[dt.date, Decimal, Decimal]]) -> list[EventDay]:
+    """(ex_date, cash, ratio) events -> one EventDay per ex-date, in date order."""
+    days: dict[dt.date, EventDay] = {}
+    for ex_date, cash, ratio in events:
+        seen = days.get(ex_date, EventDay(ex_date))
+        days[ex_date] = EventDay(ex_date, seen.cash + cash, seen.ratio * ratio)
+    return [days[day] for day in sorted(days)]
+
+
+def step_factor(previous_close: Decimal | None, cash: Decimal, ratio: Decimal) -> Decimal:
+    """``P / ((P - c) / r)``; raises ValueError when it cannot be computed.
+
+    Without cash the step is the ratio and needs no price.
+    """
+    if ratio <= 0:
+        raise ValueError(f"ratio {ratio} is not positive")
+    if not cash:
+        return ratio
+    if previous_close is None:
+        raise ValueError("no stored close before the ex-date to price the cash against")
+    if previous_close <= cash:
+        raise ValueError(f"cash {cash} is not below the previous close {previous_close}")
+    with localcontext(prec=PRECISION):
+        return previous_close * ratio / (previous_close - cash)
+
+
+def factor_rows(
+    days: list[EventDay], close_before: Callable[[dt.date], Decimal | None]
+) -> tuple[list[FactorRow], list[str]]:
+    """The piecewise factors of one security; problems say which events could not be priced.
+
+    An event that cannot be priced (cash but no close before it) keeps a step of 1, so the
+    factors of the other events still hold; the problem is reported for the run to show.
+    """
+    rows, problems = [], []
+    hfq, split = ONE, ONE
+    for index, day in enumerate(days):
+        previous_close = close_before(day.ex_date)
+        try:
+            step = step_factor(previous_close, day.cash, day.ratio)
+        except ValueError as exc:
+            problems.append(f"{day.ex_date}: {exc}; factor 1 used")
+            step = ONE
+        with localcontext(prec=PRECISION):
+            hfq *= step
+            split *= day.ratio
+        following = days[index + 1].ex_date if index + 1 < len(days) else None
+        rows.append(
+            FactorRow(
+                ex_date=day.ex_date,
+                valid_until=following,
+                previous_close=previous_close,
+                cash=day.cash.quantize(CASH_PLACES),
+                ratio=day.ratio.quantize(RATIO_PLACES),
+                step=_stored(step),
+                hfq_factor=_stored(hfq),
+                split_factor=_stored(split),
+            )
+        )
+    return rows, problems
+
+
+def _stored(value: Decimal) -> Decimal:
+    return value.quantize(FACTOR_PLACES, rounding=ROUND_HALF_EVEN)
+
+
+# --- reading: adjusted bars -----------------------------------------------------------------
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"adjustment must be one of {MODES}, not {mode!r}")
+    return mode
+
+
+def factor_relations() -> dict[str, FilteredRelation]:
+    """LEFT JOINs from a bar to the factor row in force on its day and to the latest one."""
+    factors = "security__adjustment_factors"
+    return {
+        "day_factor": FilteredRelation(
+            factors,
+            condition=Q(**{f"{factors}__ex_date__lte": F("trade_date")})
+            & (
+                Q(**{f"{factors}__valid_until__isnull": True})
+                | Q(**{f"{factors}__valid_until__gt": F("trade_date")})
+            ),
+        ),
+        "latest_factor": FilteredRelation(
+            factors, condition=Q(**{f"{factors}__valid_until__isnull": True})
+        ),
+    }
+
+
+def adjusted_expressions(mode: str) -> dict[str, models.Expression]:
+    """SQL expressions of the adjusted values over the joins of ``factor_relations``."""
+    decimal = models.DecimalField(max_digits=40, decimal_places=20)
+    price = models.DecimalField(max_digits=30, decimal_places=4)
+
+    def factor(relation: str, column: str):
+        return Coalesce(F(f"{relation}__{column}"), Value(ONE), output_field=decimal)
+
+    if mode == "none":
+        values = {name: F(name) for name in PRICES}
+        values["volume"] = F("volume")
+    elif mode == "hfq":
+        values = {name: F(name) * factor("day_factor", "hfq_factor") for name in PRICES}
+        values["volume"] = F("volume") / factor("day_factor", "split_factor")
+    else:
+        values = {
+            name: F(name)
+            * factor("day_factor", "hfq_factor")
+            / factor("latest_factor", "hfq_factor")
+            for name in PRICES
+        }
+        values["volume"] = (
+            F("volume")
+            * factor("latest_factor", "split_factor")
+            / factor("day_factor", "split_factor")
+        )
+    return {
+        name: Round(models.ExpressionWrapper(value, output_field=decimal), 4, output_field=price)
+        for name, value in values.items()
+    }
+
+
+def adjust_rows_in_python(rows: Iterable[dict], factors: dict[int, list[tuple]], mode: str):
+    """The same arithmetic as ``adjusted_expressions``, for databases without exact decimals.
+
+    ``factors`` maps a security id to its (ex_date, hfq_factor, split_factor) rows by date.
+    """
+    dates = {security: [row[0] for row in own] for security, own in factors.items()}
+    for row in rows:
+        own = factors.get(row["security_id"], [])
+        position = bisect_right(dates.get(row["security_id"], []), row["trade_date"]) - 1
+        hfq, split = (own[position][1], own[position][2]) if position >= 0 else (ONE, ONE)
+        latest_hfq, latest_split = (own[-1][1], own[-1][2]) if own else (ONE, ONE)
+        volume = Decimal(row["volume"])
+        with localcontext(prec=PRECISION):
+            # In the order the SQL computes it: multiply first, then divide.
+            if mode == "none":
+                adjusted = {name: row[name] for name in PRICES}
+                adjusted["volume"] = volume
+            elif mode == "hfq":
+                adjusted = {name: row[name] * hfq for name in PRICES}
+                adjusted["volume"] = volume / split
+            else:
+                adjusted = {name: row[name] * hfq / latest_hfq for name in PRICES}
+                adjusted["volume"] = volume * latest_split / split
+        yield {**row, **{name: _round(value) for name, value in adjusted.items()}}
+
+
+def _round(value: Decimal) -> Decimal:
+    return value.quantize(OUTPUT_PLACES, rounding=ROUND_HALF_UP)
