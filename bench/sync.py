@@ -65,9 +65,10 @@ def configure(url: str, concurrency: int) -> None:
 def naive_sync(codes, start: dt.date, end: dt.date, now) -> float:
     """One request after another and update_or_create per row: what the seed did."""
     from etfs.models import DailyBar, StockInfo
-    from etfs.sync.sources import eastmoney_client
+    from etfs.providers.base import DailyBarSource
+    from etfs.sync.sources import provider_for
 
-    client = eastmoney_client()
+    client = provider_for(DailyBarSource)
     began = time.perf_counter()
     for security in StockInfo.objects.filter(code__in=codes):
         series = client.daily_bars(security.code, security.exchange, start, end, now.date())

@@ -7,8 +7,8 @@ responses against this document, which keeps it true.
 
 from __future__ import annotations
 
-from .models import Exchange, SyncKind, SyncRunError, SyncStatus, SyncTrigger
-from .sync.runs import COUNTERS
+from .codes import CODE_PATTERN
+from .models import COUNTERS, Exchange, SyncKind, SyncRunError, SyncStatus, SyncTrigger
 from .sync.validation import EARLIEST_YEAR, MAX_CODES, MAX_PAGE
 
 COUNTER_FIELDS = ("items_total", *COUNTERS)
@@ -144,7 +144,7 @@ PRICE_REQUEST = closed_object(
         },
         "codes": {
             "type": ["array", "null"],
-            "items": {**STRING, "pattern": "^[0-9]{6}$"},
+            "items": {**STRING, "pattern": CODE_PATTERN},
             "minItems": 1,
             "maxItems": MAX_CODES,
             "description": "Only these ETFs (their codes must be known); default all listed.",

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from etfs.codes import CODE_PATTERN, CODE_RULE
 from etfs.timeseries import DailyBarQuerySet
 
 
@@ -24,7 +25,7 @@ class ListingStatus(models.TextChoices):
     DELISTED = "delisted", "Delisted"
 
 
-six_digit_code = RegexValidator(r"^\d{6}$", "A security code is six digits.")
+six_digit_code = RegexValidator(CODE_PATTERN, f"A security code is {CODE_RULE}.")
 
 
 class StockInfoQuerySet(models.QuerySet):
@@ -98,7 +99,7 @@ class StockInfo(models.Model):
                 condition=Q(exchange__in=Exchange.values), name="stockinfo_exchange_known"
             ),
             models.CheckConstraint(
-                condition=Q(code__regex=r"^[0-9]{6}$"), name="stockinfo_code_six_digits"
+                condition=Q(code__regex=CODE_PATTERN), name="stockinfo_code_six_digits"
             ),
         ]
         indexes = [models.Index(fields=["exchange", "is_etf"], name="stockinfo_exchange_etf")]
@@ -163,6 +164,20 @@ FINAL_STATUSES = (
 )
 
 
+# What a run counts, as it reports (RunRecorder.add) and as the admin, API and OpenAPI show it.
+COUNTERS = (
+    "items_done",
+    "items_failed",
+    "rows_fetched",
+    "rows_created",
+    "rows_updated",
+    "rows_unchanged",
+    "rows_delisted",
+    "rows_rejected",
+    "warnings",
+)
+
+
 class SyncTrigger(models.TextChoices):
     COMMAND = "command", "Command"
     ADMIN = "admin", "Admin"
@@ -192,7 +207,9 @@ class SyncRun(models.Model):
         blank=True,
         help_text="What the run covers; two active top-level runs never share a scope.",
     )
-    provider = models.CharField(max_length=30, default="eastmoney")
+    provider = models.CharField(
+        max_length=30, blank=True, help_text="The source (or sources) that served the run."
+    )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="chunks"
     )
@@ -227,7 +244,7 @@ class SyncRun(models.Model):
             # The database, not a flag in memory, keeps two runs of one scope from overlapping.
             models.UniqueConstraint(
                 fields=["scope"],
-                condition=Q(status__in=["queued", "running"], parent__isnull=True),
+                condition=Q(status__in=list(ACTIVE_STATUSES), parent__isnull=True),
                 name="syncrun_one_active_per_scope",
             ),
         ]

@@ -128,12 +128,24 @@ LOGGING = {
 }
 
 # --- etfsync -------------------------------------------------------------------------------
+# The data sources, by dotted path, in order of preference (etfs/sync/sources.py). Eastmoney
+# gives the live fund list and the bars; the exchanges' own lists give each fund's profile and
+# check Eastmoney's list. A comma-separated list in the environment replaces the default.
+ETFSYNC_PROVIDERS = env.list(
+    "ETFSYNC_PROVIDERS",
+    default=[
+        "etfs.providers.eastmoney.EastmoneyClient",
+    ],
+)
 ETFSYNC_EASTMONEY_PUSH2_URL = env.str(
     "ETFSYNC_EASTMONEY_PUSH2_URL", default="https://push2.eastmoney.com"
 )
 ETFSYNC_EASTMONEY_PUSH2HIS_URL = env.str(
     "ETFSYNC_EASTMONEY_PUSH2HIS_URL", default="https://push2his.eastmoney.com"
 )
+# The exchanges' own fund lists (shared/providers.md section 7).
+ETFSYNC_SSE_QUERY_URL = env.str("ETFSYNC_SSE_QUERY_URL", default="https://query.sse.com.cn")
+ETFSYNC_SZSE_URL = env.str("ETFSYNC_SZSE_URL", default="https://www.szse.cn")
 # (connect, read) timeouts in seconds.
 ETFSYNC_CONNECT_TIMEOUT = env.float("ETFSYNC_CONNECT_TIMEOUT", default=5.0)
 ETFSYNC_READ_TIMEOUT = env.float("ETFSYNC_READ_TIMEOUT", default=20.0)

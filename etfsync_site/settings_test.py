@@ -13,6 +13,8 @@ DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="t
 # so a test that forgets to start a server fails fast instead of reaching the internet.
 ETFSYNC_EASTMONEY_PUSH2_URL = env.str("ETFSYNC_TEST_PUSH2_URL", default="http://127.0.0.1:9")
 ETFSYNC_EASTMONEY_PUSH2HIS_URL = env.str("ETFSYNC_TEST_PUSH2HIS_URL", default="http://127.0.0.1:9")
+ETFSYNC_SSE_QUERY_URL = env.str("ETFSYNC_TEST_SSE_URL", default="http://127.0.0.1:9")
+ETFSYNC_SZSE_URL = env.str("ETFSYNC_TEST_SZSE_URL", default="http://127.0.0.1:9")
 ETFSYNC_RATE_LIMIT = 0
 ETFSYNC_HTTP_RETRIES = 2
 ETFSYNC_HTTP_BACKOFF = 0.01

@@ -28,11 +28,12 @@ def test_a_code_is_unique_per_exchange_only():
         make_security("510300", "XSHG")
 
 
-def test_forms_and_full_clean_say_a_code_is_six_digits():
+@pytest.mark.parametrize("code", ["1234", "５１００００", "51030０"])
+def test_forms_and_full_clean_say_a_code_is_six_ascii_digits(code):
     with pytest.raises(ValidationError) as raised:
-        StockInfo(code="1234", exchange="XSHG", name="x").full_clean()
+        StockInfo(code=code, exchange="XSHG", name="x").full_clean()
 
-    assert "six digits" in str(raised.value)
+    assert "six ASCII digits" in str(raised.value)
 
 
 def test_is_etf_has_its_own_index_and_one_with_exchange():

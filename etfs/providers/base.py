@@ -1,17 +1,30 @@
-"""Plain records, error types and the provider protocol shared by every data source.
+"""The provider contract: plain records, error types, generic bar checks, and one small base
+class per capability that a source implements.
 
-Nothing here imports Django models: providers hand plain records to the sync services.
+Nothing here imports Django: providers hand plain records to the sync services, and the
+services know a source only through these classes (a source is one module implementing some
+of them; ``etfs.sync.sources`` builds the configured ones from settings).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from etfs.codes import CODE_PATTERN, CODE_RULE, is_security_code  # noqa: F401 (the contract's)
+
+if TYPE_CHECKING:
+    from .http import HttpConfig
 
 XSHG = "XSHG"
 XSHE = "XSHE"
 EXCHANGES = (XSHG, XSHE)
+
+# --- errors -----------------------------------------------------------------------------------
 
 
 class ProviderError(Exception):
@@ -25,6 +38,14 @@ class ProviderUnavailable(ProviderError):
     """
 
 
+class ProviderBlocked(ProviderUnavailable):
+    """The source refuses us (403, an access-denied or captcha page, empty answers): a ban."""
+
+    def __init__(self, message: str, *, body: str | bytes | None = None):
+        super().__init__(message)
+        self.body = body  # what the refusal said (a captcha page), kept on the run
+
+
 class ProviderDataError(ProviderError):
     """The source answered, but not with what we asked for (the message says what and where)."""
 
@@ -33,9 +54,12 @@ class ProviderDataError(ProviderError):
         self.body = body
 
 
+# --- records ----------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """One fund as the exchange list reports it, with the day's quote when there is one."""
+    """One fund as a list reports it, with the day's quote when there is one."""
 
     code: str
     exchange: str
@@ -50,6 +74,20 @@ class Listing:
     amount: Decimal | None = None  # yuan
     data_date: dt.date | None = None
     updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FundProfile:
+    """What an exchange publishes about one of its funds beyond the quote."""
+
+    code: str
+    exchange: str
+    name: str
+    list_date: dt.date | None = None
+    category: str = ""  # in words a user reads ("ETF, cross-border"), not the source's codes
+    tracking_index_code: str = ""
+    tracking_index_name: str = ""
+    fund_manager: str = ""  # the management company
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +152,191 @@ class CorporateAction:
     record_date: dt.date | None = None
     pay_date: dt.date | None = None
     row: str = ""  # the source's row as text, kept with the stored event
+
+
+@dataclass
+class ListFetch:
+    """Every fund a list reported, and why paging stopped early if it did.
+
+    A failure midway is kept in ``error`` with what was fetched before it, so that the caller
+    can store the good part and say what failed.
+    """
+
+    listings: list[Listing] = field(default_factory=list)
+    reported_total: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    pages: int = 0
+    error: ProviderError | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.error is None and len(self.listings) + self.bad_rows >= self.reported_total
+
+    @property
+    def bad_rows(self) -> int:
+        return sum(1 for problem in self.problems if problem.fatal)
+
+
+@dataclass
+class ProfileFetch:
+    """An exchange's fund list with the profile of each fund; ``error`` as in ListFetch."""
+
+    exchange: str
+    profiles: list[FundProfile] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    pages: int = 0
+    error: ProviderError | None = None
+
+
+@dataclass
+class DayBars:
+    """The day's final bars of every fund one list pass could give, keyed by (code, exchange)."""
+
+    day: dt.date
+    bars: dict[tuple[str, str], Bar] = field(default_factory=dict)
+    error: ProviderError | None = None
+
+
+# --- generic bar checks -----------------------------------------------------------------------
+
+# amount / volume must lie within [low, high] widened by this share (rounding of prices and
+# amounts); outside it the units are suspect (lots vs shares, yuan vs thousands).
+UNIT_TOLERANCE = Decimal("0.03")
+# Far above any real fund's values, and within what the DailyBar columns can hold.
+MAX_PRICE = Decimal("1000000")
+MAX_AMOUNT = Decimal("1e18")
+MAX_VOLUME = 10**17
+
+
+def bar_sanity_problem(bar: Bar, today: dt.date | None) -> str:
+    """Why a bar cannot be true, or "" when it passes."""
+    if today is not None and bar.trade_date > today:
+        return f"date is in the future (today is {today})"
+    if min(bar.open, bar.high, bar.low, bar.close) <= 0:
+        return "a price is zero or negative"
+    if bar.high >= MAX_PRICE or bar.amount >= MAX_AMOUNT or bar.volume >= MAX_VOLUME:
+        return "a value is implausibly large (garbage in the answer?)"
+    if bar.high < max(bar.open, bar.close):
+        return f"high {bar.high} is below open/close {max(bar.open, bar.close)}"
+    if bar.low > min(bar.open, bar.close):
+        return f"low {bar.low} is above open/close {min(bar.open, bar.close)}"
+    if bar.volume < 0 or bar.amount < 0:
+        return "negative volume or amount"
+    return ""
+
+
+def unit_warnings(bars: list[Bar], code: str, where: str) -> list[RowProblem]:
+    """Flag bars whose average price (amount / volume) lies outside the day's range."""
+    warnings = []
+    for bar in bars:
+        if bar.volume <= 0 or bar.amount <= 0:
+            continue
+        average = bar.amount / bar.volume
+        low, high = bar.low * (1 - UNIT_TOLERANCE), bar.high * (1 + UNIT_TOLERANCE)
+        if not low <= average <= high:
+            warnings.append(
+                RowProblem(
+                    f"{where} {bar.trade_date}: suspicious units: amount/volume = "
+                    f"{average:.4f} yuan per share lies outside [{bar.low}, {bar.high}]",
+                    code=code,
+                    fatal=False,
+                )
+            )
+    return warnings
+
+
+def drop_duplicate_dates(
+    bars: list[Bar], code: str, where: str
+) -> tuple[list[Bar], list[RowProblem]]:
+    """A date twice in one answer: neither copy can be trusted, both are left out."""
+    counts = Counter(bar.trade_date for bar in bars)
+    duplicated = {day for day, count in counts.items() if count > 1}
+    if not duplicated:
+        return bars, []
+    problems = [
+        RowProblem(f"{where} {day}: date appears {counts[day]} times in one answer", code=code)
+        for day in sorted(duplicated)
+    ]
+    return [bar for bar in bars if bar.trade_date not in duplicated], problems
+
+
+def checked_bars(
+    bars: list[Bar], code: str, where: str, today: dt.date | None
+) -> tuple[list[Bar], list[RowProblem]]:
+    """The bars that pass every generic check, and a problem for each one that did not."""
+    kept, problems = [], []
+    for bar in bars:
+        reason = bar_sanity_problem(bar, today)
+        if reason:
+            problems.append(RowProblem(f"{where} {bar.trade_date}: {reason}", code, repr(bar)))
+        else:
+            kept.append(bar)
+    kept, duplicates = drop_duplicate_dates(kept, code, where)
+    return kept, problems + duplicates + unit_warnings(kept, code, where)
+
+
+# --- the contract -----------------------------------------------------------------------------
+
+ListProgress = Callable[[int, int, int], None]  # (requests made, rows seen, rows reported)
+
+
+class Provider:
+    """A data source, in the style of Django's ``SessionBase``: a source subclasses this and
+    the capability classes below that it can serve, and implements their methods.
+
+    ``name`` is what runs (``SyncRun.provider``) and ban cooldowns know the source by.
+    """
+
+    name: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Any, http: HttpConfig) -> Provider:
+        """Build the source from Django settings (passed in: providers do not import Django)
+        and the shared HTTP configuration (timeouts, retries, rate limit, User-Agent)."""
+        raise NotImplementedError(f"{cls.__name__} must provide a from_settings() classmethod")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+class FundListSource(Provider):
+    """Lists every fund of the given exchanges: the primary list, which decides what is listed."""
+
+    exchanges: tuple[str, ...] = EXCHANGES
+
+    def fund_list(self, on_page: ListProgress | None = None) -> ListFetch:
+        raise NotImplementedError(f"{type(self).__name__} must provide a fund_list() method")
+
+
+class DailyBarSource(Provider):
+    """The unadjusted daily bars of one security over a date range."""
+
+    def daily_bars(
+        self, code: str, exchange: str, start: dt.date, end: dt.date, today: dt.date
+    ) -> KlineSeries:
+        raise NotImplementedError(f"{type(self).__name__} must provide a daily_bars() method")
+
+
+class ListPassBarSource(Provider):
+    """The day's final bar of every fund from one pass over a list (after the close)."""
+
+    def day_bars(self, day: dt.date, on_page: ListProgress | None = None) -> DayBars:
+        raise NotImplementedError(f"{type(self).__name__} must provide a day_bars() method")
+
+
+class FundProfileSource(Provider):
+    """One exchange's own fund list with the profile of each fund (listing date, category,
+    tracking index, manager). It checks the primary list and fills what that one lacks."""
+
+    exchange: str = ""
+
+    def fund_profiles(self, on_page: ListProgress | None = None) -> ProfileFetch:
+        raise NotImplementedError(f"{type(self).__name__} must provide a fund_profiles() method")
+
+
+CAPABILITIES: Mapping[str, type[Provider]] = {
+    "fund lists": FundListSource,
+    "daily bars": DailyBarSource,
+    "list-pass bars": ListPassBarSource,
+    "fund profiles": FundProfileSource,
+}

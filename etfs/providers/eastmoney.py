@@ -6,27 +6,36 @@ Wire formats: shared/providers.md sections 1 and 2. ``fetch_*`` methods do the I
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
-import re
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from .base import (
     XSHE,
     XSHG,
     Bar,
+    DailyBarSource,
+    DayBars,
+    FundListSource,
     KlineSeries,
+    ListFetch,
     Listing,
     ListPage,
+    ListPassBarSource,
+    ListProgress,
     ProviderDataError,
     ProviderError,
     RowProblem,
+    bar_sanity_problem,
+    checked_bars,
+    drop_duplicate_dates,
+    is_security_code,
+    unit_warnings,
 )
-from .http import BODY_EXCERPT, HttpClient
+from .http import BODY_EXCERPT, HttpClient, HttpConfig
 
 # f13 of the list and the first part of a secid: the source's own market ids.
 MARKET_TO_EXCHANGE = {1: XSHG, 0: XSHE}
@@ -44,14 +53,6 @@ KLINE_TOKEN = "7eea3edcaed734bea9cbfc24409ed989"
 KLINE_FIELDS = "f51,f52,f53,f54,f55,f56,f57,f58,f59,f60,f61"
 PLACEHOLDERS = {"-", "--", "", "null", "None", "NaN"}
 SHARES_PER_LOT = 100
-# amount / volume must lie within [low, high] widened by this share (rounding of prices and
-# amounts); outside it the units are suspect (lots vs shares, yuan vs thousands).
-UNIT_TOLERANCE = Decimal("0.03")
-CODE_RE = re.compile(r"^\d{6}$")
-# Far above any real fund's values, and within what the DailyBar columns can hold.
-MAX_PRICE = Decimal("1000000")
-MAX_AMOUNT = Decimal("1e18")
-MAX_VOLUME = 10**17
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -94,8 +95,8 @@ def parse_listing(row: object) -> Listing:
     code = row.get("f12")
     if isinstance(code, int) and not isinstance(code, bool):
         code = f"{code:06d}"
-    if not isinstance(code, str) or not CODE_RE.match(code):
-        raise ProviderDataError(f"ETF list row: code (f12) {code!r} is not six digits")
+    if not is_security_code(code):
+        raise ProviderDataError(f"ETF list row: code (f12) {code!r} is not six ASCII digits")
     market = row.get("f13")
     if market not in MARKET_TO_EXCHANGE or isinstance(market, bool):
         raise ProviderDataError(f"ETF list row {code}: unknown market id (f13) {market!r}")
@@ -157,7 +158,7 @@ def parse_kline_response(
             problems.append(RowProblem(f"{where} {bar.trade_date}: {reason}", code, str(line)))
             continue
         bars.append(bar)
-    bars, duplicates = _drop_duplicate_dates(bars, code, where)
+    bars, duplicates = drop_duplicate_dates(bars, code, where)
     problems.extend(duplicates)
     problems.extend(unit_warnings(bars, code, where))
     return KlineSeries(code=code, exchange=exchange, bars=bars, problems=problems)
@@ -191,55 +192,6 @@ def parse_kline(line: object, where: str) -> Bar:
         amount=amount,
         **values,
     )
-
-
-def bar_sanity_problem(bar: Bar, today: dt.date | None) -> str:
-    """Why a bar cannot be true, or "" when it passes."""
-    if today is not None and bar.trade_date > today:
-        return f"date is in the future (today is {today})"
-    if min(bar.open, bar.high, bar.low, bar.close) <= 0:
-        return "a price is zero or negative"
-    if bar.high >= MAX_PRICE or bar.amount >= MAX_AMOUNT or bar.volume >= MAX_VOLUME:
-        return "a value is implausibly large (garbage in the answer?)"
-    if bar.high < max(bar.open, bar.close):
-        return f"high {bar.high} is below open/close {max(bar.open, bar.close)}"
-    if bar.low > min(bar.open, bar.close):
-        return f"low {bar.low} is above open/close {min(bar.open, bar.close)}"
-    if bar.volume < 0 or bar.amount < 0:
-        return "negative volume or amount"
-    return ""
-
-
-def unit_warnings(bars: list[Bar], code: str, where: str) -> list[RowProblem]:
-    """Flag bars whose average price (amount / volume) lies outside the day's range."""
-    warnings = []
-    for bar in bars:
-        if bar.volume <= 0 or bar.amount <= 0:
-            continue
-        average = bar.amount / bar.volume
-        low, high = bar.low * (1 - UNIT_TOLERANCE), bar.high * (1 + UNIT_TOLERANCE)
-        if not low <= average <= high:
-            warnings.append(
-                RowProblem(
-                    f"{where} {bar.trade_date}: suspicious units: amount/volume = "
-                    f"{average:.4f} yuan per share lies outside [{bar.low}, {bar.high}]",
-                    code=code,
-                    fatal=False,
-                )
-            )
-    return warnings
-
-
-def _drop_duplicate_dates(bars: list[Bar], code: str, where: str):
-    counts = Counter(bar.trade_date for bar in bars)
-    duplicated = {day for day, count in counts.items() if count > 1}
-    if not duplicated:
-        return bars, []
-    problems = [
-        RowProblem(f"{where} {day}: date appears {counts[day]} times in one answer", code=code)
-        for day in sorted(duplicated)
-    ]
-    return [bar for bar in bars if bar.trade_date not in duplicated], problems
 
 
 def _envelope_data(payload: object, where: str) -> object:
@@ -308,25 +260,6 @@ def _unix_time(value: object, where: str) -> dt.datetime | None:
 
 
 # --- fetching (I/O) ---------------------------------------------------------------------------
-
-
-@dataclass
-class ListFetch:
-    """Every fund the list reported, and why paging stopped early if it did."""
-
-    listings: list[Listing] = field(default_factory=list)
-    reported_total: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
-    pages: int = 0
-    error: ProviderError | None = None
-
-    @property
-    def complete(self) -> bool:
-        return self.error is None and len(self.listings) + self._bad_rows >= self.reported_total
-
-    @property
-    def _bad_rows(self) -> int:
-        return sum(1 for problem in self.problems if problem.fatal)
 
 
 # Enough passes to catch funds that moved between pages, few enough to stay polite.
@@ -404,11 +337,38 @@ class _ListPaging:
         return self.result
 
 
-class EastmoneyClient:
+class EastmoneyClient(FundListSource, DailyBarSource, ListPassBarSource):
+    """Eastmoney as a provider: the primary fund list, k-lines, and the day's bars in one pass."""
+
+    name = "eastmoney"
+    exchanges = (XSHG, XSHE)
+    REFERER = "https://quote.eastmoney.com/"
+
     def __init__(self, http: HttpClient, push2_url: str, push2his_url: str):
         self.http = http
         self.push2_url = push2_url.rstrip("/")
         self.push2his_url = push2his_url.rstrip("/")
+
+    @classmethod
+    def from_settings(cls, settings: Any, http: HttpConfig) -> EastmoneyClient:
+        return cls(
+            HttpClient(dataclasses.replace(http, referer=cls.REFERER)),
+            push2_url=settings.ETFSYNC_EASTMONEY_PUSH2_URL,
+            push2his_url=settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL,
+        )
+
+    def fund_list(self, on_page: ListProgress | None = None) -> ListFetch:
+        return self.fetch_etf_list(on_page)
+
+    def day_bars(self, day: dt.date, on_page: ListProgress | None = None) -> DayBars:
+        """After the close the list's quote is the day's final bar of every fund that traded."""
+        fetched = self.fetch_etf_list(on_page=on_page)
+        result = DayBars(day=day, error=fetched.error)
+        for listing in fetched.listings:
+            bar = bar_from_listing(listing, day)
+            if bar is not None:
+                result.bars[listing.code, listing.exchange] = bar
+        return result
 
     def fetch_list_page(self, page: int, page_size: int = LIST_PAGE_SIZE) -> object:
         params = {
@@ -426,7 +386,7 @@ class EastmoneyClient:
         }
         return self.http.get_json(self.push2_url + LIST_PATH, params)
 
-    def fetch_etf_list(self, on_page: Callable[[int, int, int], None] | None = None) -> ListFetch:
+    def fetch_etf_list(self, on_page: ListProgress | None = None) -> ListFetch:
         """Page through the ETF boards until the reported total is covered.
 
         Rows that moved between pages (a source that ignores the sort order) are caught by
@@ -464,6 +424,19 @@ class EastmoneyClient:
         except ProviderDataError as exc:
             with_answer(exc, payload)
             raise
+
+
+def bar_from_listing(listing: Listing, day: dt.date) -> Bar | None:
+    """The day's bar from a list row, or None when the row has no full, trustworthy one."""
+    values = (listing.open, listing.high, listing.low, listing.close, listing.amount)
+    if listing.data_date != day or any(value is None for value in values) or not listing.volume:
+        return None
+    bar = Bar(
+        day, listing.open, listing.high, listing.low, listing.close, listing.volume, listing.amount
+    )
+    # A bar that fails a check is left to the k-line endpoint instead (nothing is recorded).
+    kept, problems = checked_bars([bar], listing.code, "list", day)
+    return bar if kept and not problems else None
 
 
 def with_answer(error: ProviderError, payload: object) -> ProviderError:

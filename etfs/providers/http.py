@@ -23,22 +23,17 @@ from requests.adapters import HTTPAdapter
 from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util.retry import Retry
 
-from .base import ProviderDataError, ProviderError, ProviderUnavailable
+# ProviderBlocked lives in base (the contract); imported here for the callers that raise it.
+from .base import ProviderBlocked, ProviderDataError, ProviderError, ProviderUnavailable
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["HttpClient", "HttpConfig", "ProviderBlocked", "RateLimiter"]
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # How often a 200 answer with an unusable body (empty, HTML, cut-off JSON) is asked again.
 BODY_RETRIES = 2
 BODY_EXCERPT = 500
-
-
-class ProviderBlocked(ProviderUnavailable):
-    """The source refuses us (403, an access-denied or captcha page, empty answers): a ban."""
-
-    def __init__(self, message: str, *, body: str | bytes | None = None):
-        super().__init__(message)
-        self.body = body  # what the refusal said (a captcha page), kept on the run
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from etfs.models import Exchange, ListingStatus, StockInfo, SyncKind, SyncRun, SyncStatus
-from etfs.providers.base import Listing
-from etfs.providers.http import ProviderBlocked
+from etfs.providers.base import FundListSource, Listing, ProviderBlocked
 
 from .cooldown import active_cooldown, describe, start_cooldown
 from .runs import RunRecorder, SyncAlreadyRunning, create_run, finish_run, start_run
-from .sources import EASTMONEY as SOURCE
-from .sources import eastmoney_client
+from .sources import provider_for
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +36,13 @@ def sync_etf_lists(
     exchanges: Iterable[str] | None = None,
     run: SyncRun | None = None,
     trigger: str = "command",
-    client=None,
+    source: FundListSource | None = None,
     progress: Progress | None = None,
 ) -> SyncRun:
-    """Bring StockInfo's ETF rows in line with the source's ETF boards; return the run."""
+    """Bring StockInfo's ETF rows in line with the source's fund list; return the run.
+
+    ``source`` is the list to follow (the configured one when not given).
+    """
     exchanges = normalise_exchanges(exchanges)
     if run is None:
         run, created = create_run(
@@ -54,26 +55,28 @@ def sync_etf_lists(
     recorder = RunRecorder(run)
     recorder.set_total(len(exchanges))
     try:
-        status, summary = _sync(recorder, exchanges, client or eastmoney_client(), progress)
+        source = source or provider_for(FundListSource)
+        recorder.set_provider(source.name)
+        status, summary = _sync(recorder, exchanges, source, progress)
     except BaseException as exc:
         finish_run(run, SyncStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
     return finish_run(run, status, summary)
 
 
-def _sync(recorder: RunRecorder, exchanges, client, progress) -> tuple[str, str]:
+def _sync(recorder: RunRecorder, exchanges, source: FundListSource, progress) -> tuple[str, str]:
     def on_page(page: int, covered: int, total: int) -> None:
         recorder.beat()
         if progress:
             progress(covered, total, f"list page {page}")
 
-    cooldown = active_cooldown(SOURCE)
+    cooldown = active_cooldown(source.name)
     if cooldown is not None:
         recorder.problem(describe(cooldown))
         return SyncStatus.FAILED, f"not started: {describe(cooldown)}"
-    fetched = client.fetch_etf_list(on_page=on_page)
+    fetched = source.fund_list(on_page=on_page)
     if isinstance(fetched.error, ProviderBlocked):
-        start_cooldown(SOURCE, str(fetched.error))
+        start_cooldown(source.name, str(fetched.error))
     listings = [item for item in fetched.listings if item.exchange in exchanges]
     recorder.row_problems(fetched.problems)
     recorder.add(

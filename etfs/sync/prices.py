@@ -14,15 +14,20 @@ from django.db import DatabaseError
 from django.db.models import Max
 
 from etfs.models import DailyBar, StockInfo, SyncKind, SyncRun, SyncStatus, SyncTrigger
-from etfs.providers.base import Bar, KlineSeries, ProviderDataError, ProviderError
-from etfs.providers.eastmoney import bar_sanity_problem, unit_warnings
-from etfs.providers.http import ProviderBlocked
+from etfs.providers.base import (
+    Bar,
+    DailyBarSource,
+    KlineSeries,
+    ListPassBarSource,
+    ProviderBlocked,
+    ProviderDataError,
+    ProviderError,
+)
 
 from .calendar import last_final_day, previous_trading_day, shanghai_now
 from .cooldown import active_cooldown, describe, start_cooldown
 from .runs import RunRecorder, SyncAlreadyRunning, create_run, finish_run, start_run
-from .sources import EASTMONEY as SOURCE
-from .sources import eastmoney_client
+from .sources import provider_for
 from .upsert import UpsertResult, upsert_daily_bars
 
 logger = logging.getLogger(__name__)
@@ -95,11 +100,15 @@ def sync_etf_prices(
     *,
     run: SyncRun | None = None,
     trigger: str = SyncTrigger.COMMAND,
-    client=None,
+    bars: DailyBarSource | None = None,
+    list_pass: ListPassBarSource | None = None,
     progress: Progress | None = None,
     now: dt.datetime | None = None,
 ) -> SyncRun:
-    """Fetch and store the daily bars the options ask for; return the finished run."""
+    """Fetch and store the daily bars the options ask for; return the finished run.
+
+    ``bars`` and ``list_pass`` are the sources (the configured ones when not given).
+    """
     options = options or PriceOptions()
     if run is None:
         run, created = create_run(
@@ -111,14 +120,18 @@ def sync_etf_prices(
         return run
     recorder = RunRecorder(run)
     try:
-        status, summary = _sync(recorder, options, client or eastmoney_client(), progress, now)
+        bars = bars or provider_for(DailyBarSource)
+        recorder.set_provider(bars.name)
+        status, summary = _sync(recorder, options, bars, list_pass, progress, now)
     except BaseException as exc:
         finish_run(run, SyncStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
     return finish_run(run, status, summary)
 
 
-def _sync(recorder: RunRecorder, options: PriceOptions, client, progress, now) -> tuple[str, str]:
+def _sync(
+    recorder: RunRecorder, options: PriceOptions, bars, list_pass, progress, now
+) -> tuple[str, str]:
     final_day = last_final_day(now)
     today = shanghai_now(now).date()
     plans, notes = plan_funds(options, final_day)
@@ -127,15 +140,16 @@ def _sync(recorder: RunRecorder, options: PriceOptions, client, progress, now) -
     recorder.set_total(len(plans))
     if notes:
         recorder.problems([(note, "", "warning", "", None) for note in notes])
-    tracker = _Tracker(recorder, len(plans), progress)
+    tracker = _Tracker(recorder, len(plans), progress, bars.name)
     pending = [plan for plan in plans if plan.start <= plan.end]
     tracker.skip(len(plans) - len(pending))
     if pending and tracker.check_stop(force=True):
         return tracker.outcome()
     if options.from_list and options.incremental and final_day == today and pending:
-        pending = _take_bars_from_list(tracker, pending, client, final_day)
+        list_pass = list_pass or provider_for(ListPassBarSource)
+        pending = _take_bars_from_list(tracker, pending, list_pass, final_day)
     if not tracker.stopped:
-        _fetch_klines(tracker, pending, client, today)
+        _fetch_klines(tracker, pending, bars, today)
     return tracker.outcome()
 
 
@@ -173,7 +187,9 @@ def plan_funds(options: PriceOptions, final_day: dt.date) -> tuple[list[FundPlan
     return plans, notes
 
 
-def _take_bars_from_list(tracker, plans: list[FundPlan], client, day: dt.date) -> list[FundPlan]:
+def _take_bars_from_list(
+    tracker, plans: list[FundPlan], source: ListPassBarSource, day: dt.date
+) -> list[FundPlan]:
     """After the close, one pass over the list gives the day's bar of every ETF that traded.
 
     Funds that have the day's bar already are done; funds whose last stored bar is the
@@ -187,50 +203,27 @@ def _take_bars_from_list(tracker, plans: list[FundPlan], client, day: dt.date) -
     one_behind = {(plan.code, plan.exchange): plan for plan in plans if plan.last == previous}
     if not one_behind:
         return plans
-    fetched = client.fetch_etf_list(on_page=lambda *_: tracker.recorder.beat())
+    fetched = source.day_bars(day, on_page=lambda *_: tracker.recorder.beat())
     if isinstance(fetched.error, ProviderBlocked):
-        tracker.blocked_by(fetched.error)
+        tracker.blocked_by(fetched.error, source.name)
     elif fetched.error is not None:
         tracker.recorder.problem(
             f"daily list pass failed, using k-lines: {fetched.error}", severity="warning"
         )
-    covered: list[tuple[FundPlan, list[Bar]]] = []
-    for listing in fetched.listings:
-        plan = one_behind.get((listing.code, listing.exchange))
-        bar = _bar_from_listing(listing, day)
-        if plan is not None and bar is not None:
-            covered.append((plan, [bar]))
+    covered: list[tuple[FundPlan, list[Bar]]] = [
+        (one_behind[key], [bar]) for key, bar in fetched.bars.items() if key in one_behind
+    ]
     tracker.recorder.add(rows_fetched=len(covered))
     tracker.write(covered)
     taken = {plan.security_id for plan, _ in covered}
     return [plan for plan in plans if plan.security_id not in taken]
 
 
-def _bar_from_listing(listing, day: dt.date) -> Bar | None:
-    values = (
-        listing.open,
-        listing.high,
-        listing.low,
-        listing.close,
-        listing.volume,
-        listing.amount,
-    )
-    if listing.data_date != day or any(value is None for value in values) or not listing.volume:
-        return None
-    bar = Bar(
-        day, listing.open, listing.high, listing.low, listing.close, listing.volume, listing.amount
-    )
-    # A bar that fails sanity or the unit check is left to the k-line endpoint instead.
-    if bar_sanity_problem(bar, day) or unit_warnings([bar], listing.code, "list"):
-        return None
-    return bar
-
-
-def _fetch_klines(tracker, plans: list[FundPlan], client, today: dt.date) -> None:
+def _fetch_klines(tracker, plans: list[FundPlan], source: DailyBarSource, today: dt.date) -> None:
     """Fetch several funds at a time (the HTTP layer keeps the rate), write in batches."""
     batch: list[tuple[FundPlan, list[Bar]]] = []
     batch_rows = 0
-    for plan, result in _fetch_concurrently(plans, client, today, tracker):
+    for plan, result in _fetch_concurrently(plans, source, today, tracker):
         if isinstance(result, ProviderBlocked):
             tracker.blocked_by(result)
             break  # a ban: stop asking; the funds not fetched yet stay for the next run
@@ -257,7 +250,7 @@ def _fetch_klines(tracker, plans: list[FundPlan], client, today: dt.date) -> Non
 
 
 def _fetch_concurrently(
-    plans: list[FundPlan], client, today: dt.date, tracker
+    plans: list[FundPlan], source: DailyBarSource, today: dt.date, tracker
 ) -> Iterator[tuple[FundPlan, KlineSeries | ProviderError]]:
     """Yield each fund's parsed k-lines (or its error) as it arrives, a bounded number in flight."""
     workers = max(1, settings.ETFSYNC_CONCURRENCY)
@@ -269,7 +262,7 @@ def _fetch_concurrently(
             plan = next(queue, None)
             if plan is not None and not tracker.stopped:
                 future = pool.submit(
-                    client.daily_bars, plan.code, plan.exchange, plan.start, plan.end, today
+                    source.daily_bars, plan.code, plan.exchange, plan.start, plan.end, today
                 )
                 in_flight[future] = plan
 
@@ -289,8 +282,9 @@ def _fetch_concurrently(
 class _Tracker:
     """Counts items and rows of one run, writes batches, and decides the final status."""
 
-    def __init__(self, recorder: RunRecorder, total: int, progress: Progress | None):
+    def __init__(self, recorder: RunRecorder, total: int, progress: Progress | None, source: str):
         self.recorder = recorder
+        self.source = source  # the name the bars' source's cooldown goes by
         self.total = total
         self.progress = progress
         self.done = 0
@@ -311,14 +305,14 @@ class _Tracker:
         if force or now - self._last_beat >= 1.0:
             self._last_beat = now
             self.cancelled = self.recorder.beat()
-            cooldown = active_cooldown(SOURCE)
+            cooldown = active_cooldown(self.source)
             if cooldown is not None:
                 self.blocked = describe(cooldown)
         return self.stopped
 
-    def blocked_by(self, error: ProviderBlocked) -> None:
+    def blocked_by(self, error: ProviderBlocked, source: str | None = None) -> None:
         """The source signalled a ban: record a cooldown every worker will respect."""
-        self.blocked = describe(start_cooldown(SOURCE, str(error)))
+        self.blocked = describe(start_cooldown(source or self.source, str(error)))
         self.recorder.problem(str(error), detail=getattr(error, "body", "") or "")
 
     def skip(self, count: int) -> None:

@@ -10,24 +10,14 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.db.models import F
 from django.utils import timezone
 
-from etfs.models import ACTIVE_STATUSES, Exchange, SyncRun, SyncRunError, SyncStatus
+from etfs.models import ACTIVE_STATUSES, COUNTERS, Exchange, SyncRun, SyncRunError, SyncStatus
 from etfs.providers.base import RowProblem
 
 logger = logging.getLogger(__name__)
 
 DETAIL_LIMIT = 2000
 QUEUED_RUN_MAX_WAIT = dt.timedelta(days=1)
-COUNTERS = (
-    "items_done",
-    "items_failed",
-    "rows_fetched",
-    "rows_created",
-    "rows_updated",
-    "rows_unchanged",
-    "rows_delisted",
-    "rows_rejected",
-    "warnings",
-)
+__all__ = ["COUNTERS", "RunRecorder", "SyncAlreadyRunning", "create_run", "finish_run"]
 
 
 class SyncAlreadyRunning(Exception):
@@ -185,6 +175,11 @@ class RunRecorder:
         SyncRun.objects.filter(pk=self.run.pk).update(**updates)
         if self.run.parent_id:
             SyncRun.objects.filter(pk=self.run.parent_id).update(**updates)
+
+    def set_provider(self, provider: str) -> None:
+        """Say which source (or sources, comma-separated) served the run."""
+        self.run.provider = provider[:30]
+        SyncRun.objects.filter(pk=self.run.pk).update(provider=self.run.provider)
 
     def set_total(self, items_total: int) -> None:
         self.run.items_total = items_total

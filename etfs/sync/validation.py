@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Collection, Mapping
 
+from etfs.codes import CODE_RULE, is_security_code
 from etfs.models import SyncKind, SyncStatus
 
 from .lists import normalise_exchanges
@@ -19,8 +20,6 @@ from .prices import PriceOptions
 
 EARLIEST_YEAR = 1990
 MAX_CODES = 2000
-# ASCII digits only: \d would also accept other scripts' digits, which no exchange uses.
-CODE_PATTERN = re.compile(r"[0-9]{6}")
 DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_PAGE = 1_000_000
 
@@ -92,9 +91,9 @@ def validate_codes(value: object, known_codes: KnownCodes) -> tuple[str, ...]:
         raise ValidationError("codes", "must not be empty; omit it for every listed ETF")
     if len(codes) > MAX_CODES:
         raise ValidationError("codes", f"at most {MAX_CODES} codes per request")
-    malformed = [code for code in codes if not CODE_PATTERN.fullmatch(code)]
+    malformed = [code for code in codes if not is_security_code(code)]
     if malformed:
-        raise ValidationError("codes", f"{_sample(malformed)}: a code is six digits")
+        raise ValidationError("codes", f"{_sample(malformed)}: a code is {CODE_RULE}")
     codes = sorted(set(codes))
     unknown = sorted(set(codes) - set(known_codes(codes)))
     if unknown:

@@ -205,7 +205,7 @@ def bad_price_requests():
         ({"end": future}, "end", "to today"),
         ({"start": "1989-12-31"}, "start", "from 1990-01-01"),
         ({"codes": ["999999"]}, "codes", "unknown ETF code(s): '999999'"),
-        ({"codes": ["51030"]}, "codes", "six digits"),
+        ({"codes": ["51030"]}, "codes", "six ASCII digits"),
         ({"codes": "510300"}, "codes", "must be a list"),
         ({"codes": []}, "codes", "must not be empty"),
         ({"full": "yes"}, "full", "true or false"),

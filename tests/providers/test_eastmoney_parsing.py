@@ -183,7 +183,7 @@ class TestListPage:
         assert [listing.code for listing in page.listings] == ["510300", "159919"]
         assert page.raw_rows == 4
         short, unknown = page.problems
-        assert "'15991' is not six digits" in short.message
+        assert "'15991' is not six ASCII digits" in short.message
         assert short.code == "15991"
         assert "unknown market id (f13) 2" in unknown.message
         assert unknown.code == "510500"

@@ -1,0 +1,106 @@
+"""The provider contract: a source is one module, and no service imports a source module."""
+
+import ast
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from etfs.models import DailyBar, StockInfo, SyncStatus
+from etfs.providers.base import DailyBarSource, FundListSource, ListPassBarSource
+from etfs.sync.lists import sync_etf_lists
+from etfs.sync.prices import PriceOptions, sync_etf_prices
+from etfs.sync.sources import provider_for, providers_for
+
+SYNC_PACKAGE = Path(__file__).resolve().parents[2] / "etfs" / "sync"
+# The contract and the shared HTTP layer; every other providers module is a source.
+SHARED_PROVIDER_MODULES = {"etfs.providers.base", "etfs.providers.http"}
+
+FUNDS = {
+    ("588000", "XSHG"): (
+        "科创50ETF",
+        [
+            ("2024-03-01", "1.000", "1.050", "0.990", "1.040", 1000, "1030"),
+            ("2024-03-04", "1.040", "1.060", "1.020", "1.050", 2000, "2080"),
+        ],
+    ),
+    ("159915", "XSHE"): (
+        "创业板ETF",
+        [("2024-03-04", "2.000", "2.100", "1.950", "2.050", 500, "1010")],
+    ),
+}
+NOW = dt.datetime(2024, 3, 5, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def only_the_minimal_source(settings):
+    settings.ETFSYNC_PROVIDERS = ["tests.providers.minimal_source.MinimalSource"]
+    settings.MINIMAL_SOURCE_FUNDS = FUNDS
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_no_service_imports_a_source_module():
+    offenders = {
+        f"{path.name}: {module}"
+        for path in SYNC_PACKAGE.glob("*.py")
+        for module in imported_modules(path)
+        if module.startswith("etfs.providers") and module not in SHARED_PROVIDER_MODULES
+    }
+    assert not offenders
+
+
+@pytest.mark.django_db
+def test_a_source_in_one_module_serves_the_list_and_the_price_sync(only_the_minimal_source):
+    lists = sync_etf_lists()
+    prices = sync_etf_prices(PriceOptions(start=dt.date(2024, 1, 1)), now=NOW)
+
+    assert (lists.status, lists.provider) == (SyncStatus.SUCCEEDED, "minimal")
+    assert (prices.status, prices.provider) == (SyncStatus.SUCCEEDED, "minimal")
+    assert set(StockInfo.objects.etfs().values_list("code", "exchange", "name")) == {
+        ("588000", "XSHG", "科创50ETF"),
+        ("159915", "XSHE", "创业板ETF"),
+    }
+    closes = DailyBar.objects.order_by("security__code", "trade_date").values_list(
+        "security__code", "trade_date", "close"
+    )
+    assert [(code, day.isoformat(), str(close)) for code, day, close in closes] == [
+        ("159915", "2024-03-04", "2.0500"),
+        ("588000", "2024-03-01", "1.0400"),
+        ("588000", "2024-03-04", "1.0500"),
+    ]
+    assert prices.rows_created == 3
+
+
+def test_the_registry_picks_sources_by_capability(only_the_minimal_source, settings):
+    settings.ETFSYNC_PROVIDERS = [
+        "etfs.providers.eastmoney.EastmoneyClient",
+        "tests.providers.minimal_source.MinimalSource",
+    ]
+
+    assert [source.name for source in providers_for(FundListSource)] == ["eastmoney", "minimal"]
+    assert provider_for(DailyBarSource).name == "eastmoney"
+    assert [source.name for source in providers_for(ListPassBarSource)] == ["eastmoney"]
+
+
+def test_a_missing_capability_or_a_bad_entry_is_a_configuration_error(
+    only_the_minimal_source, settings
+):
+    with pytest.raises(ImproperlyConfigured, match="ListPassBarSource"):
+        provider_for(ListPassBarSource)
+    settings.ETFSYNC_PROVIDERS = ["etfs.models.StockInfo"]
+    with pytest.raises(ImproperlyConfigured, match="not a Provider class"):
+        provider_for(DailyBarSource)
+    settings.ETFSYNC_PROVIDERS = ["etfs.providers.nowhere.Source"]
+    with pytest.raises(ImproperlyConfigured, match="cannot import"):
+        provider_for(DailyBarSource)
