@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One command for a new user: install, migrate, create an admin user if none exists, create the
-# schedules, and run the ETF list sync on the embedded default (SQLite + django-q2 ORM broker).
+# One command for a new user: install, migrate, collect the static files, create an admin user if
+# none exists, create the schedules, and run the ETF list sync on the embedded default (SQLite +
+# django-q2 ORM broker).
 # Set DATABASE_URL / REDIS_URL first to use PostgreSQL / Redis instead.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,6 +12,7 @@ fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 
 .venv/bin/python manage.py migrate --no-input -v 0
+.venv/bin/python manage.py collectstatic --no-input -v 0
 .venv/bin/python manage.py ensure_admin
 .venv/bin/python manage.py setup_schedules
 .venv/bin/python manage.py sync_etf_lists "$@"

@@ -9,13 +9,14 @@ from django.utils.functional import cached_property
 
 from etfs.models import DailyBar, StockInfo, SyncKind
 
+from .read_only import SyncedDataAdmin
 from .sync_buttons import SyncButtonsMixin, can_run_sync, start_sync
 
 BAR_PERIODS = {"day": "Daily", "week": "Weekly", "month": "Monthly"}
 
 
 @admin.register(StockInfo)
-class StockInfoAdmin(SyncButtonsMixin, admin.ModelAdmin):
+class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
     list_display = (
         "code",
         "exchange",
@@ -104,7 +105,7 @@ class EstimatedCountPaginator(Paginator):
 
 
 @admin.register(DailyBar)
-class DailyBarAdmin(admin.ModelAdmin):
+class DailyBarAdmin(SyncedDataAdmin, admin.ModelAdmin):
     list_display = ("security", "trade_date", "open", "high", "low", "close", "volume", "amount")
     list_select_related = ("security",)
     list_filter = (("trade_date", admin.DateFieldListFilter),)
