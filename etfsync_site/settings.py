@@ -147,6 +147,13 @@ LOGGING = {
     },
 }
 
+# Mail: ADMINS (comma-separated addresses) receive notices of failed scheduled and API runs,
+# through the server EMAIL_URL names (e.g. smtp+tls://user:password@smtp.example.com:587).
+ADMINS = [(address, address) for address in env.list("ADMINS", default=[])]
+SERVER_EMAIL = env.str("SERVER_EMAIL", default="etfsync@localhost")
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+
 # --- etfsync -------------------------------------------------------------------------------
 # The data sources, by dotted path, in order of preference (etfs/sync/sources.py). Eastmoney
 # gives the live fund list and the bars; the exchanges' own lists give each fund's profile and
@@ -203,3 +210,7 @@ ETFSYNC_ADMIN_PASSWORD = env.str("ETFSYNC_ADMIN_PASSWORD", default="")
 # After a ban signal (403, 429 after retries, captcha page, empty answers) every worker of every
 # process stops asking the source for this long.
 ETFSYNC_BAN_COOLDOWN_SECONDS = env.int("ETFSYNC_BAN_COOLDOWN_SECONDS", default=900)
+# Where a failed or partial scheduled/API run is announced as JSON (empty: nowhere), and the
+# address of this site, for the links in notifications.
+ETFSYNC_NOTIFY_WEBHOOK_URL = env.str("ETFSYNC_NOTIFY_WEBHOOK_URL", default="")
+ETFSYNC_BASE_URL = env.str("ETFSYNC_BASE_URL", default="http://127.0.0.1:8000")

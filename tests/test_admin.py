@@ -158,12 +158,15 @@ class TestSyncRunPage:
 
         assert response.status_code == 200
         content = response.content.decode()
-        assert "1012" in content
+        assert "1,012" in content
         assert "Partial" in content
         assert "the list stopped after 3 page(s): push2 answered HTTP 503" in content
         assert "push2 answered HTTP 503 after retries" in content
         assert "ETF list row 15991: code is not six digits" in content
-        assert "1 error, 1 rejected" in content
+        assert [(group.severity, group.count) for group in response.context["problem_groups"]] == [
+            ("error", 1),
+            ("rejected", 1),
+        ]
         assert f"?run__id__exact={run.pk}" in content
 
     def test_a_queued_run_shows_its_waiting_task(self, client, operator):
@@ -301,11 +304,12 @@ class TestFrontPage:
 
         page = response.content.decode()
         assert response.status_code == 200
-        assert "XSHG 1 · XSHE 2" in page
+        assert dict(response.context["overview"]["etfs_by_exchange"]) == {"XSHG": 1, "XSHE": 2}
         assert f"/admin/etfs/syncrun/{run.pk}/change/" in page
+        assert "Last ETF price run" in page and "Last ETF list run" in page
         assert "Partial" in page and "1 of 3 ETF(s) failed" in page
         assert "Paused" in page and "HTTP 403" in page
-        assert "Queued or running</th><td>0</td>" in page
+        assert response.context["overview"]["active_runs"] == []
 
 
 class TestCancelButton:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from etfs.models import (
@@ -21,28 +20,38 @@ from etfs.models import (
 from etfs.sync.queue import retry_failed_items
 from etfs.sync.runs import COUNTERS, cancel_runs
 
+from . import display
+from .run_page import run_page_context
 from .sync_buttons import SyncButtonsMixin, can_run_sync
 
 
-class SyncRunErrorInline(admin.TabularInline):
-    model = SyncRunError
-    fields = ("severity", "code", "message", "detail_excerpt", "created_at")
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-    verbose_name_plural = "problems (the first 200; all under Sync run errors)"
+class RunLevelFilter(admin.SimpleListFilter):
+    """Top-level runs by default: chunks of a fan-out add their numbers to their parent."""
 
-    @admin.display(description="offending answer")
-    def detail_excerpt(self, obj):
-        return obj.detail[:300]
+    title = "level"
+    parameter_name = "level"
+    TOP = "top"
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        # Inline formsets need a filterable queryset; keep only the first 200 problems' ids.
-        first_ids = list(queryset.order_by("id").values_list("id", flat=True)[:200])
-        return queryset.filter(id__in=first_ids)
+    def lookups(self, request, model_admin):
+        return [(self.TOP, "Top-level runs"), ("chunks", "Chunks"), ("all", "All runs")]
+
+    def value(self):
+        return super().value() or self.TOP
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "chunks":
+            return queryset.exclude(parent=None)
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(parent=None)
 
 
 @admin.register(SyncRun)
@@ -51,22 +60,19 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
         "id",
         "kind",
         "status_badge",
-        "trigger",
-        "requested_by",
+        "started_by",
         "queued_at",
         "duration_display",
         "progress",
-        "rows_fetched",
-        "rows_created",
-        "rows_updated",
-        "rows_unchanged",
-        "rows_delisted",
-        "items_failed",
+        "fetched",
+        "written",
+        "unchanged",
+        "failed",
     )
-    list_filter = ("kind", "status", "trigger")
+    list_filter = (RunLevelFilter, "kind", "status", "trigger")
     date_hierarchy = "queued_at"
-    inlines = [SyncRunErrorInline]
     actions = ["request_cancel", "retry_failed"]
+    change_form_template = "admin/etfs/syncrun/change_form.html"
     fieldsets = (
         (
             None,
@@ -74,8 +80,7 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
                 "fields": (
                     "kind",
                     "status_badge",
-                    "trigger",
-                    "requested_by",
+                    "started_by",
                     "parameters",
                     "provider",
                     "parent",
@@ -97,7 +102,7 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
             },
         ),
         ("Counters", {"fields": ("items_total", *COUNTERS)}),
-        ("Errors", {"fields": ("error_summary", "problem_counts")}),
+        ("Errors", {"fields": ("error_summary",)}),
     )
 
     def get_queryset(self, request):
@@ -105,7 +110,7 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         names = [field.name for field in SyncRun._meta.fields]
-        return names + ["status_badge", "duration_display", "task_link", "problem_counts"]
+        return names + ["status_badge", "started_by", "duration_display", "task_link"]
 
     def has_add_permission(self, request):
         return False
@@ -113,52 +118,76 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        """A queued or running run is not deleted: its worker would write to a missing row.
+
+        The bulk "delete selected" asks this for every run of the selection too, so it refuses
+        a selection that holds an active run.
+        """
+        if obj is not None and not obj.is_final:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def has_run_sync_permission(self, request):
         return can_run_sync(request)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
-        colours = {
-            SyncStatus.SUCCEEDED: "#2e7d32",
-            SyncStatus.PARTIAL: "#ef6c00",
-            SyncStatus.FAILED: "#c62828",
-            SyncStatus.CANCELLED: "#616161",
-        }
-        return format_html(
-            '<strong style="color:{}">{}</strong>',
-            colours.get(obj.status, "#1565c0"),
-            obj.get_status_display(),
-        )
+        return display.status_badge(obj)
+
+    @admin.display(description="started by", ordering="trigger")
+    def started_by(self, obj):
+        return display.started_by(obj)
 
     @admin.display(description="duration")
     def duration_display(self, obj):
-        return str(obj.duration).split(".")[0] if obj.duration else "-"
+        return display.short_duration(obj.duration)
 
-    @admin.display(description="items")
+    @admin.display(description="progress")
     def progress(self, obj):
-        return f"{obj.items_done}/{obj.items_total}"
+        return display.run_progress_cell(obj)
+
+    @admin.display(description="fetched", ordering="rows_fetched")
+    def fetched(self, obj):
+        return display.grouped(obj.rows_fetched)
+
+    @admin.display(description="written")
+    def written(self, obj):
+        return format_html(
+            '<span title="{} new, {} updated">{}</span>',
+            display.grouped(obj.rows_created),
+            display.grouped(obj.rows_updated),
+            display.grouped(obj.rows_created + obj.rows_updated),
+        )
+
+    @admin.display(description="unchanged", ordering="rows_unchanged")
+    def unchanged(self, obj):
+        return display.grouped(obj.rows_unchanged)
+
+    @admin.display(description="failed", ordering="items_failed")
+    def failed(self, obj):
+        return display.grouped(obj.items_failed)
 
     @admin.display(description="task")
     def task_link(self, obj):
+        """The django-q task, with its state only once that state says something about the run.
+
+        A fanned-out run's task ends as soon as its chunks are queued, so "success" next to a
+        run that is still running would mislead; a failed task is worth showing at any time.
+        """
         if not obj.task_id:
-            return "- (ran in-process)" if obj.trigger in ("command", "schedule") else "-"
+            return "- (ran in the command's process)" if obj.trigger != "api" else "-"
         from django_q.models import Task
 
         task = Task.objects.filter(id=obj.task_id).first()
         if task is None:
-            return format_html("{} (waiting in the queue)", obj.task_id)
+            waiting = "waiting in the queue" if obj.status == SyncStatus.QUEUED else "in progress"
+            return format_html("{} ({})", obj.task_id, waiting if not obj.is_final else "-")
+        if not obj.is_final and task.success:
+            return format_html("{} (handed over; the run goes on)", obj.task_id)
         model = "success" if task.success else "failure"
         url = reverse(f"admin:django_q_{model}_change", args=[task.pk])
         return format_html('<a href="{}">{}</a> ({})', url, obj.task_id, model)
-
-    @admin.display(description="problems")
-    def problem_counts(self, obj):
-        counts = obj.errors.values_list("severity").annotate(n=Count("id")).order_by("severity")
-        if not counts:
-            return "none"
-        url = reverse("admin:etfs_syncrunerror_changelist") + f"?run__id__exact={obj.pk}"
-        items = format_html_join(", ", "{} {}", ((n, severity) for severity, n in counts))
-        return format_html('{} — <a href="{}">see all</a>', items, url)
 
     @admin.action(description="Cancel the selected runs", permissions=["run_sync"])
     def request_cancel(self, request, queryset):
@@ -189,7 +218,12 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:etfs_syncrun_change", args=[run_id]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_run_sync": can_run_sync(request)}
+        run = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "can_run_sync": can_run_sync(request),
+            **(run_page_context(request, run) if run else {}),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(

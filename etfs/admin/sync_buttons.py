@@ -31,9 +31,11 @@ def start_sync(request, kind: str, parameters: dict | None = None) -> HttpRespon
         )
         messages.success(request, text)
     else:
+        label = run.get_kind_display()
         text = format_html(
-            'A {} run is already {}: <a href="{}">run #{}</a>. Not starting another.',
-            run.get_kind_display(),
+            '{} {} run is already {}: <a href="{}">run #{}</a>. Not starting another.',
+            "An" if label[:1] in "AEIOU" else "A",
+            label,
             run.status,
             url,
             run.pk,

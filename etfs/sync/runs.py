@@ -13,6 +13,9 @@ from django.utils import timezone
 from etfs.models import ACTIVE_STATUSES, COUNTERS, Exchange, SyncRun, SyncRunError, SyncStatus
 from etfs.providers.base import RowProblem
 
+from .notifications import notify_run_finished
+from .report import chunk_summary
+
 logger = logging.getLogger(__name__)
 
 DETAIL_LIMIT = 2000
@@ -102,6 +105,7 @@ def _finish_run(run: SyncRun, status: str, summary: str) -> SyncRun:
     if summary:
         run.error_summary = summary[:5000]
     run.save(update_fields=["status", "finished_at", "heartbeat_at", "error_summary"])
+    notify_run_finished(run)
     logger.info("run #%s %s finished %s %s", run.pk, run.kind, status, summary)
     return run
 
@@ -279,5 +283,4 @@ def finish_parent_if_last(chunk: SyncRun) -> None:
             status = SyncStatus.CANCELLED
         else:
             status = SyncStatus.PARTIAL
-        summary = "; ".join(f"chunk #{pk} {status}: {text}" for pk, status, text in chunks if text)
-        finish_run(parent, status, summary)
+        finish_run(parent, status, chunk_summary(chunks))

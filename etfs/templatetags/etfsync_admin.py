@@ -1,22 +1,23 @@
-"""What the admin's front page shows above the app list: funds, bars, runs, pauses."""
+"""Template filters of the admin pages and what the front page shows above the app list."""
 
 from django import template
-from django.utils import timezone
 
-from etfs.models import SourceCooldown, StockInfo, SyncKind, SyncRun
+from etfs.admin import display
+from etfs.dashboard import dashboard
 
 register = template.Library()
+
+register.filter("grouped", display.grouped)
+register.filter("short_duration", display.short_duration)
+register.filter("status_badge", display.status_badge)
+register.filter("run_progress_cell", display.run_progress_cell)
+
+
+@register.filter
+def progress_bar(run):
+    return display.progress_bar(run.items_done, run.items_total)
 
 
 @register.simple_tag
 def etfsync_overview() -> dict:
-    latest = {
-        kind: SyncRun.objects.filter(kind=kind, parent=None).order_by("-queued_at").first()
-        for kind in SyncKind.values
-    }
-    return {
-        "etfs_by_exchange": StockInfo.objects.etf_count_by_exchange(),
-        "latest_runs": [(SyncKind(kind).label, run) for kind, run in latest.items()],
-        "active_runs": SyncRun.objects.active().filter(parent=None).count(),
-        "cooldowns": list(SourceCooldown.objects.filter(until__gt=timezone.now())),
-    }
+    return dashboard()

@@ -1,0 +1,77 @@
+"""What the admin's front page shows: funds, the last runs, runs in progress, pauses, trends."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from etfs.models import SourceCooldown, StockInfo, SyncKind, SyncRun
+
+RECENT_RUNS = 30
+# "Last ETF list run": the kind as a noun in front of "run".
+RUN_NAMES = {SyncKind.ETF_LISTS: "ETF list", SyncKind.ETF_PRICES: "ETF price"}
+CHART_WIDTH, CHART_HEIGHT = 300, 80
+
+
+def dashboard() -> dict:
+    latest = {
+        kind: SyncRun.objects.filter(kind=kind, parent=None).order_by("-queued_at").first()
+        for kind in SyncKind.values
+    }
+    return {
+        "etfs_by_exchange": StockInfo.objects.etf_count_by_exchange(),
+        "latest_runs": [
+            (RUN_NAMES.get(kind, SyncKind(kind).label), run) for kind, run in latest.items()
+        ],
+        "active_runs": list(
+            SyncRun.objects.active().filter(parent=None).select_related("requested_by")
+        ),
+        "cooldowns": list(SourceCooldown.objects.filter(until__gt=timezone.now())),
+        "trend": trend_charts(recent_run_trend()),
+    }
+
+
+def recent_run_trend() -> list[dict]:
+    """The last finished top-level runs, oldest first: duration and rows written."""
+    runs = (
+        SyncRun.objects.filter(parent=None, finished_at__isnull=False, started_at__isnull=False)
+        .order_by("-finished_at")
+        .only("id", "kind", "status", "started_at", "finished_at", "rows_created", "rows_updated")[
+            :RECENT_RUNS
+        ]
+    )
+    return [
+        {
+            "id": run.pk,
+            "kind": run.kind,
+            "status": run.status,
+            "seconds": round((run.finished_at - run.started_at).total_seconds(), 1),
+            "rows_written": run.rows_created + run.rows_updated,
+        }
+        for run in reversed(runs)
+    ]
+
+
+def trend_charts(runs: list[dict]) -> list[dict]:
+    """Two small bar charts (duration, rows written), drawn as SVG by the template.
+
+    Server-side SVG rather than the chart library: thirty bars need no script, print in any
+    browser and carry their numbers in <title> tooltips for screen readers.
+    """
+    charts = []
+    for key, title, unit in (("seconds", "Duration", "s"), ("rows_written", "Rows written", "")):
+        peak = max((run[key] for run in runs), default=0) or 1
+        width = CHART_WIDTH / RECENT_RUNS
+        bars = [
+            {
+                **run,
+                "x": round(index * width + 1, 1),
+                "width": round(width - 2, 1),
+                "height": round(max(1.0, CHART_HEIGHT * run[key] / peak), 1),
+                "value": run[key],
+            }
+            for index, run in enumerate(runs)
+        ]
+        for bar in bars:
+            bar["y"] = round(CHART_HEIGHT - bar["height"], 1)
+        charts.append({"title": title, "unit": unit, "peak": peak, "bars": bars})
+    return charts

@@ -1,0 +1,126 @@
+"""How a run reads to a person: its progress, rate and time left, its problems grouped by kind.
+
+Reads only; the admin, the front page and the parent-run summary present what these return.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from etfs.models import SyncRun
+
+# What varies between two instances of one problem: dates, codes, counts, addresses.
+_VARYING = [
+    (re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?"), "<date>"),
+    (re.compile(r"#\d+"), "#<n>"),
+    # Counts and codes; an HTTP status stays, it is the kind of problem.
+    (re.compile(r"(?<![\w.])(?<!HTTP )\d+(\.\d+)?(?![\w.])"), "<n>"),
+    (re.compile(r"0x[0-9a-f]+", re.IGNORECASE), "<address>"),
+]
+KIND_LENGTH = 160
+# Distinct messages read to build the groups; a run with more shows the most frequent ones.
+MESSAGE_LIMIT = 5000
+
+
+def problem_kind(message: str) -> str:
+    """The part of a message that names the kind of problem, with the varying bits masked.
+
+    "511010: cannot reach push2his…" and "159915: cannot reach push2his…" are one kind; so are
+    "chunk #11 cancelled: cancelled on request" and "chunk #12 …".
+    """
+    text = " ".join(message.split())
+    for pattern, replacement in _VARYING:
+        text = pattern.sub(replacement, text)
+    if len(text) > KIND_LENGTH:
+        text = text[: KIND_LENGTH - 1] + "…"
+    return text
+
+
+@dataclass
+class ProblemGroup:
+    severity: str
+    kind: str
+    count: int = 0
+    codes: list[str] = field(default_factory=list)
+
+    @property
+    def more_codes(self) -> int:
+        return max(0, self.count - len(self.codes))
+
+
+def grouped_problems(run: SyncRun, examples: int = 5) -> list[ProblemGroup]:
+    """A run's problems grouped by severity and kind, the most frequent first."""
+    rows = (
+        run.errors.order_by()
+        .values_list("severity", "message")
+        .annotate(n=Count("id"), code=Min("code"))
+        .order_by("-n")[:MESSAGE_LIMIT]
+    )
+    groups: dict[tuple[str, str], ProblemGroup] = {}
+    for severity, message, count, code in rows:
+        key = (severity, problem_kind(message))
+        group = groups.setdefault(key, ProblemGroup(severity, key[1]))
+        group.count += count
+        if code and len(group.codes) < examples and code not in group.codes:
+            group.codes.append(code)
+    return sorted(groups.values(), key=lambda group: (-group.count, group.severity, group.kind))
+
+
+def chunk_summary(chunks: list[tuple[int, str, str]]) -> str:
+    """One line per kind of chunk outcome instead of one per chunk.
+
+    ``chunks`` holds (id, status, error summary); chunks without a summary are left out.
+    """
+    groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for pk, status, text in chunks:
+        if text:
+            groups.setdefault((status, problem_kind(text)), []).append((pk, text))
+    parts = []
+    for (status, _), members in sorted(groups.items(), key=lambda item: -len(item[1])):
+        ids = [f"#{pk}" for pk, _ in members]
+        if len(ids) > 6:
+            ids = [*ids[:3], "…", ids[-1]]
+        label = "chunk" if len(members) == 1 else f"{len(members)} chunks"
+        parts.append(f"{label} {', '.join(ids)} {status}: {members[0][1]}")
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    done: int
+    total: int
+    elapsed: dt.timedelta | None
+    items_per_minute: float | None
+    rows_per_second: float | None
+    time_left: dt.timedelta | None
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+def run_progress(run: SyncRun, now: dt.datetime | None = None) -> RunProgress:
+    """Progress of a run, with its rate and the time left at that rate while it is active."""
+    now = now or timezone.now()
+    end = run.finished_at or now
+    elapsed = end - run.started_at if run.started_at else None
+    seconds = elapsed.total_seconds() if elapsed else 0
+    done, total = run.items_done, run.items_total
+    rows = run.rows_created + run.rows_updated + run.rows_unchanged
+    items_per_minute = 60 * done / seconds if seconds and done else None
+    time_left = None
+    if items_per_minute and not run.is_final and total > done:
+        time_left = dt.timedelta(minutes=(total - done) / items_per_minute)
+    return RunProgress(
+        done=done,
+        total=total,
+        elapsed=elapsed,
+        items_per_minute=items_per_minute,
+        rows_per_second=rows / seconds if seconds and rows else None,
+        time_left=time_left,
+    )

@@ -1,0 +1,122 @@
+"""The run list and a run's page: top-level runs first, progress, no Delete while active."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+from django.utils import timezone
+from django_q.models import Task
+
+from etfs.models import SyncRun
+from tests.factories import make_run, make_run_error
+
+pytestmark = pytest.mark.django_db
+
+LIST = "admin:etfs_syncrun_changelist"
+
+
+@pytest.fixture
+def superuser(client):
+    user = User.objects.create_superuser("root", password="unused")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def fanned_out():
+    parent = make_run(kind="etf_prices", status="running", scope="etf_prices", items_total=100)
+    chunks = [
+        make_run(kind="etf_prices", status="running", parent=parent, scope="", items_total=50)
+        for _ in range(2)
+    ]
+    return parent, chunks
+
+
+def listed_ids(response) -> set[int]:
+    assert response.status_code == 200
+    return {run.pk for run in response.context["cl"].result_list}
+
+
+def test_the_list_shows_top_level_runs_unless_asked_for_chunks(client, superuser, fanned_out):
+    parent, chunks = fanned_out
+    other = make_run(rows_fetched=1_234_567)
+
+    default = client.get(reverse(LIST))
+    only_chunks = client.get(reverse(LIST), {"level": "chunks"})
+    everything = client.get(reverse(LIST), {"level": "all"})
+
+    assert listed_ids(default) == {parent.pk, other.pk}
+    assert listed_ids(only_chunks) == {chunk.pk for chunk in chunks}
+    assert listed_ids(everything) == {parent.pk, other.pk, *(chunk.pk for chunk in chunks)}
+    page = default.content.decode()
+    assert "1,234,567" in page
+    assert '<progress value="0" max="100"' in page  # the running parent
+    assert "Command" in page  # who or what started it
+
+
+def test_an_active_run_offers_no_delete_and_a_bulk_delete_keeps_it(client, superuser, fanned_out):
+    parent, _ = fanned_out
+    finished = make_run()
+
+    active_page = client.get(reverse("admin:etfs_syncrun_change", args=[parent.pk])).content
+    finished_page = client.get(reverse("admin:etfs_syncrun_change", args=[finished.pk])).content
+    direct = client.post(reverse("admin:etfs_syncrun_delete", args=[parent.pk]), {"post": "yes"})
+    bulk = {"action": "delete_selected", "post": "yes"}
+    refused = client.post(reverse(LIST), {**bulk, "_selected_action": [parent.pk, finished.pk]})
+    client.post(reverse(LIST), {**bulk, "_selected_action": [finished.pk]})
+
+    assert b"deletelink" not in active_page
+    assert b"deletelink" in finished_page
+    assert direct.status_code == 403
+    assert refused.status_code == 403
+    assert SyncRun.objects.filter(pk=parent.pk).exists()
+    assert not SyncRun.objects.filter(pk=finished.pk).exists()
+
+
+def test_the_run_page_shows_chunks_problem_kinds_and_a_page_of_problems(
+    client, superuser, fanned_out
+):
+    parent, chunks = fanned_out
+    for index in range(60):
+        make_run_error(parent, f"{510000 + index}: cannot reach push2his", code=f"{510000 + index}")
+
+    response = client.get(reverse("admin:etfs_syncrun_change", args=[parent.pk]))
+    second = client.get(reverse("admin:etfs_syncrun_change", args=[parent.pk]), {"problems": 2})
+
+    page = response.content.decode()
+    assert [chunk.pk for chunk in response.context["chunks"]] == [c.pk for c in chunks]
+    assert [(g.kind, g.count) for g in response.context["problem_groups"]] == [
+        ("<n>: cannot reach push2his", 60)
+    ]
+    assert len(response.context["problems_page"].object_list) == 50
+    assert len(second.context["problems_page"].object_list) == 10
+    assert "Time left" in page and 'http-equiv="refresh"' in page
+
+
+def test_the_task_state_shows_only_when_it_says_something(client, superuser, fanned_out):
+    parent, _ = fanned_out
+    now = timezone.now()
+    Task.objects.create(
+        id="t-parent",
+        name="fan-out",
+        func="etfs.tasks.execute_run",
+        started=now,
+        stopped=now,
+        success=True,
+    )
+    SyncRun.objects.filter(pk=parent.pk).update(task_id="t-parent")
+    finished = make_run(task_id="t-parent-2", trigger="admin")
+    Task.objects.create(
+        id="t-parent-2",
+        name="x",
+        func="etfs.tasks.execute_run",
+        started=now,
+        stopped=now,
+        success=True,
+    )
+
+    running = client.get(reverse("admin:etfs_syncrun_change", args=[parent.pk])).content.decode()
+    done = client.get(reverse("admin:etfs_syncrun_change", args=[finished.pk])).content.decode()
+
+    assert "(success)" not in running
+    assert "handed over; the run goes on" in running
+    assert "(success)" in done

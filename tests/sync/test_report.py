@@ -1,0 +1,78 @@
+"""A run as a person reads it: problems grouped by kind, chunk outcomes grouped, progress."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from etfs.models import SyncRunError
+from etfs.sync.report import chunk_summary, grouped_problems, problem_kind, run_progress
+from tests.factories import make_run, make_run_error
+
+
+def test_messages_that_differ_only_in_codes_dates_and_counts_are_one_kind():
+    kinds = {
+        problem_kind("511010: cannot reach push2his.eastmoney.com: timed out after 20 s"),
+        problem_kind("159915: cannot reach push2his.eastmoney.com: timed out after 5 s"),
+    }
+    other = problem_kind("push2his.eastmoney.com answered HTTP 503 after retries")
+
+    assert kinds == {"<n>: cannot reach push2his.eastmoney.com: timed out after <n> s"}
+    assert "HTTP 503" in other  # a status code is the kind of problem, not a varying count
+    assert problem_kind("bar of 2024-03-01 rejected") == "bar of <date> rejected"
+
+
+def test_twenty_five_cancelled_chunks_make_one_line():
+    chunks = [(pk, "cancelled", "cancelled on request") for pk in range(11, 36)]
+    chunks += [
+        (40, "partial", "3 of 50 ETF(s) failed, first: 510300: HTTP 503"),
+        (41, "succeeded", ""),
+    ]
+
+    summary = chunk_summary(chunks)
+
+    assert summary == (
+        "25 chunks #11, #12, #13, …, #35 cancelled: cancelled on request; "
+        "chunk #40 partial: 3 of 50 ETF(s) failed, first: 510300: HTTP 503"
+    )
+
+
+@pytest.mark.django_db
+def test_problems_are_grouped_by_severity_and_kind_most_frequent_first():
+    run = make_run(status="partial")
+    for code in ("510300", "510500", "159915"):
+        make_run_error(run, f"{code}: cannot reach push2his.eastmoney.com: timed out", code=code)
+    make_run_error(run, "bar of 2024-01-02: high below close", code="510300", severity="rejected")
+    make_run_error(run, "bar of 2024-01-03: high below close", code="510300", severity="rejected")
+    make_run_error(
+        run, "daily list pass failed, using k-lines", severity=SyncRunError.Severity.WARNING
+    )
+
+    groups = [(g.severity, g.kind, g.count, g.codes) for g in grouped_problems(run, examples=2)]
+
+    assert groups == [
+        ("error", "<n>: cannot reach push2his.eastmoney.com: timed out", 3, ["159915", "510300"]),
+        ("rejected", "bar of <date>: high below close", 2, ["510300"]),
+        ("warning", "daily list pass failed, using k-lines", 1, []),
+    ]
+
+
+@pytest.mark.django_db
+def test_progress_rate_and_time_left_follow_the_clock():
+    with time_machine.travel(dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC), tick=False):
+        run = make_run(status="running", items_total=1000, scope="prices")
+        run.started_at = timezone.now()
+    with time_machine.travel(dt.datetime(2024, 3, 1, 8, 10, tzinfo=dt.UTC), tick=False):
+        run.items_done, run.rows_created, run.rows_unchanged = 250, 48_000, 12_000
+        ten_minutes_in = run_progress(run)
+    run.status, run.finished_at = "succeeded", dt.datetime(2024, 3, 1, 8, 40, tzinfo=dt.UTC)
+    run.items_done = 1000
+    finished = run_progress(run)
+
+    assert ten_minutes_in.percent == 25
+    assert ten_minutes_in.items_per_minute == 25.0
+    assert ten_minutes_in.rows_per_second == 100.0
+    assert ten_minutes_in.time_left == dt.timedelta(minutes=30)
+    assert finished.elapsed == dt.timedelta(minutes=40)
+    assert finished.time_left is None
