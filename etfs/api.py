@@ -1,237 +1,195 @@
-"""The token-protected JSON API: start syncs, watch runs, count ETFs.
+"""The token-protected JSON API on django-ninja: start syncs, watch runs, count ETFs.
 
-The same door as the admin buttons and the ``--queue`` commands: each view checks its input
-(``etfs.sync.validation``), calls ``enqueue_sync`` or a queryset method, and presents the
-result. Errors are JSON too: ``{"error": ..., "message": ..., "field": ...}``.
-
-Permissions: the POST endpoints need ``etfs.run_sync``. The run endpoints need
-``etfs.view_syncrun`` or ``etfs.run_sync`` (whoever may start runs may watch them); the ETF
-summary needs ``etfs.view_stockinfo``. The OpenAPI document is public.
+The same door as the admin buttons and the ``--queue`` commands: an endpoint takes a request its
+schema has checked (``api_schemas``), queues a run or reads a queryset, and answers with a
+schema. Every refusal is the envelope ``{"error", "message", "field"}``, whoever refuses.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import JsonResponse
-from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpResponse
+from ninja import NinjaAPI, Query, Status
+from ninja.errors import HttpError, ValidationError
+from ninja.parser import Parser
 
-from .api_auth import TokenRefused, authenticate_bearer, has_any_permission
-from .api_openapi import COUNTER_FIELDS, openapi_document
+from . import api_schemas as schemas
+from .api_auth import TokenAuth
+from .api_schemas import ApiError, ListSyncRequest, PriceSyncRequest
 from .models import Exchange, StockInfo, SyncKind, SyncRun, SyncTrigger
-from .sync.calendar import shanghai_now
+from .sync import limits
+from .sync.prices import PriceOptions
 from .sync.queue import enqueue_sync
-from .sync.validation import (
-    ValidationError,
-    parse_list_request,
-    parse_page,
-    parse_price_request,
-    parse_run_filters,
-    reject_unknown_fields,
-)
 
 logger = logging.getLogger(__name__)
 
-RUN_SYNC = ("etfs.run_sync",)
-VIEW_RUNS = ("etfs.view_syncrun", "etfs.run_sync")
-VIEW_SECURITIES = ("etfs.view_stockinfo",)
-# The largest id PostgreSQL's bigint holds; a larger one cannot name a run.
-MAX_ID = 2**63 - 1
+RUN_SYNC = TokenAuth("etfs.run_sync")
+VIEW_RUNS = TokenAuth("etfs.view_syncrun", "etfs.run_sync")  # who may start runs may watch them
+VIEW_SECURITIES = TokenAuth("etfs.view_stockinfo")
+MAX_ID = 2**63 - 1  # PostgreSQL's largest bigint: a larger id names no run
 
 
-def error_response(
-    status: int, error: str, message: str, field: str | None = None, headers=None
-) -> JsonResponse:
-    body = {"error": error, "message": message}
-    if field is not None:
-        body["field"] = field
-    return JsonResponse(body, status=status, headers=headers)
+class JsonObjectParser(Parser):
+    """Any content type is read as JSON (``curl -d`` works as shown); a blank body is ``{}``."""
+
+    def parse_body(self, request) -> dict:
+        try:
+            body = json.loads(request.body.strip() or b"{}", parse_constant=refuse_constant)
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+            raise ApiError(400, f"is not valid JSON: {exc}", "body") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "must be a JSON object", "body")
+        return body
 
 
-def api_endpoint(*methods: str, permissions: tuple[str, ...] | None = None, public=False):
-    """Method check, then token, then permission; a ValidationError becomes a 400 answer."""
-
-    def decorate(view):
-        @csrf_exempt
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if request.method not in methods:
-                return error_response(
-                    405,
-                    "method_not_allowed",
-                    f"{request.method} is not allowed here; use {', '.join(methods)}",
-                    headers={"Allow": ", ".join(methods)},
-                )
-            if not public:
-                try:
-                    request.api_token = authenticate_bearer(request)
-                except TokenRefused as exc:
-                    challenge = {"WWW-Authenticate": 'Bearer realm="etfsync"'}
-                    return error_response(401, "unauthorized", str(exc), headers=challenge)
-                if permissions and not has_any_permission(request.api_token, permissions):
-                    needed = " or ".join(permissions)
-                    return error_response(403, "forbidden", f"the token's owner needs {needed}")
-            try:
-                return view(request, *args, **kwargs)
-            except ValidationError as exc:
-                return error_response(400, "invalid", exc.message, exc.field)
-            except RequestDataTooBig:
-                return error_response(413, "too_large", "the request body is too large", "body")
-
-        return wrapper
-
-    return decorate
-
-
-def read_json(request) -> object:
-    """The decoded body; an empty body is an empty object (every field is optional)."""
-    raw = request.body
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw, parse_constant=_refuse_constant)
-    except ValueError as exc:
-        raise ValidationError("body", f"is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ValidationError("body", "is not valid JSON: nested too deeply") from None
-
-
-def _refuse_constant(name: str):
+def refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON value")
 
 
-@api_endpoint("POST", permissions=RUN_SYNC)
-def sync_etf_lists(request):
-    exchanges = parse_list_request(read_json(request))
+api = NinjaAPI(
+    title="etfsync API",
+    version="1",
+    description="Start ETF list and price syncs and follow their runs. "
+    "Authenticate with Authorization: Bearer <token>; tokens are made in the admin. "
+    "Errors are JSON objects (the Error schema); a method an endpoint does not offer "
+    "gets 405 with an Allow header, and a path under /api/ that is not listed gets 404.",
+    urls_namespace="etfs_api",
+    parser=JsonObjectParser(),
+    openapi_url=None,  # the document is an operation below (GET only); the docs page is in urls
+    docs_url=None,
+)
+
+
+@api.exception_handler(ApiError)
+def refuse(request, error: ApiError) -> HttpResponse:
+    response = api.create_response(request, error.body(), status=error.status)
+    if error.status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="etfsync"'
+    return response
+
+
+@api.exception_handler(ValidationError)
+def refuse_invalid(request, exc: ValidationError) -> HttpResponse:
+    """The first problem (unknown fields first), naming the field at fault."""
+    first = min(exc.errors, key=lambda error: error["type"] != "extra_forbidden")
+    context = first.get("ctx", {})
+    # The location ends with the field (or the unknown one), perhaps followed by an item's index.
+    field = context.get("field") or [part for part in first["loc"] if isinstance(part, str)][-1]
+    if first["type"] == "extra_forbidden":
+        return refuse(request, ApiError(400, f"unknown field {limits.cut(field)!r}", field))
+    return refuse(request, ApiError(400, str(context.get("error") or first["msg"]), field))
+
+
+@api.exception_handler(HttpError)
+def refuse_unreadable(request, exc: HttpError) -> HttpResponse:
+    """ninja wraps the body parser's refusal in an HttpError."""
+    cause = exc.__cause__
+    return refuse(request, cause if isinstance(cause, ApiError) else ApiError(400, str(exc)))
+
+
+@api.exception_handler(RequestDataTooBig)
+def refuse_too_large(request, exc: RequestDataTooBig) -> HttpResponse:
+    return refuse(request, ApiError(413, "the request body is too large"))
+
+
+def errors(*statuses: int) -> dict:
+    return dict.fromkeys(statuses, schemas.Error)
+
+
+QUEUED = {202: schemas.RunAccepted, 200: schemas.RunAccepted, **errors(400, 413, 401, 403)}
+NO_LIST_FIELDS, NO_PRICE_FIELDS = ListSyncRequest(), PriceSyncRequest()  # an empty body
+
+
+@api.post("/sync/etf/lists", auth=RUN_SYNC, response=QUEUED)
+def queue_list_sync(request, response: HttpResponse, body: ListSyncRequest = NO_LIST_FIELDS):
+    """Needs the permission etfs.run_sync."""
+    exchanges = body.exchange_codes or Exchange.values
     # Both exchanges are stored as no parameter, the way the admin button and the schedule
     # store them, so the run's parameters read the same whichever door started it.
     parameters = {} if set(exchanges) == set(Exchange.values) else {"exchanges": exchanges}
-    return enqueue(request, SyncKind.ETF_LISTS, parameters)
+    return enqueue(request, response, SyncKind.ETF_LISTS, parameters)
 
 
-@api_endpoint("POST", permissions=RUN_SYNC)
-def sync_etf_prices(request):
-    options = parse_price_request(
-        read_json(request),
-        today=shanghai_now().date(),
-        known_codes=StockInfo.objects.etf_codes_among,
-    )
-    return enqueue(request, SyncKind.ETF_PRICES, options.as_parameters())
+@api.post("/sync/etf/prices", auth=RUN_SYNC, response=QUEUED)
+def queue_price_sync(request, response: HttpResponse, body: PriceSyncRequest = NO_PRICE_FIELDS):
+    """Needs the permission etfs.run_sync. At most one of start_year, start and full."""
+    try:
+        codes = limits.check_known_codes(body.codes or (), StockInfo.objects.etf_codes_among)
+    except ValueError as exc:
+        raise ApiError(400, str(exc), "codes") from None
+    options = PriceOptions(codes, body.start, body.end, body.start_year, full=bool(body.full))
+    return enqueue(request, response, SyncKind.ETF_PRICES, options.as_parameters())
 
 
-def enqueue(request, kind: str, parameters: dict) -> JsonResponse:
+def enqueue(request, response: HttpResponse, kind: str, parameters: dict) -> Status:
     """202 with a new run, or 200 with the queued or running run of the same scope."""
-    token = request.api_token
+    token = request.auth
     run, created = enqueue_sync(kind, SyncTrigger.API, parameters, user=token.owner)
-    logger.info(
-        "API token #%s of %s: %s run #%s (%s)",
-        token.pk,
-        token.owner.get_username(),
-        "queued" if created else "joined",
-        run.pk,
-        kind,
-    )
-    body = {**run_summary(request, run), "already_in_progress": not created}
+    action = "queued" if created else "joined"
+    owner = token.owner.get_username()
+    logger.info("API token #%s of %s: %s run #%s (%s)", token.pk, owner, action, run.pk, kind)
+    run.already_in_progress = not created
     if created:
-        return JsonResponse(body, status=202, headers={"Location": body["url"]})
-    return JsonResponse(body, status=200)
+        response["Location"] = schemas.Run.resolve_url(run, {"request": request})
+    return Status(202 if created else 200, run)
 
 
-@api_endpoint("GET", permissions=VIEW_RUNS)
-def run_list(request):
-    query = dict(request.GET.lists())
-    reject_unknown_fields(query, ("kind", "status", "page", "page_size"))
-    filters = parse_run_filters(query)
-    page, size = parse_page(query, default_size=20, max_size=100)
+@api.get("/sync/runs", auth=VIEW_RUNS, response={200: schemas.RunPage, **errors(400, 401, 403)})
+def list_runs(request, query: Query[schemas.RunListQuery]):
+    """Top-level runs, newest first. Needs etfs.view_syncrun or etfs.run_sync."""
+    filters = {name: getattr(query, name) for name in ("kind", "status") if getattr(query, name)}
     runs = SyncRun.objects.filter(parent__isnull=True, **filters).select_related("requested_by")
-    return JsonResponse(paginate(request, runs, page, size, lambda run: run_summary(request, run)))
+    return paginate(request, runs, query)
 
 
-@api_endpoint("GET", permissions=VIEW_RUNS)
-def run_detail(request, run_id: int):
-    query = dict(request.GET.lists())
-    reject_unknown_fields(query, ("page", "page_size"))
-    page, size = parse_page(query, default_size=50, max_size=500)
-    run = None
-    if run_id <= MAX_ID:
-        run = SyncRun.objects.select_related("requested_by").filter(pk=run_id).first()
+@api.get(
+    "/sync/runs/{int:run_id}",
+    auth=VIEW_RUNS,
+    response={200: schemas.RunDetail, **errors(400, 404, 401, 403)},
+    url_name="run-detail",
+)
+def show_run(request, run_id: int, query: Query[schemas.RunErrorsQuery]):
+    """One run, its problems paginated. Needs etfs.view_syncrun or etfs.run_sync."""
+    runs = SyncRun.objects.select_related("requested_by")
+    run = runs.filter(pk=run_id).first() if run_id <= MAX_ID else None
     if run is None:
-        return error_response(404, "not_found", f"there is no run #{run_id}")
-    body = run_summary(request, run)
-    body["errors"] = paginate(request, run.errors.order_by("id"), page, size, run_error)
-    return JsonResponse(body)
+        raise ApiError(404, f"there is no run #{run_id}")
+    run.error_page = paginate(request, run.errors.order_by("id"), query)
+    return run
 
 
-@api_endpoint("GET", permissions=VIEW_SECURITIES)
-def etf_summary(request):
+@api.get(
+    "/etfs/summary", auth=VIEW_SECURITIES, response={200: schemas.EtfSummary, **errors(401, 403)}
+)
+def count_etfs(request):
+    """Listed ETFs per exchange. Needs etfs.view_stockinfo."""
     counts = StockInfo.objects.etf_count_by_exchange()
-    return JsonResponse({"etf_count_by_exchange": counts, "etf_count": sum(counts.values())})
+    return {"etf_count_by_exchange": counts, "etf_count": sum(counts.values())}
 
 
-@api_endpoint("GET", public=True)
-def openapi(request):
-    return JsonResponse(openapi_document())
+@api.get("/openapi.json", response=dict, url_name="openapi-json")
+def openapi_document(request):
+    """This document; no token needed."""
+    return api.get_openapi_schema()
 
 
-@csrf_exempt
-def not_found(request, path=""):
-    return error_response(404, "not_found", f"no API endpoint at {request.path}")
-
-
-def paginate(request, queryset, page: int, size: int, present) -> dict:
-    count = queryset.count()
+def paginate(request, queryset, query) -> dict:
+    count, page, size = queryset.count(), query.page, query.page_size
     offset = (page - 1) * size
-    items = [present(item) for item in queryset[offset : offset + size]]
     return {
         "count": count,
         "page": page,
         "page_size": size,
-        "next": _page_url(request, page + 1) if offset + size < count else None,
-        "previous": _page_url(request, page - 1) if page > 1 else None,
-        "results": items,
+        "next": page_url(request, page + 1) if offset + size < count else None,
+        "previous": page_url(request, page - 1) if page > 1 else None,
+        "results": list(queryset[offset : offset + size]),
     }
 
 
-def _page_url(request, page: int) -> str:
+def page_url(request, page: int) -> str:
     query = request.GET.copy()
     query["page"] = str(page)
     return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-
-
-def run_summary(request, run: SyncRun) -> dict:
-    duration = run.duration
-    return {
-        "id": run.pk,
-        "url": request.build_absolute_uri(reverse("etfs_api:run-detail", args=[run.pk])),
-        "kind": run.kind,
-        "status": run.status,
-        "trigger": run.trigger,
-        "requested_by": run.requested_by.get_username() if run.requested_by else None,
-        "parameters": run.parameters,
-        "provider": run.provider,
-        "parent_id": run.parent_id,
-        "retry_of_id": run.retry_of_id,
-        "cancel_requested": run.cancel_requested,
-        "queued_at": run.queued_at,
-        "started_at": run.started_at,
-        "heartbeat_at": run.heartbeat_at,
-        "finished_at": run.finished_at,
-        "duration_seconds": duration.total_seconds() if duration is not None else None,
-        "counters": {name: getattr(run, name) for name in COUNTER_FIELDS},
-        "error_summary": run.error_summary,
-    }
-
-
-def run_error(error) -> dict:
-    return {
-        "id": error.pk,
-        "severity": error.severity,
-        "code": error.code,
-        "message": error.message,
-        "detail": error.detail,
-        "created_at": error.created_at,
-    }

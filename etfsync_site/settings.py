@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
+    "ninja",  # the API docs page's scripts and styles, served as static files
     "etfs",
 ]
 
@@ -214,3 +215,5 @@ ETFSYNC_BAN_COOLDOWN_SECONDS = env.int("ETFSYNC_BAN_COOLDOWN_SECONDS", default=9
 # address of this site, for the links in notifications.
 ETFSYNC_NOTIFY_WEBHOOK_URL = env.str("ETFSYNC_NOTIFY_WEBHOOK_URL", default="")
 ETFSYNC_BASE_URL = env.str("ETFSYNC_BASE_URL", default="http://127.0.0.1:8000")
+# The API's interactive docs at /api/docs (staff login required); false turns the page off.
+ETFSYNC_API_DOCS = env.bool("ETFSYNC_API_DOCS", default=True)

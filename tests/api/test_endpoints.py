@@ -591,3 +591,41 @@ class TestSecrecy:
         assert all(secret not in str(value) for value in run.values())
         stored = token.__class__.objects.values().get(pk=token.pk)
         assert all(secret not in str(value) for value in stored.values())
+
+
+class TestEchoedInput:
+    """Input quoted back in a 400 is cut short: the answer does not grow with the request."""
+
+    HUGE = "x" * 2_400_000
+
+    def test_an_unknown_field_name_of_megabytes(self, api):
+        response = api.post(PRICES, {self.HUGE: 1})
+
+        assert response.status_code == 400
+        assert len(response.content) < 300
+        body = response.json()
+        assert body["field"] == "x" * 40 + "…"
+        assert body["message"] == f"unknown field {'x' * 40 + '…'!r}"
+
+    @pytest.mark.parametrize(
+        ("path", "body", "field"),
+        [
+            (LISTS, {"exchange_codes": ["XSHG", HUGE]}, "exchange_codes"),
+            (PRICES, {"codes": ["510300", HUGE]}, "codes"),
+            (PRICES, {"start": HUGE}, "start"),
+        ],
+    )
+    def test_a_value_of_megabytes(self, api, path, body, field):
+        make_security("510300")
+
+        response = api.post(path, body)
+
+        assert response.status_code == 400
+        assert response.json()["field"] == field
+        assert len(response.content) < 300
+
+    def test_an_unknown_query_field_of_kilobytes(self, api):
+        response = api.get(RUNS, **{"y" * 5000: "1"})
+
+        assert response.status_code == 400
+        assert len(response.content) < 300

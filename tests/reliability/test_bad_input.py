@@ -1,6 +1,7 @@
 """Bad input: malformed answers become per-item problems kept for inspection, never a crash of
 the run or a traceback in the admin; bad command-line arguments get one line and exit 2."""
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -150,13 +151,27 @@ BAD_ARGUMENTS = {
         ["sync_etf_prices", "--start-year", "abc"],
         "error: argument --start-year: invalid int value: 'abc'",
     ),
+    # Dates go through the API's limits (etfs.sync.limits): one line, like the API's 400.
     "start-not-a-date": (
         ["sync_etf_prices", "--start", "2024-13-01"],
-        "error: argument --start: invalid date value: '2024-13-01'",
+        "CommandError: --start: 2024-13-01 is not a calendar date",
     ),
     "end-not-a-date": (
         ["sync_etf_prices", "--end", "yesterday"],
-        "error: argument --end: invalid date value: 'yesterday'",
+        "CommandError: --end: 'yesterday' is not a date written YYYY-MM-DD",
+    ),
+    # Python 3.11's fromisoformat reads these three; the command must not.
+    "start-not-iso": (
+        ["sync_etf_prices", "--start", "20240101"],
+        "CommandError: --start: '20240101' is not a date written YYYY-MM-DD",
+    ),
+    "start-in-year-one": (
+        ["sync_etf_prices", "--start", "0001-01-01"],
+        "CommandError: --start: must be from 1990-01-01 to today",
+    ),
+    "start-in-the-future": (
+        ["sync_etf_prices", "--start", f"{dt.date.today().year + 4}-01-01"],
+        "CommandError: --start: must be from 1990-01-01 to today",
     ),
     "full-and-start": (
         ["sync_etf_prices", "--full", "--start", "2024-01-01"],

@@ -16,6 +16,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -760,6 +761,25 @@ class TestCommand:
             run_command("--start-year", "1980")
 
         assert raised.value.returncode == 2
+
+    @pytest.mark.parametrize(
+        ("start", "message"),
+        [
+            # Python 3.11's fromisoformat reads all three; the first was sent as beg=10101.
+            ("0001-01-01", "--start: must be from 1990-01-01 to today (2026-06-01)"),
+            ("2030-01-01", "--start: must be from 1990-01-01 to today (2026-06-01)"),
+            ("20240101", "--start: '20240101' is not a date written YYYY-MM-DD"),
+        ],
+    )
+    def test_a_start_the_api_would_refuse_is_a_usage_error(self, server, start, message):
+        with time_machine.travel(shanghai(dt.date(2026, 6, 1), 10), tick=False):
+            with pytest.raises(CommandError) as raised:
+                run_command("--start", start)
+
+        assert raised.value.returncode == 2
+        assert str(raised.value) == message
+        assert not SyncRun.objects.filter(kind=SyncKind.ETF_PRICES).exists()
+        assert server.requests == []
 
     def test_queue_prints_the_run_and_runs_nothing(self, server):
         output = run_command("--queue", "--start-year", "2024")

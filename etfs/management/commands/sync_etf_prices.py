@@ -1,32 +1,37 @@
-import datetime as dt
+from functools import partial
 
 from django.core.management.base import BaseCommand, CommandError
 
 from etfs.models import StockInfo, SyncKind, SyncTrigger
 from etfs.sync.calendar import shanghai_now
+from etfs.sync.limits import (
+    check_codes,
+    check_date_range,
+    check_known_codes,
+    check_start_year,
+    parse_day,
+)
 from etfs.sync.prices import PriceOptions, sync_etf_prices
 from etfs.sync.queue import enqueue_sync
 from etfs.sync.runs import SyncAlreadyRunning
-from etfs.sync.validation import (
-    ValidationError,
-    validate_codes,
-    validate_date_range,
-    validate_start_year,
-)
 
 from ._runs import EXIT_FAILED, ProgressBar, finish_command, report_queued
 
 EXIT_USAGE = 2
 
 
-def iso_date(text: str) -> dt.date:
+def usage_checked(option: str, check, value):
+    """``check(value)`` (None stays None); its ValueError is a one-line usage error (exit 2)."""
+    if value is None:
+        return None
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+        return check(value)
+    except ValueError as exc:
+        raise CommandError(f"{option}: {exc}", returncode=EXIT_USAGE) from None
 
 
-iso_date.__name__ = "date"
+def known_codes(codes: list[str]) -> tuple[str, ...]:
+    return check_known_codes(check_codes(codes), StockInfo.objects.etf_codes_among)
 
 
 class Command(BaseCommand):
@@ -37,9 +42,11 @@ class Command(BaseCommand):
         since.add_argument(
             "--start-year", type=int, help="First year for ETFs without bars (default 2020)."
         )
-        since.add_argument("--start", type=iso_date, help="Fetch every ETF from this date.")
+        since.add_argument("--start", metavar="YYYY-MM-DD", help="Fetch every ETF from then.")
         since.add_argument("--full", action="store_true", help="Fetch whole histories.")
-        parser.add_argument("--end", type=iso_date, help="Last day (default: the last final day).")
+        parser.add_argument(
+            "--end", metavar="YYYY-MM-DD", help="Last day (default: the last final day)."
+        )
         parser.add_argument(
             "--code", action="append", dest="codes", help="Only this ETF code; repeatable."
         )
@@ -73,22 +80,19 @@ class Command(BaseCommand):
         finish_command(self, run)
 
     def price_options(self, options) -> PriceOptions:
-        """The same checks as the API's (etfs/sync/validation.py), as usage errors (exit 2)."""
-        start, end, codes = options["start"], options["end"], ()
-        try:
-            if options["start_year"] is not None:
-                validate_start_year(options["start_year"], shanghai_now().date())
-            validate_date_range(start, end)
-            if options["codes"]:
-                codes = validate_codes(options["codes"], StockInfo.objects.etf_codes_among)
-        except ValidationError as exc:
-            option = "--" + exc.field.replace("_", "-").removesuffix("s")
-            raise CommandError(f"{option}: {exc.message}", returncode=EXIT_USAGE) from exc
+        """The API's limits (etfs.sync.limits), refused as usage errors: exit 2, one line."""
+        today = shanghai_now().date()
+        start_year = usage_checked(
+            "--start-year", partial(check_start_year, today=today), options["start_year"]
+        )
+        start = usage_checked("--start", partial(parse_day, today=today), options["start"])
+        end = usage_checked("--end", partial(parse_day, today=today), options["end"])
+        usage_checked("--start", lambda window: check_date_range(*window), (start, end))
         return PriceOptions(
-            codes=codes,
+            codes=usage_checked("--code", known_codes, options["codes"]) or (),
             start=start,
             end=end,
-            start_year=options["start_year"],
+            start_year=start_year,
             full=options["full"],
             from_list=options["from_list"],
         )
