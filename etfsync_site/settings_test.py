@@ -1,10 +1,17 @@
 """Settings for the test suite: PostgreSQL (what users deploy), fast retries, no rate limit."""
 
 from .settings import *  # noqa: F403
+from .settings import Q_CLUSTER as _Q_CLUSTER
 from .settings import env
 
+# The server to test on. TEST_DATABASE_URL names one, which must answer; without it the suite
+# uses a PostgreSQL that answers at 127.0.0.1:$PGPORT (5432), else starts an embedded one for
+# the session (tests/conftest.py). The qcluster subprocesses of the tests get the URL chosen.
+TEST_DATABASE_URL = env.str("TEST_DATABASE_URL", default="")
 DATABASES = {
-    "default": env.db("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/etfsync"),
+    "default": env.db_url_config(
+        TEST_DATABASE_URL or f"postgres://postgres@127.0.0.1:{env.int('PGPORT', 5432)}/etfsync"
+    ),
 }
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_etfsync")}
 
@@ -26,3 +33,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # SQLite, the embedded default, for the tests of what must work there too: only tests that
 # ask for it (``django_db(databases=["default", "sqlite"])``) create it, in memory.
 DATABASES["sqlite"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+
+# Tests that queue through Redis use this server and database, under a queue name of their own
+# (passed to their subprocesses in ETFSYNC_TEST_QUEUE_NAME), and delete only their own keys.
+ETFSYNC_TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+Q_CLUSTER = {**_Q_CLUSTER, "name": env.str("ETFSYNC_TEST_QUEUE_NAME", default=_Q_CLUSTER["name"])}
+# In CI (CI=true) a test that cannot run here fails instead of skipping (browser tests).
+ETFSYNC_TEST_IN_CI = env.bool("CI", default=False)

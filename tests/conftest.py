@@ -1,10 +1,20 @@
 import datetime as dt
+import functools
+import shutil
 import socket
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 
 from tests.fakes.eastmoney import FakeEastmoney, make_funds
 from tests.qcluster import QCluster
+
+TEST_SETTINGS = "etfsync_site.settings_test"
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 # A fixed history window keeps the fake data independent of today's date.
 HISTORY_START = dt.date(2024, 1, 1)
@@ -71,3 +81,118 @@ def start_qcluster(tmp_path):
     """
     with QCluster(tmp_path) as clusters:
         yield clusters.start
+
+
+# --- the database server: configured, running, or embedded ------------------------------------
+
+
+@functools.cache
+def embedded_postgres_reason() -> str | None:
+    """Why this session needs its own embedded PostgreSQL; None when it has a server.
+
+    A configured server (TEST_DATABASE_URL) is used as it is; otherwise one that answers at the
+    default address is preferred (CI's); only without either does the session start its own.
+    """
+    if settings.SETTINGS_MODULE != TEST_SETTINGS or settings.TEST_DATABASE_URL:
+        return None
+    import psycopg
+
+    database = settings.DATABASES["default"]
+    address = f"{database['HOST']}:{database['PORT']}"
+    try:
+        psycopg.connect(
+            host=database["HOST"],
+            port=database["PORT"],
+            user=database["USER"],
+            password=database["PASSWORD"],
+            dbname="postgres",
+            connect_timeout=3,
+        ).close()
+    except psycopg.OperationalError as exc:
+        return f"no TEST_DATABASE_URL; {address}: {first_line(exc)}"
+    return None
+
+
+def first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0].strip()
+
+
+def pytest_report_header(config):
+    """Say which database server the run uses."""
+    if settings.SETTINGS_MODULE != TEST_SETTINGS:
+        return None
+    database = settings.DATABASES["default"]
+    address = f"{database['HOST']}:{database['PORT']}"
+    if settings.TEST_DATABASE_URL:
+        return f"database: PostgreSQL at {address} (TEST_DATABASE_URL)"
+    reason = embedded_postgres_reason()
+    if reason is None:
+        return f"database: PostgreSQL at {address} (running on this machine)"
+    from tests.embedded_postgres_server import EmbeddedPostgres
+
+    version = EmbeddedPostgres().version
+    return [
+        f"database: embedded {version} on a free port of 127.0.0.1, in a temporary folder",
+        f"  removed at the end of the run ({reason})",
+    ]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Start the embedded PostgreSQL when the session has no other server, and point the
+    connection at it (qcluster subprocesses get its URL from the connection's settings)."""
+    if embedded_postgres_reason() is None:
+        yield
+        return
+    from django.db import connection
+
+    from tests.embedded_postgres_server import EmbeddedPostgres
+
+    server = EmbeddedPostgres().start()
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=server.port, USER="postgres")
+    connection.settings_dict["PASSWORD"] = ""
+    yield
+    server.stop()
+
+
+# --- services a test may need: Redis, a browser -------------------------------------------------
+
+
+@pytest.fixture
+def redis_queue():
+    """A django-q2 queue on Redis (TEST_REDIS_URL) for a cluster: ``.url`` and ``.name``.
+
+    The queue name is this test's own (subprocesses get it in ETFSYNC_TEST_QUEUE_NAME), so a
+    run beside it is not disturbed and only this test's keys are deleted afterwards. Skips
+    with one line when no Redis answers.
+    """
+    import redis
+
+    url = settings.ETFSYNC_TEST_REDIS_URL
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis at {url}: {first_line(exc)}")
+    name = f"etfsync-test-{uuid.uuid4().hex[:12]}"
+    yield SimpleNamespace(url=url, name=name, client=client, keys=f"django_q:{name}:*")
+    own_keys = client.keys(f"django_q:{name}:*")
+    if own_keys:
+        client.delete(*own_keys)
+    client.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if BROWSER_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
+# A test marked `browser` (every test in tests/browser is) skips without Chromium; in CI it fails.
+def pytest_runtest_setup(item):
+    if CHROMIUM is None and item.get_closest_marker("browser"):
+        reason = "Chromium is not installed (apt install chromium)"
+        if settings.ETFSYNC_TEST_IN_CI:
+            pytest.fail(f"{reason}; CI must run the browser tests", pytrace=False)
+        pytest.skip(reason)

@@ -39,28 +39,23 @@ def test_a_queued_list_sync_runs_on_the_cluster(start_qcluster, fake_eastmoney):
     assert task.result == f"run #{run.pk}: succeeded"
 
 
-def test_with_redis_url_the_queue_goes_through_redis(start_qcluster, fake_eastmoney):
+def test_with_redis_url_the_queue_goes_through_redis(start_qcluster, fake_eastmoney, redis_queue):
     """REDIS_URL switches django-q2 from its ORM broker to Redis, for producer and workers."""
     import os
     import subprocess
     import sys
 
-    import redis
     from django_q.models import OrmQ
 
     from etfs.models import SyncRun
     from tests.qcluster import PROJECT, database_url
 
-    redis_url = "redis://127.0.0.1:6379/15"
-    try:
-        redis.Redis.from_url(redis_url).flushdb()
-    except redis.ConnectionError as exc:
-        pytest.skip(f"no Redis at {redis_url}: {exc}")
+    on_redis = {"REDIS_URL": redis_queue.url, "ETFSYNC_TEST_QUEUE_NAME": redis_queue.name}
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "etfsync_site.settings_test",
         "TEST_DATABASE_URL": database_url(),
-        "REDIS_URL": redis_url,
+        **on_redis,
     }
     queued = subprocess.run(
         [sys.executable, "manage.py", "sync_etf_lists", "--queue"],
@@ -72,12 +67,11 @@ def test_with_redis_url_the_queue_goes_through_redis(start_qcluster, fake_eastmo
     )
     run = SyncRun.objects.get()
     waiting = {
-        key: redis.Redis.from_url(redis_url).llen(key)
-        for key in redis.Redis.from_url(redis_url).keys("django_q:*")
+        key: redis_queue.client.llen(key) for key in redis_queue.client.keys(redis_queue.keys)
     }
-    assert sum(waiting.values()) == 1, waiting  # the task waits in Redis ...
+    assert waiting == {f"django_q:{redis_queue.name}:q".encode(): 1}  # the task waits in Redis ...
     assert not OrmQ.objects.exists()  # ... and not in the database broker
-    cluster = start_qcluster(fake_eastmoney, REDIS_URL=redis_url)
+    cluster = start_qcluster(fake_eastmoney, **on_redis)
 
     def finished():
         run.refresh_from_db()

@@ -1,26 +1,23 @@
 """The admin pages in a real browser: log in, press the sync button, land on the run.
 
 Needs Chromium (Debian's package: /usr/bin/chromium; .ci/run installs it) and the Playwright
-Python package (requirements.txt); skipped with the reason when Chromium is missing.
+Python package (requirements.txt); skipped with the reason when Chromium is missing, failed
+in CI (the ``browser`` marker, tests/conftest.py).
 """
 
 import os
-import shutil
 
 import pytest
 from django.db import connections
 
 from etfs.models import StockInfo, SyncRun, SyncStatus
+from tests.conftest import CHROMIUM
 from tests.factories import make_bars, make_security, make_staff_user
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PASSWORD = "a-long-test-password"
 VIEW_PERMISSIONS = ("etfs.view_stockinfo", "etfs.view_syncrun", "etfs.view_syncrunerror")
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt install chromium)"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
