@@ -9,6 +9,8 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings
 
+from tests.database_server import describe as describe_database
+from tests.database_server import embedded_postgres_reason, first_line
 from tests.fakes.eastmoney import FakeEastmoney, make_funds
 from tests.qcluster import QCluster
 
@@ -87,61 +89,29 @@ def start_qcluster(tmp_path):
 
 
 @functools.cache
-def embedded_postgres_reason() -> str | None:
-    """Why this session needs its own embedded PostgreSQL; None when it has a server.
-
-    A configured server (TEST_DATABASE_URL) is used as it is; otherwise one that answers at the
-    default address is preferred (CI's); only without either does the session start its own.
-    """
-    if settings.SETTINGS_MODULE != TEST_SETTINGS or settings.TEST_DATABASE_URL:
+def session_embedded_postgres_reason() -> str | None:
+    """Why this session needs its own PostgreSQL (tests/database_server.py); None if it has one."""
+    if settings.SETTINGS_MODULE != TEST_SETTINGS:
         return None
-    import psycopg
-
-    database = settings.DATABASES["default"]
-    address = f"{database['HOST']}:{database['PORT']}"
-    try:
-        psycopg.connect(
-            host=database["HOST"],
-            port=database["PORT"],
-            user=database["USER"],
-            password=database["PASSWORD"],
-            dbname="postgres",
-            connect_timeout=3,
-        ).close()
-    except psycopg.OperationalError as exc:
-        return f"no TEST_DATABASE_URL; {address}: {first_line(exc)}"
-    return None
-
-
-def first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0].strip()
+    return embedded_postgres_reason(settings.TEST_DATABASE_URL, settings.DATABASES["default"])
 
 
 def pytest_report_header(config):
     """Say which database server the run uses."""
     if settings.SETTINGS_MODULE != TEST_SETTINGS:
         return None
-    database = settings.DATABASES["default"]
-    address = f"{database['HOST']}:{database['PORT']}"
-    if settings.TEST_DATABASE_URL:
-        return f"database: PostgreSQL at {address} (TEST_DATABASE_URL)"
-    reason = embedded_postgres_reason()
-    if reason is None:
-        return f"database: PostgreSQL at {address} (running on this machine)"
-    from tests.embedded_postgres_server import EmbeddedPostgres
-
-    version = EmbeddedPostgres().version
-    return [
-        f"database: embedded {version} on a free port of 127.0.0.1, in a temporary folder",
-        f"  removed at the end of the run ({reason})",
-    ]
+    return describe_database(
+        settings.TEST_DATABASE_URL,
+        settings.DATABASES["default"],
+        session_embedded_postgres_reason(),
+    )
 
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """Start the embedded PostgreSQL when the session has no other server, and point the
     connection at it (qcluster subprocesses get its URL from the connection's settings)."""
-    if embedded_postgres_reason() is None:
+    if session_embedded_postgres_reason() is None:
         yield
         return
     from django.db import connection

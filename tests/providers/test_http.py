@@ -8,6 +8,7 @@ import time
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from etfs.providers.base import ProviderDataError, ProviderUnavailable
 from etfs.providers.http import (
@@ -39,6 +40,37 @@ def client():
     client = HttpClient(FAST)
     yield client
     client.close()
+
+
+@pytest.fixture
+def sleeps(monkeypatch) -> list[float]:
+    """The sleeps this test's thread asks for, in order (they still happen)."""
+    real_sleep, thread, asked = time.sleep, threading.get_ident(), []
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() == thread:
+            asked.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    return asked
+
+
+@pytest.fixture
+def clock_moved_by_sleeps(monkeypatch) -> list[float]:
+    """The wall clock stands still; a sleep moves it on at once instead (time-machine).
+
+    Returns the sleeps asked for, in order: what a rate limit decides, without waiting for it.
+    """
+    asked = []
+    with time_machine.travel(time.time(), tick=False) as clock:
+
+        def sleep(seconds: float) -> None:
+            asked.append(seconds)
+            clock.shift(seconds)
+
+        monkeypatch.setattr(time, "sleep", sleep)
+        yield asked
 
 
 def get_list(client: HttpClient, server: FakeEastmoney, **params):
@@ -191,17 +223,15 @@ class TestHttpClient:
 
         assert len(server.requests) == 3
 
-    def test_retry_after_is_capped_by_the_config(self, server):
+    def test_retry_after_is_capped_by_the_config(self, server, sleeps):
         # The fake asks for Retry-After: 1; the client may wait at most 0.05 s.
         client = HttpClient(HttpConfig(retries=2, backoff=0.01, rate_limit=0, max_retry_after=0.05))
         server.fail("429-retry-after")
 
-        started = time.monotonic()
         get_list(client, server)
-        elapsed = time.monotonic() - started
 
         assert len(server.requests) == 2
-        assert elapsed < 0.5
+        assert sleeps == [0.05]  # one wait, the cap, before the one retry
 
     def test_403_is_never_retried(self, server, client):
         server.fail("403", times=3)
@@ -221,13 +251,11 @@ class TestHttpClient:
 
     def test_a_timeout_is_unavailable_and_names_the_timeout(self, server):
         client = HttpClient(HttpConfig(read_timeout=0.3, retries=1, backoff=0.01, rate_limit=0))
-        server.fail("timeout", times=2)
+        server.fail("timeout", times=2)  # each answer would come after 3 s
 
-        started = time.monotonic()
         with pytest.raises(ProviderUnavailable) as caught:
-            get_list(client, server, _sleep=1)
+            get_list(client, server)
 
-        assert time.monotonic() - started < 1.5
         assert host_of(server) in str(caught.value)
         assert re.search(r"time(d )?out", str(caught.value)), str(caught.value)
         assert "0.3" in str(caught.value)
@@ -255,25 +283,23 @@ class TestHttpClient:
 
 
 class TestRateLimiter:
-    def test_spaces_calls_to_one_host(self, tmp_path):
-        limiter = RateLimiter(rate=20, directory=tmp_path)
+    def test_spaces_calls_to_one_host(self, tmp_path, clock_moved_by_sleeps):
+        limiter = RateLimiter(rate=20, jitter=0.1, directory=tmp_path)
 
-        started = time.monotonic()
         for _ in range(5):
             limiter.wait("push2.example")
-        elapsed = time.monotonic() - started
 
-        assert elapsed >= 0.2 * 0.98  # four gaps of at least 1/20 s
-        assert elapsed < 1.0
+        # The first call goes at once; each later one waits one slot of 1/20 s plus jitter.
+        assert len(clock_moved_by_sleeps) == 4
+        assert all(0.05 - 1e-5 <= wait <= 0.055 + 1e-5 for wait in clock_moved_by_sleeps)
 
-    def test_hosts_do_not_wait_for_each_other(self, tmp_path):
+    def test_hosts_do_not_wait_for_each_other(self, tmp_path, clock_moved_by_sleeps):
         limiter = RateLimiter(rate=2, directory=tmp_path)
 
-        started = time.monotonic()
         for host in ("push2.example", "push2his.example", "other.example"):
             limiter.wait(host)
 
-        assert time.monotonic() - started < 0.1
+        assert clock_moved_by_sleeps == []
 
     def test_threads_reserve_consecutive_slots(self, tmp_path):
         limiter = RateLimiter(rate=20, jitter=0, directory=tmp_path)
@@ -288,35 +314,39 @@ class TestRateLimiter:
         assert time.monotonic() - started >= 0.2 * 0.98
 
     def test_processes_share_one_budget_per_machine(self, tmp_path):
-        """Two worker processes at 10/s each still make 10 requests/s together, not 20."""
+        """Two worker processes at 10/s each still make 10 requests/s together, not 20.
+
+        Both start asking at one moment (``go``); shared slots put the k-th request at least
+        k/10 s after it, however late a process wakes. Only lower bounds: load cannot fail it.
+        """
+        go_file = tmp_path / "go"
         script = (
-            "import sys, time; from etfs.providers.http import RateLimiter\n"
+            "import pathlib, sys, time; from etfs.providers.http import RateLimiter\n"
             "limiter = RateLimiter(rate=10, jitter=0, directory=sys.argv[1])\n"
+            "print('ready', flush=True)\n"
+            "while not pathlib.Path(sys.argv[2]).exists(): time.sleep(0.001)\n"
             "for _ in range(5): limiter.wait('push2.example'); print(time.time(), flush=True)\n"
         )
-        workers = [
-            subprocess.Popen(
-                [sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True
-            )
-            for _ in range(2)
-        ]
+        command = [sys.executable, "-c", script, str(tmp_path), str(go_file)]
+        workers = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        assert [worker.stdout.readline() for worker in workers] == ["ready\n", "ready\n"]
+        go = time.time()
+        go_file.touch()
         stamps = sorted(
             float(line) for worker in workers for line in worker.communicate()[0].split()
         )
 
         assert len(stamps) == 10
-        gaps = [later - earlier for earlier, later in zip(stamps, stamps[1:], strict=False)]
-        assert min(gaps) >= 0.1 * 0.9  # never two requests closer than one slot
-        assert stamps[-1] - stamps[0] >= 0.9 * 0.98  # ten slots of 1/10 s, one after another
+        for k, stamp in enumerate(stamps):
+            assert stamp >= go + k * 0.1 * 0.98, (k, [round(s - go, 3) for s in stamps])
 
-    def test_rate_zero_disables_the_limit(self, tmp_path):
+    def test_rate_zero_disables_the_limit(self, tmp_path, clock_moved_by_sleeps):
         limiter = RateLimiter(rate=0, directory=tmp_path)
 
-        started = time.monotonic()
         for _ in range(50):
             limiter.wait("push2.example")
 
-        assert time.monotonic() - started < 0.05
+        assert clock_moved_by_sleeps == []
 
     def test_the_client_applies_the_rate(self, server, tmp_path):
         client = HttpClient(HttpConfig(retries=0, rate_limit=20, rate_limit_dir=str(tmp_path)))
