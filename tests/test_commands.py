@@ -195,3 +195,28 @@ def test_a_price_sync_before_any_list_sync_says_what_to_do(fake_eastmoney):
 
     assert "succeeded" in output
     assert "note: no listed ETFs to sync yet: run the ETF list sync first" in output
+
+
+@pytest.mark.parametrize("command", ["sync_etf_lists", "sync_etf_prices"])
+def test_an_unreachable_database_is_one_line_and_exit_status_1(command):
+    # Port 9 (discard) refuses connections, as a database that went away does.
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "etfsync_site.settings_test",
+        "TEST_DATABASE_URL": "postgres://postgres@127.0.0.1:9/etfsync",
+    }
+
+    finished = subprocess.run(
+        [sys.executable, "manage.py", command, "--no-progress"],
+        cwd=PROJECT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert finished.returncode == 1, finished.stderr
+    [line] = finished.stderr.strip().splitlines()
+    assert line.startswith("CommandError: the database is unreachable: connection failed: ")
+    assert "port 9 failed" in line
+    assert finished.stdout == ""

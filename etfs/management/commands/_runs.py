@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import InterfaceError, OperationalError
 from tqdm import tqdm
 
 from etfs.models import SyncRun, SyncStatus
@@ -10,6 +11,18 @@ from etfs.models import SyncRun, SyncStatus
 # Exit statuses: 0 succeeded, 1 failed, 2 bad arguments (argparse), 3 partial.
 EXIT_FAILED = 1
 EXIT_PARTIAL = 3
+
+
+class SyncCommand(BaseCommand):
+    """A sync command: a database that cannot be reached, or goes away, is one line and exit 1."""
+
+    def execute(self, *args, **options):
+        try:
+            return super().execute(*args, **options)
+        except (OperationalError, InterfaceError) as exc:
+            reason = next(iter(str(exc).strip().splitlines()), type(exc).__name__)
+            message = f"the database is unreachable: {reason}"
+            raise CommandError(message, returncode=EXIT_FAILED) from exc
 
 
 class ProgressBar:

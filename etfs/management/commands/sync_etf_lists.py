@@ -1,14 +1,14 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from etfs.models import Exchange, SyncKind, SyncTrigger
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.queue import enqueue_sync
 from etfs.sync.runs import SyncAlreadyRunning
 
-from ._runs import EXIT_FAILED, ProgressBar, finish_command, report_queued
+from ._runs import EXIT_FAILED, ProgressBar, SyncCommand, finish_command, report_queued
 
 
-class Command(BaseCommand):
+class Command(SyncCommand):
     help = "Fetch the ETF lists of the Shanghai and Shenzhen exchanges into StockInfo."
 
     def add_arguments(self, parser):

@@ -1,6 +1,6 @@
 from functools import partial
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from etfs.models import StockInfo, SyncKind, SyncTrigger
 from etfs.sync.calendar import shanghai_now
@@ -15,7 +15,7 @@ from etfs.sync.prices import PriceOptions, sync_etf_prices
 from etfs.sync.queue import enqueue_sync
 from etfs.sync.runs import SyncAlreadyRunning
 
-from ._runs import EXIT_FAILED, ProgressBar, finish_command, report_queued
+from ._runs import EXIT_FAILED, ProgressBar, SyncCommand, finish_command, report_queued
 
 EXIT_USAGE = 2
 
@@ -34,7 +34,7 @@ def known_codes(codes: list[str]) -> tuple[str, ...]:
     return check_known_codes(check_codes(codes), StockInfo.objects.etf_codes_among)
 
 
-class Command(BaseCommand):
+class Command(SyncCommand):
     help = "Fetch daily bars (unadjusted) of the listed ETFs into DailyBar, incrementally."
 
     def add_arguments(self, parser):
