@@ -7,8 +7,19 @@ from django.utils import timezone
 from etfs.models import SourceCooldown, StockInfo, SyncKind, SyncRun
 
 RECENT_RUNS = 30
-# "Last ETF list run": the kind as a noun in front of "run".
-RUN_NAMES = {SyncKind.ETF_LISTS: "ETF list", SyncKind.ETF_PRICES: "ETF price"}
+
+
+def run_name(label: str) -> str:
+    """A kind's label as the noun before "run": "ETF lists" -> "ETF list", "Corporate actions"
+    -> "corporate action" (so: "Last ETF list run", "Last corporate action run")."""
+    words = label.split()
+    if words and not words[0].isupper():
+        words[0] = words[0].lower()
+    if words and words[-1].endswith("s") and not words[-1].endswith("ss"):
+        words[-1] = words[-1][:-1]
+    return " ".join(words)
+
+
 CHART_WIDTH, CHART_HEIGHT = 300, 80
 
 
@@ -19,9 +30,7 @@ def dashboard() -> dict:
     }
     return {
         "etfs_by_exchange": StockInfo.objects.etf_count_by_exchange(),
-        "latest_runs": [
-            (RUN_NAMES.get(kind, SyncKind(kind).label), run) for kind, run in latest.items()
-        ],
+        "latest_runs": [(run_name(SyncKind(kind).label), run) for kind, run in latest.items()],
         "active_runs": list(
             SyncRun.objects.active().filter(parent=None).select_related("requested_by")
         ),

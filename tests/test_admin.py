@@ -267,20 +267,21 @@ class TestStockInfoBarsPeriods:
         monthly = client.get(url, {"period": "month"})
 
         assert daily.status_code == weekly.status_code == monthly.status_code == 200
-        assert [bar["period_start"] for bar in daily.context["recent_bars"]][:2] == [
+        assert [bar["period_start"] for bar in daily.context["bars_page"]][:2] == [
             dt.date(2024, 1, 21),
             dt.date(2024, 1, 20),
         ]
-        weeks = weekly.context["recent_bars"]
+        weeks = weekly.context["bars_page"]
         assert [(week["period_start"], week["days"], week["volume"]) for week in weeks] == [
             (dt.date(2024, 1, 15), 7, 700_000),
             (dt.date(2024, 1, 8), 7, 700_000),
             (dt.date(2024, 1, 1), 7, 700_000),
         ]
-        [month] = monthly.context["recent_bars"]
+        [month] = monthly.context["bars_page"]
         assert (month["period_start"], month["days"]) == (dt.date(2024, 1, 1), 21)
-        assert b"<strong>Weekly</strong>" in weekly.content
-        assert b'href="?period=month"' in weekly.content
+        assert b'<span aria-current="page">Weekly</span>' in weekly.content
+        assert b'href="?period=month&amp;adjust=none"' in weekly.content
+        assert len(weekly.context["chart_points"]) == 3
 
 
 class TestFrontPage:
@@ -319,7 +320,7 @@ class TestCancelButton:
         run = make_run(kind="etf_prices", status="running", scope="etf_prices")
         page = client.get(f"/admin/etfs/syncrun/{run.pk}/change/")
         assert b'id="cancel-run"' in page.content
-        assert b'http-equiv="refresh"' in page.content  # follows the run while it is active
+        assert b'data-refresh-seconds="5"' in page.content  # follows the run while it is active
 
         response = client.post(f"/admin/etfs/syncrun/{run.pk}/cancel/", follow=True)
 

@@ -61,6 +61,8 @@ def run_progress_cell(run: SyncRun) -> str:
         return progress_bar(run.items_done, run.items_total)
     if not run.items_total:
         return "-"
+    if run.items_done == run.items_total:
+        return grouped(run.items_total)
     return f"{grouped(run.items_done)}/{grouped(run.items_total)}"
 
 

@@ -6,7 +6,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
 
 from etfs.models import (
@@ -18,7 +20,7 @@ from etfs.models import (
     SyncTrigger,
 )
 from etfs.sync.queue import retry_failed_items
-from etfs.sync.runs import COUNTERS, cancel_runs
+from etfs.sync.runs import cancel_runs
 
 from . import display
 from .run_page import run_page_context
@@ -58,10 +60,9 @@ class RunLevelFilter(admin.SimpleListFilter):
 class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
     list_display = (
         "id",
-        "kind",
+        "kind_and_trigger",
         "status_badge",
-        "started_by",
-        "queued_at",
+        "queued",
         "duration_display",
         "progress",
         "fetched",
@@ -101,7 +102,6 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
                 )
             },
         ),
-        ("Counters", {"fields": ("items_total", *COUNTERS)}),
         ("Errors", {"fields": ("error_summary",)}),
     )
 
@@ -138,6 +138,24 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
     @admin.display(description="started by", ordering="trigger")
     def started_by(self, obj):
         return display.started_by(obj)
+
+    @admin.display(description="kind, started by", ordering="kind")
+    def kind_and_trigger(self, obj):
+        return format_html(
+            '{}<br><span class="quiet">{}</span>', obj.get_kind_display(), display.started_by(obj)
+        )
+
+    @admin.display(description="queued", ordering="queued_at")
+    def queued(self, obj):
+        """ "11-30 21:06" this year, "2025-11-30" before: the list must fit 1,280 px."""
+        queued_at = localtime(obj.queued_at)
+        same_year = queued_at.year == localtime().year
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            queued_at.isoformat(),
+            date_format(queued_at, "Y-m-d H:i:s"),
+            date_format(queued_at, "m-d H:i" if same_year else "Y-m-d"),
+        )
 
     @admin.display(description="duration")
     def duration_display(self, obj):

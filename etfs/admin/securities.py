@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.functional import cached_property
+from django.utils.http import urlencode
 
 from etfs.models import DailyBar, StockInfo, SyncKind
 
+from .etf_page import etf_page_context
+from .exports import bar_export_view, security_export_view
 from .read_only import SyncedDataAdmin
 from .sync_buttons import SyncButtonsMixin, can_run_sync, start_sync
-
-BAR_PERIODS = {"day": "Daily", "week": "Weekly", "month": "Monthly"}
 
 
 @admin.register(StockInfo)
@@ -40,7 +45,7 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         "first_bar_date",
         "last_bar_date",
     )
-    actions = ["sync_prices_of_selected"]
+    actions = ["sync_prices_of_selected", "export_bars_of_selected"]
     list_per_page = 100
 
     change_form_template = "admin/etfs/stockinfo/change_form.html"
@@ -49,16 +54,27 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         return super().get_queryset(request).with_bar_summary()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        period = request.GET.get("period", "day")
-        if period not in BAR_PERIODS:
-            period = "day"
+        security = self.get_object(request, object_id)
         extra_context = {
             **(extra_context or {}),
-            "bar_period": period,
-            "bar_periods": BAR_PERIODS,
-            "recent_bars": DailyBar.objects.filter(security_id=object_id).recent(period),
+            **(etf_page_context(request, security) if security else {}),
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "export_list_url": reverse("admin:etfs_stockinfo_export"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self):
+        export = path(
+            "export/",
+            self.admin_site.admin_view(partial(security_export_view, self)),
+            name="etfs_stockinfo_export",
+        )
+        return [export, *super().get_urls()]
 
     @admin.display(description="bars", ordering="bar_count")
     def bar_count(self, obj):
@@ -71,6 +87,12 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
     @admin.display(description="last bar", ordering="last_bar_date")
     def last_bar_date(self, obj):
         return obj.last_bar_date
+
+    @admin.action(description="Export bars of the selected securities (CSV)")
+    def export_bars_of_selected(self, request, queryset):
+        codes = " ".join(sorted(queryset.values_list("code", flat=True).distinct()))
+        url = reverse("admin:etfs_dailybar_export") + "?" + urlencode({"codes": codes})
+        return HttpResponseRedirect(url)
 
     @admin.action(description="Sync prices of the selected ETFs", permissions=["run_sync"])
     def sync_prices_of_selected(self, request, queryset):
@@ -115,3 +137,11 @@ class DailyBarAdmin(SyncedDataAdmin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     ordering = ("-trade_date",)
     list_per_page = 100
+
+    def get_urls(self):
+        export = path(
+            "export/",
+            self.admin_site.admin_view(partial(bar_export_view, self)),
+            name="etfs_dailybar_export",
+        )
+        return [export, *super().get_urls()]

@@ -69,3 +69,23 @@ def test_tokens_and_cooldowns_stay_editable(client, superuser):
     assert token_add.status_code == 200
     assert lifted.status_code == 302
     assert not SourceCooldown.objects.exists()
+
+
+def test_corporate_actions_and_factors_are_read_only(client, superuser):
+    from etfs.models import CorporateAction
+
+    security = make_security("513500")
+    action = CorporateAction.objects.create(
+        security=security, ex_date="2022-03-29", kind="split", ratio=2
+    )
+
+    listing = client.get(reverse("admin:etfs_corporateaction_changelist"))
+    posted = client.post(
+        reverse("admin:etfs_corporateaction_change", args=[action.pk]), {"ratio": "3"}
+    )
+    add = client.get(reverse("admin:etfs_corporateaction_add"))
+    factors = client.get(reverse("admin:etfs_adjustmentfactor_add"))
+
+    assert listing.status_code == 200 and "513500" in listing.content.decode()
+    assert (posted.status_code, add.status_code, factors.status_code) == (403, 403, 403)
+    assert CorporateAction.objects.get().ratio == 2

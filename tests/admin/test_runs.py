@@ -89,7 +89,7 @@ def test_the_run_page_shows_chunks_problem_kinds_and_a_page_of_problems(
     ]
     assert len(response.context["problems_page"].object_list) == 50
     assert len(second.context["problems_page"].object_list) == 10
-    assert "Time left" in page and 'http-equiv="refresh"' in page
+    assert "Time left" in page and 'data-refresh-seconds="5"' in page
 
 
 def test_the_task_state_shows_only_when_it_says_something(client, superuser, fanned_out):
@@ -120,3 +120,13 @@ def test_the_task_state_shows_only_when_it_says_something(client, superuser, fan
     assert "(success)" not in running
     assert "handed over; the run goes on" in running
     assert "(success)" in done
+
+
+def test_run_names_read_as_nouns():
+    from etfs.dashboard import run_name
+
+    assert [run_name(label) for label in ("ETF lists", "ETF prices", "Corporate actions")] == [
+        "ETF list",
+        "ETF price",
+        "corporate action",
+    ]

@@ -8,52 +8,14 @@ in CI (the ``browser`` marker, tests/conftest.py).
 import os
 
 import pytest
-from django.db import connections
 
 from etfs.models import StockInfo, SyncRun, SyncStatus
-from tests.conftest import CHROMIUM
+from tests.browser.conftest import PASSWORD, log_in
 from tests.factories import make_bars, make_security, make_staff_user
 
-PASSWORD = "a-long-test-password"
 VIEW_PERMISSIONS = ("etfs.view_stockinfo", "etfs.view_syncrun", "etfs.view_syncrunerror")
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # plain synchronous code all the same.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
-        # ORM calls made while Playwright's loop runs get their own connection (Django keys
-        # connections by async context); close it here or the test database cannot be dropped.
-        connections.close_all()
-
-
-def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#user-tools")
 
 
 def test_an_operator_starts_a_list_sync_and_lands_on_the_run(browser_page, live_server, tmp_path):
@@ -92,8 +54,8 @@ def test_the_bar_summary_and_periods_show_on_an_etf_page(browser_page, live_serv
     row = page.locator("#result_list tbody tr").first.inner_text()
     page.goto(f"{live_server.url}/admin/etfs/stockinfo/{security.pk}/change/")
     page.click("text=Weekly")
-    page.wait_for_url("**?period=week")
-    weekly_rows = page.locator("#recent-bars tbody tr").count()
+    page.wait_for_url("**?period=week*")
+    weekly_rows = page.locator("#bars-table tbody tr").count()
 
     assert "21" in row  # the bar count, beside first and last bar dates
     assert weekly_rows == 4  # 2 Jan 2024 (Tue) .. 22 Jan: four Monday-weeks

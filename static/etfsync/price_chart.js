@@ -1,0 +1,69 @@
+/* An ETF's price chart: candles, and the volume in a pane underneath.
+   Data: the page's #price-chart-data, [[date, open, high, low, close, volume], ...] oldest
+   first. Library: TradingView Lightweight Charts (static/vendor/lightweight-charts). */
+"use strict";
+
+(function () {
+  function cssColour(name, fallback) {
+    const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return value || fallback;
+  }
+
+  function drawPriceChart() {
+    const container = document.getElementById("price-chart");
+    const source = document.getElementById("price-chart-data");
+    if (!container || !source || !window.LightweightCharts) {
+      return;
+    }
+    const points = JSON.parse(source.textContent);
+    const charts = window.LightweightCharts;
+    // Chinese market convention: red for a day that closed higher, green for lower.
+    const up = "#c62828";
+    const down = "#2e7d32";
+    const chart = charts.createChart(container, {
+      autoSize: true,
+      layout: {
+        background: { type: "solid", color: cssColour("--body-bg", "#ffffff") },
+        textColor: cssColour("--body-fg", "#333333"),
+      },
+      grid: {
+        vertLines: { color: cssColour("--hairline-color", "#e8e8e8") },
+        horzLines: { color: cssColour("--hairline-color", "#e8e8e8") },
+      },
+      timeScale: { borderVisible: false },
+      rightPriceScale: { borderVisible: false },
+    });
+    const candles = chart.addSeries(charts.CandlestickSeries, {
+      upColor: up,
+      downColor: down,
+      borderUpColor: up,
+      borderDownColor: down,
+      wickUpColor: up,
+      wickDownColor: down,
+      priceFormat: { type: "price", precision: 3, minMove: 0.001 },
+    });
+    const volume = chart.addSeries(
+      charts.HistogramSeries,
+      { priceFormat: { type: "volume" }, priceLineVisible: false, lastValueVisible: false },
+      1,
+    );
+    candles.setData(
+      points.map(([time, open, high, low, close]) => ({ time, open, high, low, close })),
+    );
+    volume.setData(
+      points.map(([time, open, , , close, value]) => ({
+        time,
+        value,
+        color: close >= open ? "rgba(198, 40, 40, 0.5)" : "rgba(46, 125, 50, 0.5)",
+      })),
+    );
+    chart.panes()[0].setStretchFactor(3);
+    chart.panes()[1].setStretchFactor(1);
+    chart.timeScale().fitContent();
+    // For people and tests alike: how many bars the chart holds.
+    container.dataset.points = String(candles.data().length);
+    window.etfsyncPriceChart = { chart, candles, volume };
+  }
+
+  document.addEventListener("DOMContentLoaded", drawPriceChart);
+})();

@@ -1,0 +1,91 @@
+"""An ETF's page: chart data for the chosen period, bars by date range and page, export link."""
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from tests.factories import make_bars, make_security
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def superuser(client):
+    user = User.objects.create_superuser("root", password="unused")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def etf():
+    security = make_security("510300", name="沪深300ETF")
+    make_bars(security, 120, start=dt.date(2024, 1, 1))  # 1 Jan .. 29 Apr 2024
+    return security
+
+
+def page(client, security, **query):
+    response = client.get(reverse("admin:etfs_stockinfo_change", args=[security.pk]), query)
+    assert response.status_code == 200
+    return response
+
+
+def test_the_chart_holds_the_whole_history_and_the_table_a_page(client, superuser, etf):
+    response = page(client, etf)
+
+    points = response.context["chart_points"]
+    assert len(points) == 120
+    assert points[0] == ["2024-01-01", 1.0, 1.1, 0.9, 1.05, 100_000]
+    bars = response.context["bars_page"]
+    assert len(bars.object_list) == 50
+    assert bars.object_list[0]["period_start"] == dt.date(2024, 4, 29)  # newest first
+    assert bars.paginator.num_pages == 3
+    assert b'id="price-chart"' in response.content
+    assert b"100,000" in response.content  # volumes grouped
+
+
+def test_a_date_range_limits_the_table_and_pages_through_it(client, superuser, etf):
+    first = page(client, etf, **{"from": "2024-02-01", "to": "2024-03-31"})
+    second = page(client, etf, **{"from": "2024-02-01", "to": "2024-03-31", "page": "2"})
+
+    dates = [bar["period_start"] for bar in first.context["bars_page"]]
+    dates += [bar["period_start"] for bar in second.context["bars_page"]]
+    assert dates[0] == dt.date(2024, 3, 31) and dates[-1] == dt.date(2024, 2, 1)
+    assert len(dates) == 60
+    assert len(first.context["chart_points"]) == 120  # the chart keeps the whole history
+    assert "start=2024-02-01" in first.context["export_url"]
+    assert "end=2024-03-31" in first.context["export_url"]
+
+
+def test_a_monthly_range_keeps_the_month_it_cuts(client, superuser, etf):
+    response = page(client, etf, period="month", **{"from": "2024-02-15"})
+
+    months = [bar["period_start"] for bar in response.context["bars_page"]]
+    assert months == [dt.date(2024, 4, 1), dt.date(2024, 3, 1), dt.date(2024, 2, 1)]
+
+
+def test_a_malformed_date_is_ignored(client, superuser, etf):
+    response = page(client, etf, **{"from": "2024-13-45"})
+
+    assert response.context["bars_range"]["from"] is None
+    assert response.context["bars_page"].paginator.count == 120
+
+
+def test_the_chart_and_table_switch_to_adjusted_prices(client, superuser):
+    from etfs.sync.factors import recompute_factors
+    from tests.adjustment.history import SPLIT_BARS, SPLIT_DAY, add_event, add_fund
+
+    fund = add_fund("513500", "XSHG", SPLIT_BARS)
+    add_event(fund, SPLIT_DAY, "split", ratio="2")
+    recompute_factors([fund.pk])
+
+    raw = page(client, fund)
+    forward = page(client, fund, adjust="qfq")
+    backward = page(client, fund, adjust="hfq", period="month")
+
+    assert raw.context["chart_points"][1][4] == 2.51  # 2022-03-28, as stored
+    assert forward.context["chart_points"][1][4] == 1.255  # halved: the split came after
+    assert [bar["period_start"] for bar in backward.context["bars_page"]][-1] == dt.date(2014, 1, 1)
+    assert "adjust=qfq" in forward.context["export_url"]
+    assert "Dividends and splits" in forward.content.decode()
