@@ -1,0 +1,142 @@
+"""The ways a user syncs prices without etfsync, to measure etfsync against.
+
+``fair_naive_sync`` is the loop people write around akshare: page the list, fetch each fund's
+k-lines one after another, write each fund's rows with ``INSERT ... ON CONFLICT DO UPDATE`` in
+one transaction per fund (psycopg 3's ``executemany``, which pipelines the statements). It is
+the baseline the README's ratio is taken against.
+
+``orm_naive_sync`` is what this project's seed did: the same requests, then
+``update_or_create`` per row in autocommit. It is much slower than the fair way and is shown on
+its own, labelled line only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import psycopg
+import requests
+
+from etfs.providers.eastmoney import (
+    ETF_BOARDS,
+    EXCHANGE_TO_MARKET,
+    KLINE_FIELDS,
+    KLINE_PATH,
+    KLINE_TOKEN,
+    LIST_PAGE_SIZE,
+    LIST_PATH,
+    LIST_TOKEN,
+    MARKET_TO_EXCHANGE,
+)
+
+UPSERT_SQL = """
+INSERT INTO etfs_dailybar (security_id, trade_date, open, high, low, close, volume, amount)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (security_id, trade_date) DO UPDATE SET
+    open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
+    volume = EXCLUDED.volume, amount = EXCLUDED.amount
+"""
+
+
+def page_the_list(session: requests.Session, push2_url: str) -> list[tuple[str, str]]:
+    """(code, exchange) of every fund on the ETF boards, page after page."""
+    funds, page = [], 1
+    while True:
+        params = {
+            "pn": page,
+            "pz": LIST_PAGE_SIZE,
+            "po": 1,
+            "np": 1,
+            "fltt": 2,
+            "fid": "f12",
+            "fs": ETF_BOARDS,
+            "ut": LIST_TOKEN,
+            "fields": "f12,f13,f14",
+        }
+        data = session.get(push2_url + LIST_PATH, params=params, timeout=20).json()["data"]
+        funds += [(row["f12"], MARKET_TO_EXCHANGE[row["f13"]]) for row in data["diff"]]
+        if not data["diff"] or len(funds) >= data["total"]:
+            return funds
+        page += 1
+
+
+def fetch_klines(session, push2his_url: str, code: str, exchange: str, start, end) -> list[str]:
+    params = {
+        "secid": f"{EXCHANGE_TO_MARKET[exchange]}.{code}",
+        "klt": 101,
+        "fqt": 0,
+        "beg": start.strftime("%Y%m%d"),
+        "end": end.strftime("%Y%m%d"),
+        "fields1": "f1,f2,f3,f4,f5,f6",
+        "fields2": KLINE_FIELDS,
+        "ut": KLINE_TOKEN,
+    }
+    answer = session.get(push2his_url + KLINE_PATH, params=params, timeout=20).json()
+    return (answer.get("data") or {}).get("klines") or []
+
+
+def parse_line(line: str) -> tuple:
+    """date, open, high, low, close, volume (shares), amount: exact decimals, as a careful
+    user would keep them (the k-line's field order is date, open, close, high, low, lots)."""
+    day, open_, close, high, low, lots, amount = line.split(",")[:7]
+    return (
+        dt.date.fromisoformat(day),
+        Decimal(open_),
+        Decimal(high),
+        Decimal(low),
+        Decimal(close),
+        int(lots) * 100,
+        Decimal(amount),
+    )
+
+
+def fair_naive_sync(urls: tuple[str, str], database_url: str, start, end) -> int:
+    """Sequential requests, one INSERT ... ON CONFLICT transaction per fund; returns bars."""
+    push2_url, push2his_url = urls
+    written = 0
+    with requests.Session() as session, psycopg.connect(database_url) as connection:
+        funds = page_the_list(session, push2_url)
+        ids = {
+            (code, exchange): pk
+            for pk, code, exchange in connection.execute(
+                "SELECT id, code, exchange FROM etfs_stockinfo"
+            )
+        }
+        connection.commit()
+        for code, exchange in funds:
+            lines = fetch_klines(session, push2his_url, code, exchange, start, end)
+            rows = [(ids[code, exchange], *parse_line(line)) for line in lines]
+            with connection.transaction(), connection.cursor() as cursor:
+                cursor.executemany(UPSERT_SQL, rows)
+            written += len(rows)
+    return written
+
+
+def orm_naive_sync(urls: tuple[str, str], codes: set[str], start, end) -> int:
+    """Sequential requests, ``update_or_create`` per row (autocommit); returns bars."""
+    from etfs.models import DailyBar, StockInfo
+
+    push2_url, push2his_url = urls
+    written = 0
+    with requests.Session() as session:
+        for code, exchange in page_the_list(session, push2_url):
+            if code not in codes:
+                continue
+            security = StockInfo.objects.get(code=code, exchange=exchange)
+            for line in fetch_klines(session, push2his_url, code, exchange, start, end):
+                day, open_, high, low, close, volume, amount = parse_line(line)
+                DailyBar.objects.update_or_create(
+                    security=security,
+                    trade_date=day,
+                    defaults={
+                        "open": open_,
+                        "high": high,
+                        "low": low,
+                        "close": close,
+                        "volume": volume,
+                        "amount": amount,
+                    },
+                )
+                written += 1
+    return written
