@@ -16,6 +16,7 @@ from django.db.models import Max
 from etfs.models import DailyBar, StockInfo, SyncKind, SyncRun, SyncStatus, SyncTrigger
 from etfs.providers.base import (
     Bar,
+    BarRows,
     DailyBarSource,
     KlineSeries,
     ListPassBarSource,
@@ -28,7 +29,7 @@ from .calendar import last_final_day, previous_trading_day, shanghai_now
 from .cooldown import active_cooldown, describe, start_cooldown
 from .runs import RunRecorder, SyncAlreadyRunning, create_run, finish_run, start_run
 from .sources import provider_for
-from .upsert import UpsertResult, upsert_daily_bars
+from .upsert import UpsertResult, upsert_fund_bars
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +234,7 @@ def _fetch_klines(tracker, plans: list[FundPlan], source: DailyBarSource, today:
         tracker.recorder.row_problems(result.problems, plan.security_id)
         rejected = sum(problem.fatal for problem in result.problems)
         # A source that ignores `end` may send the day in progress: it is not final yet.
-        bars = [bar for bar in result.bars if bar.trade_date <= plan.end]
+        bars = _until(result.bars, plan.end)
         tracker.recorder.add(
             rows_fetched=len(bars),
             rows_rejected=rejected,
@@ -247,6 +248,12 @@ def _fetch_klines(tracker, plans: list[FundPlan], source: DailyBarSource, today:
         if tracker.check_stop():
             break  # at an ETF boundary; what was fetched is still written below
     tracker.write(batch)
+
+
+def _until(bars, day: dt.date):
+    if isinstance(bars, BarRows):
+        return bars.until(day)
+    return [bar for bar in bars if bar.trade_date <= day]
 
 
 def _fetch_concurrently(
@@ -339,9 +346,7 @@ class _Tracker:
         if not batch:
             return
         try:
-            result = upsert_daily_bars(
-                [(plan.security_id, bar) for plan, bars in batch for bar in bars]
-            )
+            result = upsert_fund_bars([(plan.security_id, bars) for plan, bars in batch])
         except DatabaseError as exc:
             if len(batch) == 1:
                 self.fail(batch[0][0], ProviderDataError(f"cannot store its bars: {exc}"))

@@ -8,13 +8,15 @@ embedded default): one read of the stored rows, then bulk_create / bulk_update.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 
 from etfs.models import DailyBar
-from etfs.providers.base import Bar
+from etfs.providers.base import Bar, BarRows
 
 TABLE = DailyBar._meta.db_table
 STAGE = "etfsync_bars_in"
@@ -22,6 +24,8 @@ VALUE_COLUMNS = ("open", "high", "low", "close", "volume", "amount")
 COLUMNS = ("security_id", "trade_date", *VALUE_COLUMNS)
 
 SecurityBar = tuple[int, Bar]
+# One security's bars: BarRows from the parsers (written as the source's text), or any Bars.
+FundBars = tuple[int, Sequence[Bar]]
 
 
 @dataclass
@@ -38,13 +42,42 @@ class UpsertResult:
 
 
 def upsert_daily_bars(rows: Sequence[SecurityBar]) -> UpsertResult:
-    """Write bars in one transaction; rows must be unique per (security, trade_date)."""
-    if not rows:
+    """Write (security, bar) pairs in one transaction; unique per (security, trade_date)."""
+    by_security: dict[int, list[Bar]] = {}
+    for security_id, bar in rows:
+        by_security.setdefault(security_id, []).append(bar)
+    return upsert_fund_bars(list(by_security.items()))
+
+
+def upsert_fund_bars(funds: Sequence[FundBars]) -> UpsertResult:
+    """Write each security's bars in one transaction; unique per (security, trade_date)."""
+    funds = [(security_id, bars) for security_id, bars in funds if bars]
+    if not funds:
         return UpsertResult()
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            return _upsert_postgresql(rows)
-        return _upsert_generic(rows)
+            return _upsert_postgresql(funds)
+        return _upsert_generic([(security_id, _as_rows(bars)) for security_id, bars in funds])
+
+
+def _as_rows(bars: Sequence[Bar]) -> BarRows:
+    return bars if isinstance(bars, BarRows) else BarRows.from_bars(bars)
+
+
+def _scope(funds: Sequence[FundBars]) -> dict:
+    firsts, lasts = [], []
+    for _, bars in funds:
+        if isinstance(bars, BarRows):
+            firsts.append(dt.date.fromisoformat(bars.first))
+            lasts.append(dt.date.fromisoformat(bars.last))
+        else:
+            firsts.append(min(bar.trade_date for bar in bars))
+            lasts.append(max(bar.trade_date for bar in bars))
+    return {
+        "ids": sorted({security_id for security_id, _ in funds}),
+        "first": min(firsts),
+        "last": max(lasts),
+    }
 
 
 def _distinct(left: str, right: str) -> str:
@@ -104,7 +137,21 @@ def copy_rows(cursor, table: str, rows: Sequence[SecurityBar]) -> None:
             copy.write_row((security_id, bar.trade_date, *(getattr(bar, c) for c in VALUE_COLUMNS)))
 
 
-def _upsert_postgresql(rows: Sequence[SecurityBar]) -> UpsertResult:
+def copy_fund_bars(cursor, table: str, funds: Sequence[FundBars]) -> None:
+    """COPY each security's bars into ``table``'s bar columns: BarRows as their own text
+    (PostgreSQL parses the dates and decimals), other bars value by value."""
+    with cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        for security_id, bars in funds:
+            if isinstance(bars, BarRows):
+                copy.write(bars.copy_text(security_id))
+                continue
+            for bar in bars:
+                copy.write_row(
+                    (security_id, bar.trade_date, *(getattr(bar, c) for c in VALUE_COLUMNS))
+                )
+
+
+def _upsert_postgresql(funds: Sequence[FundBars]) -> UpsertResult:
     with connection.cursor() as cursor:
         # The stage lives as long as the session and empties itself at every commit.
         cursor.execute(
@@ -115,12 +162,8 @@ def _upsert_postgresql(rows: Sequence[SecurityBar]) -> UpsertResult:
         )
         # Inside an outer transaction a commit has not emptied it yet: start from nothing.
         cursor.execute(f"TRUNCATE {STAGE}")
-        copy_rows(cursor, STAGE, rows)
-        scope = {
-            "ids": sorted({security_id for security_id, _ in rows}),
-            "first": min(bar.trade_date for _, bar in rows),
-            "last": max(bar.trade_date for _, bar in rows),
-        }
+        copy_fund_bars(cursor, STAGE, funds)
+        scope = _scope(funds)
         cursor.execute(CHANGED_KEYS_SQL, scope)
         changed_ids, changed_first, changed_last = cursor.fetchone()
         updated = 0
@@ -134,38 +177,49 @@ def _upsert_postgresql(rows: Sequence[SecurityBar]) -> UpsertResult:
         except IntegrityError:
             cursor.execute(INSERT_RACING_SQL, scope)
         inserted = cursor.rowcount
-    return UpsertResult(inserted, updated, len(rows) - inserted - updated)
+    total = sum(len(bars) for _, bars in funds)
+    return UpsertResult(inserted, updated, total - inserted - updated)
 
 
-def _upsert_generic(rows: Sequence[SecurityBar]) -> UpsertResult:
-    security_ids = {security_id for security_id, _ in rows}
-    first = min(bar.trade_date for _, bar in rows)
-    last = max(bar.trade_date for _, bar in rows)
+INSERT_SQL = (
+    f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
+)
+UPDATE_SQL = f"UPDATE {TABLE} SET {', '.join(c + ' = %s' for c in VALUE_COLUMNS)} WHERE id = %s"
+
+
+def _upsert_generic(funds: Sequence[tuple[int, BarRows]]) -> UpsertResult:
+    """One read of the stored rows, then plain INSERTs and UPDATEs of the text values (the
+    database converts them, as it does for Django's own Decimal parameters)."""
+    scope = _scope(funds)
     stored = {
-        (row[0], row[1]): row[2:]
+        (row[0], row[1].isoformat()): row[2:]
         for row in DailyBar.objects.filter(
-            security_id__in=security_ids, trade_date__range=(first, last)
+            security_id__in=scope["ids"], trade_date__range=(scope["first"], scope["last"])
         ).values_list("security_id", "trade_date", "id", *VALUE_COLUMNS)
     }
-    new, changed = [], []
-    for security_id, bar in rows:
-        values = tuple(getattr(bar, column) for column in VALUE_COLUMNS)
-        existing = stored.get((security_id, bar.trade_date))
-        if existing is None:
-            new.append(DailyBar(security_id=security_id, trade_date=bar.trade_date, **_fields(bar)))
-        elif tuple(existing[1:]) != values:
-            changed.append(
-                DailyBar(
-                    id=existing[0],
-                    security_id=security_id,
-                    trade_date=bar.trade_date,
-                    **_fields(bar),
-                )
-            )
-    DailyBar.objects.bulk_create(new, batch_size=500)
-    DailyBar.objects.bulk_update(changed, list(VALUE_COLUMNS), batch_size=200)
-    return UpsertResult(len(new), len(changed), len(rows) - len(new) - len(changed))
+    new, changed, total = [], [], 0
+    for security_id, rows in funds:
+        total += len(rows)
+        for line in rows.lines:
+            fields = line.split("\t")
+            existing = stored.get((security_id, fields[0]))
+            if existing is None:
+                new.append((security_id, *fields))
+            elif tuple(existing[1:]) != _exact_values(fields[1:]):
+                changed.append((*fields[1:], existing[0]))
+    with connection.cursor() as cursor:
+        cursor.executemany(INSERT_SQL, new)
+        cursor.executemany(UPDATE_SQL, changed)
+    return UpsertResult(len(new), len(changed), total - len(new) - len(changed))
 
 
-def _fields(bar: Bar) -> dict:
-    return {column: getattr(bar, column) for column in VALUE_COLUMNS}
+def _exact_values(fields: Sequence[str]) -> tuple:
+    open_, high, low, close, volume, amount = fields
+    return (
+        Decimal(open_),
+        Decimal(high),
+        Decimal(low),
+        Decimal(close),
+        int(volume),
+        Decimal(amount),
+    )
