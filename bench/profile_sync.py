@@ -73,11 +73,16 @@ def child_command(args) -> list[str]:
 
 def print_profile(lines: list[str], *, gil: bool) -> None:
     """Thread shares, then the top functions by inclusive and by self samples, per thread."""
-    stacks = []
+    stacks, names, parsed = [], {}, []
     for line in lines:
         text, _, count = line.rpartition(" ")
         thread, *frames = text.split(";")
-        name = "main" if "MainThread" in thread else "workers" if ": " in thread else "other"
+        # "thread (123): MainThread", or "thread (123)" when py-spy missed the name.
+        thread_id, _, thread_name = thread.partition(": ")
+        names[thread_id] = thread_name or names.get(thread_id, "")
+        parsed.append((thread_id, frames, count))
+    for thread_id, frames, count in parsed:
+        name = "main" if names[thread_id] == "MainThread" else "workers"
         # Keep the sync itself: drop Django's start-up in the main thread.
         if name == "main" and not any("sync_etf_prices" in frame for frame in frames):
             continue

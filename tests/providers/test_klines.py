@@ -11,9 +11,16 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etfs.providers.base import XSHE, XSHG, ProviderDataError
-from etfs.providers.eastmoney import parse_kline_response
+from etfs.providers.eastmoney import (
+    bar_sanity_problem,
+    parse_kline,
+    parse_kline_response,
+    unit_warnings,
+)
 
 CODE = "510300"
 # Three days of 沪深300ETF: values made up, in the shape and units the source sends.
@@ -255,3 +262,59 @@ class TestEmptyAndErrorAnswers:
 
         with pytest.raises(ProviderDataError, match="klines"):
             parse(payload)
+
+
+def _thousandths(value: int) -> str:
+    return f"{value // 1000}.{value % 1000:03d}"
+
+
+@st.composite
+def plain_klines(draw):
+    """A k-line as the source writes it, with values at and around every check's edge."""
+    # Up to 1,000,000.000 yuan (MAX_PRICE's edge), with the edges themselves drawn often.
+    edges = st.sampled_from([1, 999_998_999, 999_999_000, 999_999_999, 1_000_000_000])
+    low = draw(st.one_of(edges, st.integers(1, 1_000_000_000)))
+    spread = draw(st.sampled_from([0, 1, 2, 1000]))
+    high = low + spread
+    open_ = draw(st.sampled_from([low, high, low - 1, high + 1]))
+    close = draw(st.sampled_from([low, high, low - 1, high + 1]))
+    lots = draw(st.sampled_from([0, 1, 7, 1234567]))
+    shares = lots * 100
+    # The average price (amount / shares) right at, inside and outside the unit tolerance.
+    edge = draw(st.sampled_from([Decimal("0.97"), Decimal("1.03"), Decimal(1)]))
+    nudge = draw(st.sampled_from([Decimal(0), Decimal("0.01"), Decimal("-0.01")]))
+    base = Decimal(low if edge < 1 else high) / 1000
+    amount = max(Decimal(0), (base * edge * shares + nudge).quantize(Decimal("0.01")))
+    day = draw(st.sampled_from(["2024-01-02", "2024-01-03", "2024-02-30"]))
+    prices = [_thousandths(max(0, value)) for value in (open_, close, high, low)]
+    return ",".join([day, *prices, str(lots), str(amount), "1.00", "0.00", "0.000", "0.50"])
+
+
+class TestQuickPathAgreesWithTheExactChecks:
+    """The usual answer skips Decimal parsing; every bar it keeps must be one the exact checks
+    keep without a problem, with the same values."""
+
+    @settings(max_examples=400, deadline=None, database=None, derandomize=True)
+    @given(st.lists(plain_klines(), min_size=1, max_size=3))
+    def test_same_bars_and_problems_as_line_by_line(self, lines):
+        today = dt.date(2024, 1, 2)
+        series = parse(answer(lines), today=today)
+
+        expected_bars, expected_problems = [], []
+        for text in lines:
+            try:
+                bar = parse_kline(text, f"k-lines {CODE}")
+            except ProviderDataError as exc:
+                expected_problems.append(str(exc))
+                continue
+            reason = bar_sanity_problem(bar, today)
+            if reason:
+                expected_problems.append(f"k-lines {CODE} {bar.trade_date}: {reason}")
+            else:
+                expected_bars.append(bar)
+        days = [bar.trade_date for bar in expected_bars]
+        if len(set(days)) == len(days):
+            warnings = unit_warnings(expected_bars, CODE, f"k-lines {CODE}")
+            expected_problems += [warning.message for warning in warnings]
+            assert list(series.bars) == expected_bars
+            assert [problem.message for problem in series.problems] == expected_problems
