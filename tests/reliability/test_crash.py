@@ -4,12 +4,13 @@ A real qcluster fetches 16 funds one at a time from a slow fake (0.25 s a reques
 every 2 funds. The test's own settings use the same 3 s stale-run limit as the cluster's.
 """
 
+import datetime as dt
 import os
 import signal
-import time
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from etfs.models import DailyBar, SyncKind, SyncStatus, SyncTrigger
 from etfs.sync.lists import sync_etf_lists
@@ -81,7 +82,6 @@ def test_a_killed_worker_loses_no_committed_batch_and_the_next_run_completes(slo
     wait_until(lambda: funds_with_bars() >= 4, "two batches committed", process=cluster)
 
     os.killpg(cluster.pid, signal.SIGKILL)
-    killed_at = time.monotonic()
     cluster.wait(timeout=10)
 
     run = refreshed(run)
@@ -91,13 +91,12 @@ def test_a_killed_worker_loses_no_committed_batch_and_the_next_run_completes(slo
     assert 4 <= len(complete) < FUNDS
 
     # The dead run is noticed from its heartbeat (recover_stale_runs also runs before every
-    # new run and from a schedule), within the stale limit plus the heartbeat interval.
-    wait_until(lambda: recover_stale_runs() or None, "the stale run being noticed", timeout=10)
-    noticed_after = time.monotonic() - killed_at
-    assert noticed_after <= STALE_SECONDS + 2.5
+    # new run and from a schedule), once the stale limit has passed since the last one. The
+    # wait is generous, not a bound on the machine's speed.
+    wait_until(lambda: recover_stale_runs() or None, "the stale run being noticed", timeout=60)
     run = refreshed(run)
     assert run.status == SyncStatus.FAILED
-    assert run.finished_at is not None
+    assert run.finished_at - run.heartbeat_at >= dt.timedelta(seconds=STALE_SECONDS)
     assert run.error_summary.startswith(HEARTBEAT_LOST)
     assert committed <= set(stored_bars())  # nothing committed was lost
 
@@ -119,17 +118,17 @@ def test_a_worker_that_loses_its_database_never_leaves_the_run_running(slow_sync
     wait_until(lambda: funds_with_bars() >= 4, "two batches committed", process=cluster)
 
     assert terminate_other_backends() >= 1
-    cut_at = time.monotonic()
+    cut_at = timezone.now()
 
     def final():
         recover_stale_runs()
         return refreshed(run).is_final
 
-    wait_until(final, "the run ending", timeout=STALE_SECONDS + 5)
-    assert time.monotonic() - cut_at <= STALE_SECONDS + 3
+    # A generous wait, not a bound on the machine's speed: the run ends after the cut, unfinished.
+    wait_until(final, "the run ending", timeout=60)
     run = refreshed(run)
     assert run.status == SyncStatus.FAILED
-    assert run.finished_at is not None
+    assert run.finished_at >= cut_at
     # Failed by the worker itself (if it could still record it) or by the heartbeat check;
     # today the worker's finish_run uses the cut connection too, so it is the heartbeat's.
     assert run.error_summary.startswith(HEARTBEAT_LOST) or "connection" in run.error_summary
