@@ -54,12 +54,16 @@ class ProblemGroup:
 
 
 def grouped_problems(run: SyncRun, examples: int = 5) -> list[ProblemGroup]:
-    """A run's problems grouped by severity and kind, the most frequent first."""
+    """A run's problems grouped by severity and kind, the most frequent first.
+
+    Ties come in message order, so the examples shown are the same on every server (without
+    it PostgreSQL 15 and 18 returned the equal counts in different orders).
+    """
     rows = (
         run.errors.order_by()
         .values_list("severity", "message")
         .annotate(n=Count("id"), code=Min("code"))
-        .order_by("-n")[:MESSAGE_LIMIT]
+        .order_by("-n", "severity", "message")[:MESSAGE_LIMIT]
     )
     groups: dict[tuple[str, str], ProblemGroup] = {}
     for severity, message, count, code in rows:
