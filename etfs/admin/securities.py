@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 
 from etfs.models import DailyBar, StockInfo, SyncKind
 
+from .display import grouped
 from .etf_page import etf_page_context
 from .exports import bar_export_view, security_export_view
 from .read_only import SyncedDataAdmin
@@ -78,7 +79,7 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
 
     @admin.display(description="bars", ordering="bar_count")
     def bar_count(self, obj):
-        return obj.bar_count or 0
+        return grouped(obj.bar_count or 0)
 
     @admin.display(description="first bar", ordering="first_bar_date")
     def first_bar_date(self, obj):
@@ -128,7 +129,16 @@ class EstimatedCountPaginator(Paginator):
 
 @admin.register(DailyBar)
 class DailyBarAdmin(SyncedDataAdmin, admin.ModelAdmin):
-    list_display = ("security", "trade_date", "open", "high", "low", "close", "volume", "amount")
+    list_display = (
+        "security",
+        "trade_date",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume_grouped",
+        "amount_grouped",
+    )
     list_select_related = ("security",)
     list_filter = (("trade_date", admin.DateFieldListFilter),)
     raw_id_fields = ("security",)
@@ -137,6 +147,14 @@ class DailyBarAdmin(SyncedDataAdmin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     ordering = ("-trade_date",)
     list_per_page = 100
+
+    @admin.display(description="volume (shares)", ordering="volume")
+    def volume_grouped(self, obj):
+        return grouped(obj.volume)
+
+    @admin.display(description="amount (yuan)", ordering="amount")
+    def amount_grouped(self, obj):
+        return grouped(obj.amount, 2)
 
     def get_urls(self):
         export = path(

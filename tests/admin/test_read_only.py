@@ -51,6 +51,7 @@ def test_bars_cannot_be_changed_added_or_deleted(client, superuser):
     )
 
     assert "Add daily bar" not in listing
+    assert "100,000.00" in listing  # amounts and volumes grouped by thousands
     assert "delete_selected" not in listing
     assert posted.status_code == 403
     assert add.status_code == 403
