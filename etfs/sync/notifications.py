@@ -36,6 +36,12 @@ def notify_run_finished(run: SyncRun) -> None:
     transaction.on_commit(lambda: send_run_notifications(run))
 
 
+def notify_runs_finished(run_ids) -> None:
+    """For runs finished in bulk (the stale-run check marks dead workers' runs failed)."""
+    for run in SyncRun.objects.filter(pk__in=list(run_ids)).select_related("requested_by"):
+        notify_run_finished(run)
+
+
 def send_run_notifications(run: SyncRun) -> None:
     document = run_document(run)
     if settings.ADMINS:

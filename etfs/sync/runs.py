@@ -13,7 +13,7 @@ from django.utils import timezone
 from etfs.models import ACTIVE_STATUSES, COUNTERS, Exchange, SyncRun, SyncRunError, SyncStatus
 from etfs.providers.base import RowProblem
 
-from .notifications import notify_run_finished
+from .notifications import notify_run_finished, notify_runs_finished
 from .report import chunk_summary
 
 logger = logging.getLogger(__name__)
@@ -120,12 +120,14 @@ def recover_stale_runs() -> int:
     stale_before = now - dt.timedelta(seconds=settings.ETFSYNC_STALE_RUN_SECONDS)
     stale = SyncRun.objects.filter(status=SyncStatus.RUNNING, heartbeat_at__lt=stale_before)
     parent_ids = set(stale.exclude(parent=None).values_list("parent_id", flat=True))
+    top_level_ids = list(stale.filter(parent=None).values_list("pk", flat=True))
     count = stale.update(
         status=SyncStatus.FAILED,
         finished_at=now,
         error_summary="The worker stopped sending heartbeats (killed or lost its database); "
         "marked failed. A new run continues where this one stopped.",
     )
+    notify_runs_finished(top_level_ids)
     count += _fail_orphaned_queued_runs(now, stale_before)
     if count:
         logger.warning("marked %d stale run(s) failed", count)

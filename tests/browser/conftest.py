@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,8 @@ def screenshot(request):
 
     def take(page, state: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{request.node.name}--{state}.png"
+        name = re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
+        path = SCREENSHOTS / f"{name}--{state}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
 

@@ -271,3 +271,24 @@ def test_an_api_token_is_made_and_shown_once(browser_page, live_server, scene, s
     assert "The token for “nightly cron” is" in message
     assert "will not be shown again" in message
     assert_accessible(page)
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/", "/admin/etfs/syncrun/", "run", "etf"], ids=["front", "runs", "run", "etf"]
+)
+def test_the_dark_theme_is_accessible_too(browser_page, live_server, scene, screenshot, path):
+    page = browser_page
+    log_in(page, live_server, "admin")
+    page.evaluate("() => localStorage.setItem('theme', 'dark')")
+    if path == "run":
+        path = f"/admin/etfs/syncrun/{scene['running'].pk}/change/"
+    elif path == "etf":
+        path = f"/admin/etfs/stockinfo/{scene['etf'].pk}/change/"
+
+    page.goto(live_server.url + path)
+    if "stockinfo" in path:
+        page.wait_for_selector("#price-chart[data-points]")
+    screenshot(page, "dark")
+
+    assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
+    assert_accessible(page)

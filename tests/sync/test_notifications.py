@@ -109,3 +109,25 @@ def test_without_admins_or_webhook_nothing_is_sent(settings, django_capture_on_c
     finish(run, SyncStatus.FAILED, "boom", django_capture_on_commit_callbacks)
 
     assert mail.outbox == []
+
+
+def test_a_scheduled_run_whose_worker_died_is_announced_when_marked_failed(
+    receiver, settings, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from etfs.sync.runs import recover_stale_runs
+
+    run = make_run(status="running", trigger="schedule", scope="etf_prices")
+    later = timezone.now() + dt.timedelta(seconds=settings.ETFSYNC_STALE_RUN_SECONDS + 60)
+
+    with time_machine.travel(later, tick=False), django_capture_on_commit_callbacks(execute=True):
+        recover_stale_runs()
+
+    [document] = received(receiver)
+    assert (document["run"], document["status"]) == (run.pk, "failed")
+    assert "stopped sending heartbeats" in document["summary"]
+    assert len(mail.outbox) == 1
