@@ -3,15 +3,17 @@
 Why a generator and StreamingHttpResponse rather than django-import-export: that package builds
 a tablib Dataset of every row in memory before writing it (2 million bars would take gigabytes
 and minutes before the first byte), and its import half would be a way to edit synced data by
-hand. Here the database hands over rows through a server-side cursor (``iterator()`` on
-PostgreSQL) in chunks, each row is written and sent, and memory stays the same for a hundred
-bars or two million.
+hand. Here PostgreSQL writes the stored bars' CSV itself (``COPY … TO STDOUT``) and the blocks
+are sent as they arrive; other rows come through a server-side cursor (``iterator()``) in
+chunks and are written one by one. Memory stays the same for a hundred bars or two million.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+
+from django.db import connection, transaction
 
 from etfs.models import DailyBar, StockInfo
 
@@ -48,21 +50,59 @@ def csv_lines(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]:
         yield writer.writerow(row)
 
 
+def bar_csv(securities, start=None, end=None, adjust: str = "none") -> Iterator[str | bytes]:
+    """The bars as CSV lines, header first.
+
+    Stored (unadjusted) bars on PostgreSQL come straight out of ``COPY … TO STDOUT`` in the
+    server's own CSV: no Python object per row, about fifty times the rows per second of the
+    row-by-row writer, memory as flat. Adjusted bars, and SQLite, go row by row.
+    """
+    if adjust == "none" and connection.vendor == "postgresql":
+        yield BYTE_ORDER_MARK + ",".join(BAR_COLUMNS) + "\r\n"
+        yield from _copied_csv(_stored_bars(securities, start, end))
+        return
+    yield from csv_lines(BAR_COLUMNS, bar_rows(securities, start, end, adjust))
+
+
+def _copied_csv(queryset) -> Iterator[bytes]:
+    """The rows of a values_list queryset as CSV blocks from PostgreSQL's COPY.
+
+    COPY takes no parameters, so they are bound client-side by psycopg (``compose_sql``). A
+    download stopped half-way closes this generator: psycopg cancels the COPY, and the atomic
+    block (a savepoint inside a surrounding transaction) rolls the cancel back so the
+    connection stays usable.
+    """
+    sql, params = queryset.query.sql_with_params()
+    query = f"COPY ({connection.ops.compose_sql(sql, params)}) TO STDOUT (FORMAT csv)"
+    with transaction.atomic(), connection.cursor() as cursor, cursor.cursor.copy(query) as copy:
+        for block in copy:
+            yield bytes(block).replace(b"\n", b"\r\n")
+
+
+def _stored_bars(securities, start=None, end=None):
+    bars = DailyBar.objects.filter(security__in=securities)
+    if start:
+        bars = bars.filter(trade_date__gte=start)
+    if end:
+        bars = bars.filter(trade_date__lte=end)
+    columns = ("security__code", "security__exchange", *BAR_COLUMNS[2:])
+    return bars.order_by("security_id", "trade_date").values_list(*columns)
+
+
 def bar_rows(securities, start=None, end=None, adjust: str = "none") -> Iterator[tuple]:
     """Bars of ``securities`` by security and date, fetched in chunks; adjusted on request.
 
     Adjusted prices are computed by the database as it reads (``DailyBar.objects.adjusted``),
     so they stream like the stored ones.
     """
+    if adjust == "none":
+        return _stored_bars(securities, start, end).iterator(chunk_size=ROWS_PER_FETCH)
     bars = DailyBar.objects.filter(security__in=securities)
     if start:
         bars = bars.filter(trade_date__gte=start)
     if end:
         bars = bars.filter(trade_date__lte=end)
     ordered = bars.order_by("security_id", "trade_date")
-    if adjust == "none":
-        columns = ("security__code", "security__exchange", *BAR_COLUMNS[2:])
-        return ordered.values_list(*columns).iterator(chunk_size=ROWS_PER_FETCH)
     names = dict(
         (pk, (code, exchange))
         for pk, code, exchange in StockInfo.objects.filter(pk__in=securities.values("pk"))

@@ -173,3 +173,33 @@ def test_adjusted_bars_export_with_the_factors_applied(client, superuser):
     assert {row[2]: tuple(row[3:8]) for row in rows[1:]} == {
         str(day): values for day, values in SPLIT_QFQ.items()
     }
+
+
+def test_the_database_writes_the_same_csv_as_the_row_by_row_writer(db):
+    from etfs.exports import BAR_COLUMNS, bar_csv, bar_rows, csv_lines
+    from etfs.models import StockInfo
+
+    make_bars(make_security("510300", name="沪深300ETF"), 30)
+    make_bars(make_security("159915", "XSHE"), 30)
+    securities = StockInfo.objects.all()
+
+    copied = b"".join(
+        part if isinstance(part, bytes) else part.encode() for part in bar_csv(securities)
+    )
+    written = "".join(csv_lines(BAR_COLUMNS, bar_rows(securities))).encode()
+
+    assert copied.count(b"\r\n") == 61
+    assert copied == written
+
+
+def test_a_download_stopped_half_way_leaves_the_connection_usable(db):
+    from etfs.exports import bar_csv
+    from etfs.models import StockInfo
+
+    insert_bars(20_000, first_code=520000)
+    lines = bar_csv(StockInfo.objects.all())
+    next(lines), next(lines)  # the header and the first block of the COPY
+
+    lines.close()
+
+    assert StockInfo.objects.count() == 100

@@ -10,10 +10,9 @@ from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
 
 from etfs.exports import (
-    BAR_COLUMNS,
     SECURITY_COLUMNS,
     SECURITY_SUMMARY_COLUMNS,
-    bar_rows,
+    bar_csv,
     csv_lines,
     securities_with_codes,
     security_rows,
@@ -96,8 +95,8 @@ def bar_export_view(model_admin, request):
     form = BarExportForm(request.GET or None)
     if "download" in request.GET and form.is_valid():
         data = form.cleaned_data
-        rows = bar_rows(form.securities(), data["start"], data["end"], data["adjust"] or "none")
-        return streamed_csv(csv_lines(BAR_COLUMNS, rows), form.filename())
+        lines = bar_csv(form.securities(), data["start"], data["end"], data["adjust"] or "none")
+        return streamed_csv(lines, form.filename())
     context = {
         **model_admin.admin_site.each_context(request),
         "title": "Export daily bars",
