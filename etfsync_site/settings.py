@@ -206,6 +206,9 @@ ETFSYNC_PRICE_CHUNK_ETFS = env.int("ETFSYNC_PRICE_CHUNK_ETFS", default=50)
 ETFSYNC_COMPRESS_AFTER_DAYS = env.int("ETFSYNC_COMPRESS_AFTER_DAYS", default=90)
 # A run whose heartbeat is older than this is considered dead.
 ETFSYNC_STALE_RUN_SECONDS = env.int("ETFSYNC_STALE_RUN_SECONDS", default=600)
+# A running run's heartbeat is sent this often by a thread of its own (at most a fifth of the
+# stale limit), whatever its work is doing.
+ETFSYNC_HEARTBEAT_SECONDS = env.float("ETFSYNC_HEARTBEAT_SECONDS", default=10.0)
 # The password ensure_admin gives the first admin user (a random one, printed once, if empty).
 ETFSYNC_ADMIN_PASSWORD = env.str("ETFSYNC_ADMIN_PASSWORD", default="")
 # After a ban signal (403, 429 after retries, captcha page, empty answers) every worker of every

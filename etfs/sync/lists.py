@@ -13,7 +13,7 @@ from etfs.models import Exchange, ListingStatus, StockInfo, SyncKind, SyncRun, S
 from etfs.providers.base import FundListSource, Listing, ProviderBlocked
 
 from .cooldown import active_cooldown, describe, start_cooldown
-from .runs import RunRecorder, SyncAlreadyRunning, create_run, finish_run, start_run
+from .runs import RunRecorder, run_sync
 from .sources import provider_for
 
 logger = logging.getLogger(__name__)
@@ -44,24 +44,14 @@ def sync_etf_lists(
     ``source`` is the list to follow (the configured one when not given).
     """
     exchanges = normalise_exchanges(exchanges)
-    if run is None:
-        run, created = create_run(
-            SyncKind.ETF_LISTS, trigger, {"exchanges": exchanges}, status=SyncStatus.RUNNING
-        )
-        if not created:
-            raise SyncAlreadyRunning(run)
-    elif not start_run(run):
-        return run
-    recorder = RunRecorder(run)
-    recorder.set_total(len(exchanges))
-    try:
-        source = source or provider_for(FundListSource)
-        recorder.set_provider(source.name)
-        status, summary = _sync(recorder, exchanges, source, progress)
-    except BaseException as exc:
-        finish_run(run, SyncStatus.FAILED, f"{type(exc).__name__}: {exc}")
-        raise
-    return finish_run(run, status, summary)
+
+    def body(recorder: RunRecorder) -> tuple[str, str]:
+        recorder.set_total(len(exchanges))
+        list_source = source or provider_for(FundListSource)
+        recorder.set_provider(list_source.name)
+        return _sync(recorder, exchanges, list_source, progress)
+
+    return run_sync(SyncKind.ETF_LISTS, body, {"exchanges": exchanges}, run=run, trigger=trigger)
 
 
 def _sync(recorder: RunRecorder, exchanges, source: FundListSource, progress) -> tuple[str, str]:

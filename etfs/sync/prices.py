@@ -27,7 +27,7 @@ from etfs.providers.base import (
 
 from .calendar import last_final_day, previous_trading_day, shanghai_now
 from .cooldown import active_cooldown, describe, start_cooldown
-from .runs import RunRecorder, SyncAlreadyRunning, create_run, finish_run, start_run
+from .runs import RunRecorder, run_sync
 from .sources import provider_for
 from .upsert import UpsertResult, upsert_fund_bars
 
@@ -111,23 +111,13 @@ def sync_etf_prices(
     ``bars`` and ``list_pass`` are the sources (the configured ones when not given).
     """
     options = options or PriceOptions()
-    if run is None:
-        run, created = create_run(
-            SyncKind.ETF_PRICES, trigger, options.as_parameters(), status=SyncStatus.RUNNING
-        )
-        if not created:
-            raise SyncAlreadyRunning(run)
-    elif not start_run(run):
-        return run
-    recorder = RunRecorder(run)
-    try:
-        bars = bars or provider_for(DailyBarSource)
-        recorder.set_provider(bars.name)
-        status, summary = _sync(recorder, options, bars, list_pass, progress, now)
-    except BaseException as exc:
-        finish_run(run, SyncStatus.FAILED, f"{type(exc).__name__}: {exc}")
-        raise
-    return finish_run(run, status, summary)
+
+    def body(recorder: RunRecorder) -> tuple[str, str]:
+        bar_source = bars or provider_for(DailyBarSource)
+        recorder.set_provider(bar_source.name)
+        return _sync(recorder, options, bar_source, list_pass, progress, now)
+
+    return run_sync(SyncKind.ETF_PRICES, body, options.as_parameters(), run=run, trigger=trigger)
 
 
 def _sync(

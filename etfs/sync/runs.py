@@ -1,18 +1,32 @@
-"""SyncRun bookkeeping: create (or join), start, progress, problems, finish, stale recovery."""
+"""SyncRun bookkeeping: the lifecycle every sync kind shares (create or join, start, heartbeat,
+finish), progress and problems, cancellation, stale recovery."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from etfs.models import ACTIVE_STATUSES, COUNTERS, Exchange, SyncRun, SyncRunError, SyncStatus
+from etfs.models import (
+    ACTIVE_STATUSES,
+    COUNTERS,
+    FINAL_STATUSES,
+    Exchange,
+    SyncRun,
+    SyncRunError,
+    SyncStatus,
+    SyncTrigger,
+)
 from etfs.providers.base import RowProblem
 
+from .heartbeat import Heartbeat
 from .notifications import notify_run_finished, notify_runs_finished
 from .report import chunk_summary
 
@@ -30,14 +44,34 @@ class SyncAlreadyRunning(Exception):
 
 
 def scope_for(kind: str, parameters: dict) -> str:
-    """Runs with the same scope must not overlap; different scopes may run side by side."""
-    parts = [kind]
-    exchanges = sorted(set(parameters.get("exchanges") or ()))
-    if exchanges and exchanges != sorted(Exchange.values):  # both exchanges = the default
-        parts.append("exchanges=" + ",".join(exchanges))
-    if parameters.get("codes"):
-        parts.append("codes=" + ",".join(sorted(parameters["codes"])))
-    return ":".join(parts)[:200]
+    """Runs with the same scope must not overlap; different scopes may run side by side.
+
+    The scope stands for the whole parameter set: the kind alone for the default run, else the
+    kind and a hash of the canonical parameters (a string cut at the column's length once made
+    two code lists that share their first codes one scope).
+    """
+    canonical = canonical_parameters(parameters)
+    if not canonical:
+        return kind
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
+    return f"{kind}:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def canonical_parameters(parameters: dict) -> dict:
+    """One spelling per parameter set: no empty values, lists as sorted sets, the default
+    exchanges (both) left out."""
+    canonical = {}
+    for key, value in (parameters or {}).items():
+        if value in (None, "", False, [], (), {}):
+            continue
+        if key == "exchanges":
+            value = sorted({str(exchange).upper() for exchange in value})
+            if value == sorted(Exchange.values):
+                continue
+        elif key == "codes":
+            value = sorted(set(value))
+        canonical[key] = value
+    return canonical
 
 
 def create_run(
@@ -77,17 +111,85 @@ def create_run(
     return run, True
 
 
+Body = Callable[["RunRecorder"], tuple[str, str]]
+
+
+def run_sync(
+    kind: str,
+    body: Body,
+    parameters: dict | None = None,
+    *,
+    run: SyncRun | None = None,
+    trigger: str = SyncTrigger.COMMAND,
+    user=None,
+) -> SyncRun:
+    """The one lifecycle of every sync kind: claim the run, beat while ``body`` works, finish.
+
+    Without ``run`` a running run of ``kind`` is created (SyncAlreadyRunning if its scope is
+    busy); with a queued ``run`` (a worker's task) it is started, or returned untouched when it
+    is not queued any more. ``body(recorder)`` does the work and returns (status, summary); if
+    it raises, the run ends failed with the error and the error goes on. The end is recorded
+    only if the run is still active: a run that recovery failed or a cancel ended keeps that.
+    """
+    if run is None:
+        run, created = create_run(
+            kind, trigger, parameters or {}, user=user, status=SyncStatus.RUNNING
+        )
+        if not created:
+            raise SyncAlreadyRunning(run)
+    elif not start_run(run):
+        return run
+    recorder = RunRecorder(run)
+    with Heartbeat(run):
+        try:
+            status, summary = body(recorder)
+        except BaseException as exc:
+            finish_run(run, SyncStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            raise
+    if recorder.ended:
+        recorder.problem(
+            f"the run was marked {recorder.ended} while its worker was still working; the "
+            f"worker stopped at its next check (its own end: {status}, {summary or 'no notes'})",
+            severity=SyncRunError.Severity.WARNING,
+        )
+    return finish_run(run, status, summary)
+
+
 def start_run(run: SyncRun) -> bool:
-    """Move a queued run to running; False if it is not queued any more (already taken)."""
+    """Move a queued run to running; False if it is not queued any more (already taken).
+
+    A chunk starts only while its parent is active; a chunk whose parent has ended (failed by
+    recovery, cancelled) is cancelled instead, so that it adds nothing to a finished run.
+    """
     now = timezone.now()
-    started = SyncRun.objects.filter(pk=run.pk, status=SyncStatus.QUEUED).update(
-        status=SyncStatus.RUNNING, started_at=now, heartbeat_at=now
-    )
+    queued = SyncRun.objects.filter(pk=run.pk, status=SyncStatus.QUEUED)
+    if run.parent_id:
+        queued = queued.filter(parent__status__in=ACTIVE_STATUSES)
+    started = queued.update(status=SyncStatus.RUNNING, started_at=now, heartbeat_at=now)
+    if not started and run.parent_id:
+        _cancel_chunk_of_ended_parent(run, now)
     run.refresh_from_db()
     return bool(started)
 
 
+def _cancel_chunk_of_ended_parent(chunk: SyncRun, now) -> None:
+    parent = SyncRun.objects.filter(pk=chunk.parent_id).values_list("status", flat=True).first()
+    if parent in FINAL_STATUSES:
+        SyncRun.objects.filter(pk=chunk.pk, status=SyncStatus.QUEUED).update(
+            status=SyncStatus.CANCELLED,
+            finished_at=now,
+            heartbeat_at=now,
+            error_summary=f"Not run: its parent run #{chunk.parent_id} had already ended "
+            f"({parent}).",
+        )
+
+
 def finish_run(run: SyncRun, status: str, summary: str = "") -> SyncRun:
+    """Record the end of an active run; a run that has ended already keeps its end.
+
+    Statuses only move forward (queued, running, then one final status), enforced in the
+    UPDATE itself, so a worker that outlived its run's recovery cannot rewrite it.
+    """
     try:
         return _finish_run(run, status, summary)
     except (InterfaceError, OperationalError):
@@ -98,15 +200,23 @@ def finish_run(run: SyncRun, status: str, summary: str = "") -> SyncRun:
 
 
 def _finish_run(run: SyncRun, status: str, summary: str) -> SyncRun:
-    run.refresh_from_db(fields=COUNTERS + ("cancel_requested", "items_total"))
-    run.status = status
-    run.finished_at = timezone.now()
-    run.heartbeat_at = run.finished_at
+    now = timezone.now()
+    fields = {"status": status, "finished_at": now, "heartbeat_at": now}
     if summary:
-        run.error_summary = summary[:5000]
-    run.save(update_fields=["status", "finished_at", "heartbeat_at", "error_summary"])
-    notify_run_finished(run)
-    logger.info("run #%s %s finished %s %s", run.pk, run.kind, status, summary)
+        fields["error_summary"] = summary[:5000]
+    finished = SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(**fields)
+    run.refresh_from_db()
+    if finished:
+        notify_run_finished(run)
+        logger.info("run #%s %s finished %s %s", run.pk, run.kind, status, summary)
+    else:
+        logger.warning(
+            "run #%s had ended %s already; its worker's end (%s: %s) is not recorded",
+            run.pk,
+            run.status,
+            status,
+            summary,
+        )
     return run
 
 
@@ -114,49 +224,62 @@ def recover_stale_runs() -> int:
     """Mark runs failed whose worker stopped sending heartbeats (killed, database lost).
 
     Called before every new run and by a schedule every few minutes, so a dead run is noticed
-    within ETFSYNC_STALE_RUN_SECONDS plus that interval.
+    within ETFSYNC_STALE_RUN_SECONDS plus that interval. A parent of chunks does no work of its
+    own: its end is computed from its chunks (finish_parent_if_last), never from its heartbeat,
+    so that a parent whose chunks wait in the queue keeps their summary.
     """
     now = timezone.now()
     stale_before = now - dt.timedelta(seconds=settings.ETFSYNC_STALE_RUN_SECONDS)
     stale = SyncRun.objects.filter(status=SyncStatus.RUNNING, heartbeat_at__lt=stale_before)
-    parent_ids = set(stale.exclude(parent=None).values_list("parent_id", flat=True))
-    top_level_ids = list(stale.filter(parent=None).values_list("pk", flat=True))
-    count = stale.update(
-        status=SyncStatus.FAILED,
-        finished_at=now,
-        error_summary="The worker stopped sending heartbeats (killed or lost its database); "
-        "marked failed. A new run continues where this one stopped.",
-    )
-    notify_runs_finished(top_level_ids)
-    count += _fail_orphaned_queued_runs(now, stale_before)
+    rows = stale.annotate(has_chunks=Exists(SyncRun.objects.filter(parent=OuterRef("pk"))))
+    rows = list(rows.values_list("pk", "parent_id", "has_chunks"))
+    dead = [pk for pk, _, has_chunks in rows if not has_chunks]
+    dead_top_level = [pk for pk, parent, has_chunks in rows if not has_chunks and not parent]
+    parent_ids = {pk for pk, _, has_chunks in rows if has_chunks}
+    parent_ids |= {parent for _, parent, has_chunks in rows if parent and not has_chunks}
+    count = 0
+    if dead:
+        count = stale.filter(pk__in=dead).update(
+            status=SyncStatus.FAILED,
+            finished_at=now,
+            error_summary="The worker stopped sending heartbeats (killed or lost its database); "
+            "marked failed. A new run continues where this one stopped.",
+        )
+        notify_runs_finished(dead_top_level)
+    orphaned, orphans_parents = _fail_orphaned_queued_runs(now, stale_before)
+    count += orphaned
     if count:
         logger.warning("marked %d stale run(s) failed", count)
-    for parent_id in parent_ids:
+    for parent_id in sorted(parent_ids | orphans_parents):
         finish_parent_if_last(SyncRun(parent_id=parent_id))
     return count
 
 
-def _fail_orphaned_queued_runs(now, stale_before) -> int:
+def _fail_orphaned_queued_runs(now, stale_before) -> tuple[int, set[int]]:
     """Queued runs no worker will ever take: their task was never queued (a crash between the
-    run and its task), or it has waited longer than QUEUED_RUN_MAX_WAIT."""
-    without_task = SyncRun.objects.filter(
-        status=SyncStatus.QUEUED, task_id="", queued_at__lt=stale_before
-    )
-    count = without_task.update(
+    run and its task), or it has waited longer than QUEUED_RUN_MAX_WAIT.
+
+    Returns how many were failed and the parents of those that were chunks.
+    """
+    without_task = Q(task_id="", queued_at__lt=stale_before)
+    forgotten = Q(queued_at__lt=now - QUEUED_RUN_MAX_WAIT)
+    queued = SyncRun.objects.filter(status=SyncStatus.QUEUED)
+    rows = list(queued.filter(without_task | forgotten).values_list("pk", "parent_id"))
+    if not rows:
+        return 0, set()
+    count = queued.filter(without_task).update(
         status=SyncStatus.FAILED,
         finished_at=now,
         error_summary="Never started: its task was not queued (the process that created it "
         "stopped first). Start the sync again.",
     )
-    forgotten = SyncRun.objects.filter(
-        status=SyncStatus.QUEUED, queued_at__lt=now - QUEUED_RUN_MAX_WAIT
-    )
-    return count + forgotten.update(
+    count += queued.filter(forgotten).update(
         status=SyncStatus.FAILED,
         finished_at=now,
         error_summary="Never started: no qcluster worker took it within a day. Is `manage.py "
         "qcluster` running?",
     )
+    return count, {parent for _, parent in rows if parent}
 
 
 class RunRecorder:
@@ -169,6 +292,7 @@ class RunRecorder:
     def __init__(self, run: SyncRun):
         self.run = run
         self.totals = dict.fromkeys(COUNTERS, 0)
+        self.ended = ""  # the status the run was given by someone else while it worked
 
     def add(self, **counters: int) -> None:
         counters = {name: value for name, value in counters.items() if value}
@@ -192,9 +316,16 @@ class RunRecorder:
         SyncRun.objects.filter(pk=self.run.pk).update(items_total=items_total)
 
     def beat(self) -> bool:
-        """Record that the worker is alive; True when someone asked the run to stop."""
-        now = timezone.now()
-        SyncRun.objects.filter(pk=self.run.pk).update(heartbeat_at=now)
+        """Record that the worker is alive; True when the run must stop: someone asked it to,
+        or it is not running any more (recovery failed it while this worker was still alive).
+        ``ended`` then says which status it has."""
+        alive = SyncRun.objects.filter(pk=self.run.pk, status=SyncStatus.RUNNING).update(
+            heartbeat_at=timezone.now()
+        )
+        if not alive:
+            status = SyncRun.objects.filter(pk=self.run.pk).values_list("status", flat=True)
+            self.ended = status.first() or "deleted"
+            return True
         ids = [self.run.pk] + ([self.run.parent_id] if self.run.parent_id else [])
         return SyncRun.objects.filter(pk__in=ids, cancel_requested=True).exists()
 
