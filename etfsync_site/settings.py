@@ -177,6 +177,9 @@ ETFSYNC_SZSE_URL = env.str("ETFSYNC_SZSE_URL", default="https://www.szse.cn")
 # (connect, read) timeouts in seconds.
 ETFSYNC_CONNECT_TIMEOUT = env.float("ETFSYNC_CONNECT_TIMEOUT", default=5.0)
 ETFSYNC_READ_TIMEOUT = env.float("ETFSYNC_READ_TIMEOUT", default=20.0)
+# The longest one request may take, its answer included: the read timeout above bounds each
+# wait for the next piece only, and a source that trickles its body would never hit it.
+ETFSYNC_REQUEST_DEADLINE = env.float("ETFSYNC_REQUEST_DEADLINE", default=60.0)
 # Retries on connection errors, 5xx and 429, with exponential backoff and jitter.
 ETFSYNC_HTTP_RETRIES = env.int("ETFSYNC_HTTP_RETRIES", default=4)
 ETFSYNC_HTTP_BACKOFF = env.float("ETFSYNC_HTTP_BACKOFF", default=1.0)

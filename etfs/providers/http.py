@@ -39,7 +39,8 @@ BODY_EXCERPT = 500
 @dataclass(frozen=True, slots=True)
 class HttpConfig:
     connect_timeout: float = 5.0
-    read_timeout: float = 20.0
+    read_timeout: float = 20.0  # the longest wait for any one piece of the answer
+    deadline: float = 60.0  # the longest one attempt may take, answer body included
     retries: int = 4
     backoff: float = 1.0
     rate_limit: float = 1.0  # requests per second per host; 0 disables the limit
@@ -178,12 +179,20 @@ class HttpClient:
         """One rate-limited GET (urllib3 retries inside): (host, status, body, headers)."""
         host = urlsplit(url).netloc
         self.limiter.wait(host)
+        deadline = time.monotonic() + self.config.deadline
         try:
             response = self.session.get(
                 url,
                 params=params,
                 timeout=(self.config.connect_timeout, self.config.read_timeout),
+                stream=True,
             )
+            try:
+                body = self._read_body(host, response, deadline)
+            except BaseException:
+                response.close()  # a connection with an unread rest of an answer is dropped
+                raise
+            response.raw.release_conn()  # read to the end: the pool keeps it alive
         except requests.RequestException as exc:
             if _is_timeout(exc):
                 # With retries mounted, a read timeout arrives as a ConnectionError wrapping
@@ -193,7 +202,29 @@ class HttpClient:
                     f"(tried {self.config.retries + 1} times)"
                 ) from exc
             raise ProviderUnavailable(f"cannot reach {host}: {_short_reason(exc)}") from exc
-        return host, response.status_code, response.content, response.headers
+        return host, response.status_code, body, response.headers
+
+    def _read_body(self, host: str, response: requests.Response, deadline: float) -> bytes:
+        """Read the answer piece by piece against the request's deadline.
+
+        The read timeout bounds each wait for the next piece only: a body trickled a byte at a
+        time would keep one request (and the run's worker) busy indefinitely without a total.
+        """
+        pieces = []
+        while True:
+            if time.monotonic() > deadline:
+                received = sum(len(piece) for piece in pieces)
+                raise ProviderUnavailable(
+                    f"{host} did not finish its answer within {self.config.deadline:g} s "
+                    f"(a trickling body; {received} bytes received); gave up"
+                )
+            try:
+                piece = response.raw.read1(64 * 1024, decode_content=True)
+            except (urllib3_exceptions.HTTPError, OSError) as exc:
+                raise requests.ConnectionError(exc) from exc
+            if not piece:
+                return b"".join(pieces)
+            pieces.append(piece)
 
     def close(self) -> None:
         self.session.close()

@@ -24,6 +24,7 @@ def http_config() -> HttpConfig:
     return HttpConfig(
         connect_timeout=settings.ETFSYNC_CONNECT_TIMEOUT,
         read_timeout=settings.ETFSYNC_READ_TIMEOUT,
+        deadline=settings.ETFSYNC_REQUEST_DEADLINE,
         retries=settings.ETFSYNC_HTTP_RETRIES,
         backoff=settings.ETFSYNC_HTTP_BACKOFF,
         rate_limit=settings.ETFSYNC_RATE_LIMIT,

@@ -130,7 +130,9 @@ class TestCoalescing:
 
     def test_a_run_started_through_another_door_is_joined(self, api):
         admin_run, _ = enqueue_sync(SyncKind.ETF_LISTS, SyncTrigger.ADMIN, {})
-        command_run, _ = enqueue_sync(SyncKind.ETF_PRICES, SyncTrigger.COMMAND, {"codes": []})
+        command_run, _ = enqueue_sync(
+            SyncKind.ETF_PRICES, SyncTrigger.COMMAND, {"codes": [], "full": True}
+        )
 
         lists = api.post(LISTS, {"exchange_codes": ["XSHE", "XSHG"]})
         prices = api.post(PRICES, {"full": True})
@@ -142,7 +144,7 @@ class TestCoalescing:
     def test_a_running_run_of_the_same_scope_is_returned(self, api):
         running = make_run("etf_prices", status="running", scope="etf_prices")
 
-        response = api.post(PRICES, {"start_year": 2021})
+        response = api.post(PRICES, {})
 
         assert response.status_code == 200
         assert response.json()["id"] == running.pk
