@@ -137,6 +137,11 @@ class FakeEastmoney:
         self.forced_sort_field: str | None = None
         self.requests: list[Request] = []
         self.list_today_only: dt.date | None = None
+        # The "trickle" fault sends the answer in pieces of this many bytes, one per interval
+        # (seconds): each piece comes well within a read timeout, the whole answer very late.
+        self.trickle_bytes = 1
+        self.trickle_interval = 2.0
+        self.trickled = 0  # bytes of trickled answers actually sent
         self.lock = threading.Lock()
         self._server = None
         self._thread = None
@@ -163,7 +168,8 @@ class FakeEastmoney:
         ``page`` restricts the fault to list requests for that page number (``pn``).
         Faults: timeout, drop, 500, 502, 503, 429, 429-retry-after, 403, html, empty,
         truncated, wrong-shape, diff-object, jsonp, data-null, garbage (every k-line of the
-        answer is malformed or impossible). A fault queued with ``times=None`` stays until
+        answer is malformed or impossible), trickle (the answer sent a few bytes at a time,
+        see ``trickle_bytes``). A fault queued with ``times=None`` stays until
         ``recover()``: a ban, or an outage, that lasts.
         """
         with self.lock:
@@ -274,7 +280,21 @@ class FakeEastmoney:
             body = body[: len(body) // 2]
         if fault == "jsonp":
             body = f"jQuery1124({body});"
+        if fault == "trickle":
+            return self._trickled(body.encode())
         return Response(body, mimetype="application/json")
+
+    def _trickled(self, data: bytes) -> Response:
+        def pieces():
+            for start in range(0, len(data), self.trickle_bytes):
+                time.sleep(self.trickle_interval)
+                piece = data[start : start + self.trickle_bytes]
+                yield piece
+                with self.lock:
+                    self.trickled += len(piece)
+
+        headers = {"Content-Length": str(len(data))}
+        return Response(pieces(), mimetype="application/json", headers=headers)
 
     def list_payload(self, request: Request, fault: str | None) -> dict:
         page = int(request.args.get("pn", 1))
