@@ -418,6 +418,13 @@ class DailyBarSource(Provider):
     ) -> KlineSeries:
         raise NotImplementedError(f"{type(self).__name__} must provide a daily_bars() method")
 
+    def check_access(self, today: dt.date) -> None:
+        """Ask a request the source answers any client it does not refuse; raise
+        ProviderBlocked if it is refused too. One fund's HTML page or empty answer is
+        ambiguous (a ban, or that fund's own broken answer): this tells the two apart.
+        A source without such a request leaves this out, and every refusal counts as a ban."""
+        raise NotImplementedError(f"{type(self).__name__} has no check_access() probe")
+
 
 class ListPassBarSource(Provider):
     """The day's final bar of every fund from one pass over a list (after the close)."""

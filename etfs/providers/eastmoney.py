@@ -466,6 +466,15 @@ class EastmoneyClient(FundListSource, DailyBarSource, ListPassBarSource):
         }
         return self.http.get_json(self.push2his_url + KLINE_PATH, params)
 
+    def check_access(self, today: dt.date) -> None:
+        """Ask what the source answers any client it does not refuse: the SSE Composite's
+        k-lines of the last days (secid 1.000001, shared/providers.md section 5).
+
+        One fund's HTML or empty answer is ambiguous (a ban, or that fund's own broken page);
+        ProviderBlocked from this request too says it is a ban.
+        """
+        self.fetch_klines("000001", XSHG, today - dt.timedelta(days=10), today)
+
     def daily_bars(
         self, code: str, exchange: str, start: dt.date, end: dt.date, today: dt.date
     ) -> KlineSeries:

@@ -11,9 +11,18 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import Max
+from django.db.models import Max, Subquery
 
-from etfs.models import DailyBar, StockInfo, SyncKind, SyncRun, SyncStatus, SyncTrigger
+from etfs.models import (
+    FINAL_STATUSES,
+    DailyBar,
+    StockInfo,
+    SyncKind,
+    SyncRun,
+    SyncRunError,
+    SyncStatus,
+    SyncTrigger,
+)
 from etfs.providers.base import (
     Bar,
     BarRows,
@@ -175,7 +184,24 @@ def plan_funds(options: PriceOptions, final_day: dt.date) -> tuple[list[FundPlan
         else:
             start = dt.date(first_year, 1, 1)
         plans.append(FundPlan(security_id, code, exchange, start, end, last))
+    # Funds that failed last time go last (in code order still), so that whatever is wrong with
+    # them meets the others only after those are done.
+    failed_before = failed_in_last_price_run()
+    plans.sort(key=lambda plan: plan.security_id in failed_before)
     return plans, notes
+
+
+def failed_in_last_price_run() -> set[int]:
+    """The funds with an error on the last finished price run (chunks' errors are kept there)."""
+    last = SyncRun.objects.filter(
+        kind=SyncKind.ETF_PRICES, parent__isnull=True, status__in=FINAL_STATUSES
+    ).order_by("-finished_at", "-id")
+    errors = SyncRunError.objects.filter(
+        run=Subquery(last.values("pk")[:1]),
+        severity=SyncRunError.Severity.ERROR,
+        security__isnull=False,
+    )
+    return set(errors.values_list("security_id", flat=True))
 
 
 def _take_bars_from_list(
@@ -216,8 +242,11 @@ def _fetch_klines(tracker, plans: list[FundPlan], source: DailyBarSource, today:
     batch_rows = 0
     for plan, result in _fetch_concurrently(plans, source, today, tracker):
         if isinstance(result, ProviderBlocked):
-            tracker.blocked_by(result)
-            break  # a ban: stop asking; the funds not fetched yet stay for the next run
+            if confirmed_ban(source, result, today):
+                tracker.blocked_by(result)
+                break  # a ban: stop asking; the funds not fetched yet stay for the next run
+            tracker.fail(plan, refused_fund_alone(result))
+            continue
         if isinstance(result, ProviderError):
             tracker.fail(plan, result)
             continue
@@ -244,6 +273,28 @@ def _until(bars, day: dt.date):
     if isinstance(bars, BarRows):
         return bars.until(day)
     return [bar for bar in bars if bar.trade_date <= day]
+
+
+def confirmed_ban(source: DailyBarSource, refusal: ProviderBlocked, today: dt.date) -> bool:
+    """A 403 or a lasting 429 is a ban. An HTML page or an empty body for one fund may be that
+    fund's own broken answer: one request every client gets answered tells the two apart, so
+    that one bad fund does not pause every worker and block the funds after it for good."""
+    if not getattr(refusal, "retryable", False):
+        return True
+    try:
+        source.check_access(today)
+    except (ProviderBlocked, NotImplementedError):
+        return True  # refused too, or a source that cannot tell: a ban
+    except ProviderError:
+        return False  # an outage is not a refusal; the fund fails like in any outage
+    return False
+
+
+def refused_fund_alone(refusal: ProviderBlocked) -> ProviderDataError:
+    return ProviderDataError(
+        f"{refusal}; the source answers other requests, so this fund alone failed (not a ban)",
+        body=refusal.body,
+    )
 
 
 def _fetch_concurrently(

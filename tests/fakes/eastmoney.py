@@ -142,6 +142,9 @@ class FakeEastmoney:
         self.trickle_bytes = 1
         self.trickle_interval = 2.0
         self.trickled = 0  # bytes of trickled answers actually sent
+        # A ban: from the request for ``ban_trigger``'s code on, every request gets its fault.
+        self.ban_trigger: tuple[str, str] | None = None
+        self.banned_with: str | None = None
         self.lock = threading.Lock()
         self._server = None
         self._thread = None
@@ -178,10 +181,17 @@ class FakeEastmoney:
             for _ in range(times or 0):
                 self.faults.append((path, code, fault, page, False))
 
+    def ban_from(self, code: str, fault: str) -> None:
+        """Ban this client when it asks for ``code``: that request and every later one, on
+        any path, gets ``fault``, as a real ban refuses everything from then on."""
+        with self.lock:
+            self.ban_trigger = (code, fault)
+
     def recover(self) -> None:
-        """Drop every queued fault and show the whole list again."""
+        """Drop every queued fault and ban, and show the whole list again."""
         with self.lock:
             self.faults.clear()
+            self.ban_trigger = self.banned_with = None
             self.list_fraction = 1.0
 
     def shrink_list(self, fraction: float) -> None:
@@ -239,6 +249,10 @@ class FakeEastmoney:
 
     def _take_fault(self, request: Request):
         secid = request.args.get("secid", "")
+        if self.ban_trigger and secid.endswith("." + self.ban_trigger[0]):
+            self.banned_with = self.ban_trigger[1]
+        if self.banned_with:
+            return self.banned_with
         for entry in list(self.faults):
             path, code, fault, page, persistent = entry
             if path and path not in request.path:

@@ -95,7 +95,7 @@ class TestMalformedKlines:
         assert_the_admin_shows(admin_client, run, *rejected[:8])
 
     def test_a_captcha_page_is_a_ban_and_the_page_is_kept(self, server, admin_client):
-        server.fail("html", times=None, code=CODE)
+        server.ban_from(CODE, "html")
 
         run = sync_prices()
 

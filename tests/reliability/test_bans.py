@@ -27,6 +27,7 @@ from tests.reliability.conftest import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PAUSE = "all workers pause until"
+PROBE_CODE = "000001"  # the SSE Composite index, what every client not refused is answered
 
 
 def codes_of(server) -> list[str]:
@@ -60,6 +61,8 @@ def test_a_lasting_ban_stops_the_run_after_a_few_requests(
     server.latency = 0.01
     banned = codes_of(server)[8]
     server.fail(fault, times=None, code=banned)
+    # A page or an empty body for one fund is a ban only if the probe is refused too.
+    server.fail(fault, times=None, code=PROBE_CODE)
 
     run = sync_prices()
 
@@ -172,3 +175,50 @@ def test_a_ban_seen_by_one_worker_process_stops_the_others(start_fake_eastmoney,
         assert chunk.status == SyncStatus.FAILED
         assert chunk.error_summary.startswith("stopped, 12 of 12 ETF(s) not synced: eastmoney")
         assert PAUSE in chunk.error_summary
+
+
+# --- one bad fund is not a ban ------------------------------------------------------------------
+
+
+@pytest.fixture
+def forty(start_fake_eastmoney, settings):
+    """40 listed funds fetched one at a time, in plan order."""
+    settings.ETFSYNC_CONCURRENCY = 1
+    server = start_fake_eastmoney(40)
+    sync_etf_lists()
+    server.requests.clear()
+    return server
+
+
+def kline_order(server) -> list[str]:
+    """The codes of the funds' k-line requests in the order they came (the probe left out)."""
+    codes = [request.args["secid"].partition(".")[2] for request in server.paths(KLINE)]
+    return [code for code in dict.fromkeys(codes) if code != PROBE_CODE]
+
+
+@pytest.mark.parametrize("fault", ["html", "empty"])
+def test_one_fund_that_always_answers_a_page_fails_alone_and_blocks_nobody(forty, fault):
+    """The probe (the index k-line) is answered: not a ban. Only that fund fails, no cooldown,
+    every other fund is synced; the next run asks for that fund last."""
+    server = forty
+    bad = codes_of(server)[3]
+    server.fail(fault, times=None, code=bad)
+
+    run = sync_prices()
+
+    assert run.status == SyncStatus.PARTIAL, run.error_summary
+    assert (run.items_done, run.items_failed) == (40, 1)
+    assert not SourceCooldown.objects.exists()
+    error = run.errors.get(severity=SyncRunError.Severity.ERROR)
+    assert error.code == bad
+    assert "this fund alone failed (not a ban)" in error.message
+    assert assert_whole_funds(server) == set(codes_of(server)) - {bad}
+    assert kline_codes(server.requests)[PROBE_CODE] == 1
+    assert kline_order(server)[3] == bad
+
+    server.requests.clear()
+    again = sync_prices()
+
+    assert again.status == SyncStatus.PARTIAL
+    assert kline_order(server) == [code for code in codes_of(server) if code != bad] + [bad]
+    assert not SourceCooldown.objects.exists()

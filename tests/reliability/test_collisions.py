@@ -181,9 +181,10 @@ def test_a_schedule_firing_while_its_run_is_going_starts_nothing(server, trading
 
 
 def test_a_price_schedule_joins_a_run_started_from_the_admin(server, trading_day):
+    """The same parameters from another door: one scope (different options would be another)."""
     queued, _ = enqueue_sync(SyncKind.ETF_PRICES, SyncTrigger.ADMIN, {"start_year": 2024})
 
-    message = scheduled_sync(SyncKind.ETF_PRICES)
+    message = scheduled_sync(SyncKind.ETF_PRICES, {"start_year": 2024})
 
     assert message == f"run #{queued.pk} is already queued; not starting another"
     assert SyncRun.objects.filter(kind=SyncKind.ETF_PRICES).count() == 1

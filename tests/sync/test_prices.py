@@ -409,7 +409,7 @@ class TestFailures:
     def test_a_ban_stops_the_run_and_pauses_every_worker(self, server, fault):
         """A captcha page, a 403 or empty answers mean a ban (shared/providers.md section 3):
         asking on prolongs it, so the run stops and records a cooldown instead."""
-        server.fail(fault, times=3, code=FAILING)
+        server.ban_from(FAILING, fault)
 
         run = sync()
 
@@ -424,7 +424,7 @@ class TestFailures:
         assert_same_bars(stored_bars(), served_bars(server, codes=synced))
 
     def test_during_a_cooldown_a_run_asks_nothing_and_afterwards_completes(self, server):
-        server.fail("html", times=3, code=FAILING)
+        server.ban_from(FAILING, "html")
         sync()
         server.requests.clear()
 
@@ -434,6 +434,7 @@ class TestFailures:
         assert paused.rows_created == 0
         assert server.requests == []
         SourceCooldown.objects.all().delete()
+        server.recover()
 
         resumed = sync()
 
