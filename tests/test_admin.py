@@ -350,3 +350,30 @@ class TestCancelButton:
         assert response.status_code == 403
         run.refresh_from_db()
         assert not run.cancel_requested
+
+
+@pytest.mark.parametrize("object_id", ["abc", "５１", "1e3", "-1"])
+def test_a_security_page_for_what_is_no_id_is_not_found(admin_client, object_id):
+    make_security("510300")
+
+    response = admin_client.get(f"/admin/etfs/stockinfo/{object_id}/change/")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("object_id", ["12345", "99999999999999999999"])
+def test_a_security_page_for_an_id_nobody_has_goes_back_to_the_index(admin_client, object_id):
+    """Django's way with a missing object: back to the admin index, saying so."""
+    response = admin_client.get(f"/admin/etfs/stockinfo/{object_id}/change/")
+
+    assert (response.status_code, response.url) == (302, "/admin/")
+
+
+def test_a_security_page_with_a_real_id_shows_its_bars(admin_client):
+    security = make_security("510300")
+    make_bars(security, days=3)
+
+    response = admin_client.get(f"/admin/etfs/stockinfo/{security.pk}/change/")
+
+    assert response.status_code == 200
+    assert len(response.context["recent_bars"]) == 3

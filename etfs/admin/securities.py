@@ -7,7 +7,7 @@ from functools import partial
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
@@ -55,6 +55,9 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         return super().get_queryset(request).with_bar_summary()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not (object_id.isascii() and object_id.isdigit()):
+            # Not an id at all (/stockinfo/abc/change/): there is nothing to show.
+            raise Http404(f"there is no security {object_id[:40]!r}")
         security = self.get_object(request, object_id)
         extra_context = {
             **(extra_context or {}),
