@@ -7,7 +7,12 @@ def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etfsync_site.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from etfs.apps import InsecureSecretKey
+
+    try:
+        execute_from_command_line(sys.argv)
+    except InsecureSecretKey as exc:
+        sys.exit(f"etfsync refuses to start: {exc}")
 
 
 if __name__ == "__main__":

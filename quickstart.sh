@@ -11,6 +11,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 
+# A random SECRET_KEY, written into .env once (with DEBUG off etfsync refuses the public default).
+if ! grep -qs '^SECRET_KEY=' .env; then
+  echo "SECRET_KEY=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')" >> .env
+fi
+
 .venv/bin/python manage.py migrate --no-input -v 0
 .venv/bin/python manage.py collectstatic --no-input -v 0
 .venv/bin/python manage.py ensure_admin

@@ -14,13 +14,28 @@ env = environ.Env()
 # A local .env file is optional; real deployments set the variables themselves.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-key-change-me-in-production")
+# The public default works with DEBUG on only: with DEBUG off etfs refuses to start on it (or
+# on any key shorter than 50 characters; see etfs/apps.py). ./quickstart.sh writes a random
+# key into .env once.
+DEVELOPMENT_SECRET_KEY = "insecure-dev-key-change-me-in-production"
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 # Behind a reverse proxy that terminates TLS (README: Production).
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Served over HTTPS: one switch for secure cookies, HSTS and the redirect from http://.
+ETFSYNC_HTTPS = env.bool("ETFSYNC_HTTPS", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = ETFSYNC_HTTPS
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=ETFSYNC_HTTPS)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if ETFSYNC_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=ETFSYNC_HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=ETFSYNC_HTTPS)
+# Messages stay on the server (in the session): a new API token's secret is shown once in a
+# message, and a cookie is signed, not encrypted.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

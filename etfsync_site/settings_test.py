@@ -40,3 +40,5 @@ ETFSYNC_TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:63
 Q_CLUSTER = {**_Q_CLUSTER, "name": env.str("ETFSYNC_TEST_QUEUE_NAME", default=_Q_CLUSTER["name"])}
 # In CI (CI=true) a test that cannot run here fails instead of skipping (browser tests).
 ETFSYNC_TEST_IN_CI = env.bool("CI", default=False)
+# A key of the length etfs requires with DEBUG off; for tests only, never for a server.
+SECRET_KEY = "tests-only-" + "k" * 20 + "-etfsync-settings-test-0123456789"

@@ -41,7 +41,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("owner", "prefix", "created_at", "last_used_at", "revoked_at")
+        fixed = ("owner", "prefix", "created_at", "last_used_at", "revoked_at")
+        # An owner who could clear the expiry would revive an expired token: once made, a
+        # token's expiry is fixed (revoke it and make a new one); only superusers change it.
+        return fixed if request.user.is_superuser else (*fixed, "expires_at")
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -139,3 +139,48 @@ class TestWhoMayMakeTokens:
         form = staff_client.get(ADD_URL).content.decode()
 
         assert re.search(rf'<option value="{staff_client.user.pk}" selected>', form)
+
+
+class TestAMadeTokenIsFixed:
+    """Expiry and owner are fixed once a token is made; only a superuser changes the expiry."""
+
+    @pytest.fixture
+    def owner_client(self, client):
+        owner = make_staff_user(
+            "owner", "etfs.add_apitoken", "etfs.change_apitoken", "etfs.view_apitoken"
+        )
+        client.force_login(owner)
+        client.user = owner
+        return client
+
+    def expired_token(self, owner):
+        token, _ = make_token(owner, name="old")
+        token.expires_at = "2001-01-01T00:00:00Z"
+        token.save()
+        token.refresh_from_db()
+        return token
+
+    def test_an_owner_cannot_revive_an_expired_token(self, owner_client):
+        token = self.expired_token(owner_client.user)
+        url = f"{LIST_URL}{token.pk}/change/"
+        boss = User.objects.create_superuser("boss", password="unused")
+
+        form = owner_client.get(url).content.decode()
+        response = owner_client.post(
+            url,
+            {"name": "old", "owner": boss.pk, "expires_at_0": "", "expires_at_1": ""},
+        )
+
+        assert 'name="expires_at_0"' not in form
+        assert response.status_code == 302
+        token.refresh_from_db()
+        assert token.state == "expired" and token.owner == owner_client.user
+
+    def test_a_superuser_may_change_the_expiry(self, admin_client):
+        token = self.expired_token(make_staff_user("robot"))
+        url = f"{LIST_URL}{token.pk}/change/"
+
+        admin_client.post(url, {"name": "old", "expires_at_0": "", "expires_at_1": ""})
+
+        token.refresh_from_db()
+        assert token.expires_at is None and token.state == "active"

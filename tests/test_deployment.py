@@ -1,0 +1,137 @@
+"""Settings a server must not run with, and the one switch for serving over HTTPS.
+
+The checks run ``manage.py`` (and the WSGI module) in a subprocess on the production settings,
+as a deployment would, with the environment given here (it wins over a local .env file).
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.contrib.messages import constants
+from django.contrib.messages.storage.base import Message
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.test import RequestFactory
+from django.utils.safestring import mark_safe
+
+PROJECT = Path(__file__).resolve().parent.parent
+DEFAULT_KEY = "insecure-dev-key-change-me-in-production"
+GOOD_KEY = "a-random-key-of-sixty-characters-for-the-deployment-tests-0123"
+REFUSED = "SECRET_KEY is the public default or shorter than 50 characters while DEBUG is off"
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "SECRET_KEY", "DEBUG", "ETFSYNC_", "SECURE_"))
+    }
+    environment.update(DJANGO_SETTINGS_MODULE="etfsync_site.settings", **env)
+    return subprocess.run(
+        [sys.executable, *args], cwd=PROJECT, env=environment, capture_output=True, text=True
+    )
+
+
+@pytest.mark.parametrize("key", [DEFAULT_KEY, "x" * 49])
+def test_a_command_refuses_to_start_on_a_known_or_short_key(key):
+    result = run("manage.py", "check", SECRET_KEY=key, DEBUG="false")
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"etfsync refuses to start: {REFUSED}: set SECRET_KEY to a random string "
+        "(./quickstart.sh writes one into .env)"
+    ]
+
+
+def test_the_web_server_refuses_to_start_on_the_default_key():
+    code = "import django; django.setup(); import etfsync_site.wsgi"
+    result = run("-c", code, SECRET_KEY=DEFAULT_KEY, DEBUG="false")
+
+    assert result.returncode != 0
+    assert REFUSED in result.stderr.strip().splitlines()[-1]
+
+
+def test_with_debug_on_the_default_key_is_allowed():
+    result = run("manage.py", "check", SECRET_KEY=DEFAULT_KEY, DEBUG="true")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_https_switch_makes_the_deployment_check_clean():
+    without = run("manage.py", "check", "--deploy", SECRET_KEY=GOOD_KEY, DEBUG="false")
+    with_https = run(
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY=GOOD_KEY,
+        DEBUG="false",
+        ETFSYNC_HTTPS="true",
+    )
+
+    for warning in ("W004", "W008", "W012", "W016"):
+        assert f"security.{warning}" in without.stderr
+    assert with_https.returncode == 0, with_https.stderr
+    assert "no issues" in with_https.stdout
+
+
+def test_behind_a_proxy_its_header_marks_requests_secure():
+    result = run(
+        "-c",
+        "from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)",
+        SECRET_KEY=GOOD_KEY,
+        BEHIND_TLS_PROXY="true",
+    )
+
+    assert result.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+@pytest.mark.django_db
+def test_a_forged_messages_cookie_is_never_rendered(client):
+    """Messages live in the session: a messages cookie, even one signed with the right key,
+    is not read, so nothing in it reaches an admin's page."""
+    client.force_login(User.objects.create_superuser("admin", password="unused"))
+    forged = CookieStorage(RequestFactory().get("/"))._encode(
+        [Message(constants.INFO, mark_safe("<script>alert('forged')</script>"))]
+    )
+    client.cookies["messages"] = forged
+
+    page = client.get("/admin/").content.decode()
+
+    assert "alert('forged')" not in page
+
+
+@pytest.mark.django_db
+def test_a_new_token_secret_leaves_the_server_only_in_its_page(client):
+    client.force_login(User.objects.create_superuser("admin", password="unused"))
+    form = {"name": "cron", "owner": User.objects.get().pk, "expires_at_0": "", "expires_at_1": ""}
+
+    created = client.post("/admin/etfs/apitoken/add/", form)
+    shown = client.get(created.url)
+
+    assert "messages" not in created.cookies and "messages" not in shown.cookies
+    assert "is <code>" in shown.content.decode()
+
+
+def test_the_quick_start_writes_a_random_key_into_env_once(tmp_path):
+    """The quick start's key step, run as the script runs it, twice."""
+    script = (PROJECT / "quickstart.sh").read_text()
+    start = script.index("# A random SECRET_KEY")
+    step = script[start : script.index("\nfi\n", start) + 4]
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    (tmp_path / ".env").write_text("DEBUG=false\n")
+
+    for _ in range(2):
+        subprocess.run(["bash", "-euc", step], cwd=tmp_path, check=True)
+
+    lines = (tmp_path / ".env").read_text().splitlines()
+    [key_line] = [line for line in lines if line.startswith("SECRET_KEY=")]
+    assert lines[0] == "DEBUG=false"
+    assert len(key_line.removeprefix("SECRET_KEY=")) >= 50
+    result = run("manage.py", "check", SECRET_KEY=key_line.removeprefix("SECRET_KEY="))
+    assert result.returncode == 0, result.stderr
