@@ -12,9 +12,9 @@ import pytest
 from django.db import connection
 
 from etfs.models import StockInfo, SyncRun, SyncStatus
-from etfs.providers.base import ProviderUnavailable
+from etfs.providers.base import DailyBarSource, ProviderUnavailable
 from etfs.sync.runs import recover_stale_runs
-from etfs.sync.sources import eastmoney_client
+from etfs.sync.sources import provider_for
 from tests.bars import assert_same_bars, served_bars, stored_bars
 from tests.conftest import HISTORY_END, HISTORY_START
 from tests.reliability.conftest import sync_prices
@@ -49,10 +49,10 @@ def client_answer(server, code: str) -> bytes:
 def test_a_trickled_answer_is_given_up_at_the_request_deadline(server, settings):
     settings.ETFSYNC_REQUEST_DEADLINE = 1.5
     size = trickle(server)
-    client = eastmoney_client()
+    source = provider_for(DailyBarSource)
 
     with pytest.raises(ProviderUnavailable, match="did not finish its answer within 1.5 s"):
-        client.fetch_klines(CODE, "XSHG", HISTORY_START, HISTORY_END)
+        source.daily_bars(CODE, "XSHG", HISTORY_START, HISTORY_END, HISTORY_END)
 
     assert 0 < server.trickled < size
 
