@@ -145,6 +145,9 @@ class FakeEastmoney:
         # A ban: from the request for ``ban_trigger``'s code on, every request gets its fault.
         self.ban_trigger: tuple[str, str] | None = None
         self.banned_with: str | None = None
+        # Called with every request as it arrives (in the server's thread): a test's hook to
+        # make something happen at that moment elsewhere (a database connection ending...).
+        self.on_request = None
         self.lock = threading.Lock()
         self._server = None
         self._thread = None
@@ -231,6 +234,8 @@ class FakeEastmoney:
         with self.lock:
             self.requests.append(request)
             fault = self._take_fault(request)
+        if self.on_request is not None:
+            self.on_request(request)
         if self.latency:
             time.sleep(self.latency)
         if fault == "drop":

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -42,6 +42,7 @@ from etfs.sync.upsert import upsert_daily_bars
 from etfs.tasks import execute_run
 from tests.bars import assert_same_bars, served_bars, stored_bars
 from tests.conftest import HISTORY_END
+from tests.database import terminate_backend
 from tests.factories import make_bars, make_security, make_staff_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -453,6 +454,32 @@ class TestFailures:
         assert "implausibly large" in problem.message
         stored = set(stored_bars())
         assert set(served_bars(server)) - stored == {(FAILING, bar.day)}
+
+    def test_a_batch_the_database_refuses_is_split_so_only_that_fund_fails(self, server, settings):
+        """The database refuses one fund's bars by a rule the parser does not know (a CHECK
+        added here): the batch of six fails as one statement, and writing its funds one by
+        one stores the other five and fails that fund alone."""
+        settings.ETFSYNC_PRICE_BATCH_ETFS = 6
+        refused = StockInfo.objects.get(code=FAILING)
+        table = DailyBar._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"ALTER TABLE {table} ADD CONSTRAINT refuse_one_fund "
+                f"CHECK (security_id <> {refused.pk})"
+            )
+        try:
+            run = sync()
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT refuse_one_fund")
+
+        assert run.status == SyncStatus.PARTIAL
+        assert (run.items_done, run.items_failed) == (6, 1)
+        error = SyncRunError.objects.get(run=run, severity=SyncRunError.Severity.ERROR)
+        assert error.code == FAILING
+        assert "cannot store its bars" in error.message and "refuse_one_fund" in error.message
+        others = {fund.code for fund in server.funds.values()} - {FAILING}
+        assert_same_bars(stored_bars(), served_bars(server, codes=others))
 
 
 # --- (g) the daily pass over the list ------------------------------------------------------------
@@ -933,20 +960,33 @@ class TestFanOut:
         assert parent.rows_created == DailyBar.objects.count() == len(served_bars(eight_funds))
 
     def test_a_chunk_that_raises_still_finishes_the_parent(self, eight_funds):
+        """The database ends the last chunk's connection while it fetches: the chunk raises
+        (it is marked failed over a new connection) and still finishes the parent."""
         parent, _ = enqueue_sync(SyncKind.ETF_PRICES, SyncTrigger.ADMIN, {"start_year": 2024})
         execute_run(parent.pk)
-        chunks = list(parent.chunks.order_by("id"))
-        bad = fake_fund(eight_funds, chunks[-1].parameters["codes"][0]).bars[3]
-        bad.open = bad.close = bad.high = bad.low = Decimal("12345678901.000")
+        *first, last = list(parent.chunks.order_by("id"))
+        for chunk in first:
+            execute_run(chunk.pk)
+        connection.ensure_connection()
+        pid = connection.connection.info.backend_pid
+        ended = []
 
-        for chunk in chunks:
-            try:
-                execute_run(chunk.pk)
-            except Exception:  # a worker records it on the task and goes on
-                pass
+        def end_the_connection_once(request):
+            if not ended:
+                ended.append(request)
+                terminate_backend(pid)
 
+        eight_funds.on_request = end_the_connection_once
+
+        with pytest.raises(DatabaseError):
+            execute_run(last.pk)
+
+        assert ended
+        last.refresh_from_db()
         parent.refresh_from_db()
-        assert parent.is_final
+        assert last.status == SyncStatus.FAILED
+        assert parent.status == SyncStatus.PARTIAL
+        assert f"chunk #{last.pk} failed: " in parent.error_summary
 
 
 @pytest.mark.django_db

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from etfs.models import SyncRun, SyncStatus
 from etfs.sync.runs import finish_run, recover_stale_runs
+from tests.database import terminate_backend
 from tests.factories import make_run
 
 
@@ -45,7 +46,7 @@ class TestOrphanedQueuedRuns:
 def test_a_run_is_finished_on_a_new_connection_after_the_database_dropped_the_old_one():
     run = make_run(status="running", scope="etf_prices")
     pid = connection.connection.info.backend_pid
-    _terminate(pid)  # another session ends ours, as a database restart or a failover would
+    terminate_backend(pid)  # another session ends ours, as a database restart or a failover would
 
     finish_run(run, SyncStatus.FAILED, "the database went away")
 
@@ -53,17 +54,3 @@ def test_a_run_is_finished_on_a_new_connection_after_the_database_dropped_the_ol
     assert (run.status, run.error_summary) == (SyncStatus.FAILED, "the database went away")
     assert connection.connection.info.backend_pid != pid
     assert not SyncRun.objects.filter(status=SyncStatus.RUNNING).exists()
-
-
-def _terminate(pid: int) -> None:
-    import psycopg
-
-    settings = connection.settings_dict
-    with psycopg.connect(
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-        user=settings["USER"],
-        dbname=settings["NAME"],
-        autocommit=True,
-    ) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [pid])

@@ -1,0 +1,65 @@
+"""The bar upsert when another transaction inserts the same bars at the same moment."""
+
+import datetime as dt
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+
+from etfs.models import DailyBar
+from etfs.providers.base import Bar
+from etfs.sync.upsert import upsert_daily_bars
+from tests.database import other_session
+from tests.factories import make_security
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DAY = dt.date(2024, 1, 2)
+NEXT_DAY = dt.date(2024, 1, 3)
+
+
+def bar(day: dt.date, close: str) -> Bar:
+    price = Decimal(close)
+    return Bar(day, price, price, price, price, 1000, Decimal("3480.000"))
+
+
+def test_a_bar_another_transaction_inserts_meanwhile_is_settled_not_an_error():
+    """Two runs write the same bar at once. The other transaction's insert is not visible
+    when ours looks for stored bars; ours then waits on the unique index and fails when the
+    other commits. The fallback settles the batch: the bar is stored once, the new one too."""
+    security = make_security("510300")
+    other = other_session()
+    other.execute(
+        "INSERT INTO etfs_dailybar (security_id, trade_date, open, high, low, close, volume, "
+        "amount) VALUES (%s, %s, 3.48, 3.48, 3.48, 3.48, 1000, 3480)",
+        [security.pk, DAY],
+    )
+    committer = threading.Thread(target=_commit_once_waited_for, args=(other,), daemon=True)
+    committer.start()
+
+    rows = [(security.pk, bar(DAY, "3.480")), (security.pk, bar(NEXT_DAY, "3.500"))]
+    result = upsert_daily_bars(rows)
+
+    committer.join(timeout=30)
+    other.close()
+    assert committer.waited, "our insert never waited for the other transaction"
+    stored = dict(DailyBar.objects.values_list("trade_date", "close"))
+    assert stored == {DAY: Decimal("3.4800"), NEXT_DAY: Decimal("3.5000")}
+    assert (result.inserted, result.updated, result.unchanged) == (1, 0, 1)
+
+
+def _commit_once_waited_for(other) -> None:
+    """Commit the other transaction once a session waits for its lock (our INSERT)."""
+    threading.current_thread().waited = False
+    with other_session(autocommit=True) as watcher:
+        for _ in range(300):
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ).fetchone()[0]
+            if waiting:
+                threading.current_thread().waited = True
+                break
+            time.sleep(0.05)
+    other.commit()
