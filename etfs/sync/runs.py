@@ -34,7 +34,15 @@ logger = logging.getLogger(__name__)
 
 DETAIL_LIMIT = 2000
 QUEUED_RUN_MAX_WAIT = dt.timedelta(days=1)
-__all__ = ["COUNTERS", "RunRecorder", "SyncAlreadyRunning", "create_run", "finish_run"]
+__all__ = [
+    "COUNTERS",
+    "RunRecorder",
+    "SyncAlreadyRunning",
+    "create_run",
+    "finish_run",
+    "run_sync",
+    "start_run",
+]
 
 
 class SyncAlreadyRunning(Exception):
