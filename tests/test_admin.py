@@ -376,4 +376,4 @@ def test_a_security_page_with_a_real_id_shows_its_bars(admin_client):
     response = admin_client.get(f"/admin/etfs/stockinfo/{security.pk}/change/")
 
     assert response.status_code == 200
-    assert len(response.context["recent_bars"]) == 3
+    assert len(response.context["bars_page"].object_list) == 3
