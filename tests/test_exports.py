@@ -62,11 +62,14 @@ def test_bars_of_chosen_etfs_and_dates_come_as_csv(client, superuser):
 def test_the_form_refuses_unknown_codes_and_shows_what_was_wrong(client, superuser):
     make_security("510300")
 
-    response = client.get(reverse(EXPORT), {"codes": "510300 999999 12x", "download": "csv"})
+    malformed = client.get(reverse(EXPORT), {"codes": "510300 ５１０３００ 12x", "download": "csv"})
+    unknown = client.get(reverse(EXPORT), {"codes": "510300 999999", "download": "csv"})
 
-    assert response.status_code == 200
-    assert not isinstance(response, StreamingHttpResponse)
-    assert "Not a six-digit code: 12x" in response.content.decode()
+    assert not isinstance(malformed, StreamingHttpResponse)
+    assert "&#x27;５１０３００&#x27;, &#x27;12x&#x27;: a code is six ASCII digits" in (
+        malformed.content.decode()
+    )
+    assert "unknown code(s): &#x27;999999&#x27;" in unknown.content.decode()
 
 
 def test_the_etf_page_links_to_its_own_bars(client, superuser):

@@ -18,9 +18,7 @@ from etfs.exports import (
     security_rows,
 )
 from etfs.models import StockInfo
-
-CODE = re.compile(r"^\d{6}$")
-MAX_CODES = 5000
+from etfs.sync.limits import check_codes, sample
 
 
 class BarExportForm(forms.Form):
@@ -46,16 +44,17 @@ class BarExportForm(forms.Form):
     end = forms.DateField(label="To", required=False, widget=forms.DateInput({"type": "date"}))
 
     def clean_codes(self) -> list[str]:
-        codes = sorted(set(re.split(r"[\s,;]+", self.cleaned_data["codes"].strip())) - {""})
-        bad = [code for code in codes if not CODE.match(code)]
-        if bad:
-            raise forms.ValidationError(f"Not a six-digit code: {', '.join(bad[:10])}")
-        if len(codes) > MAX_CODES:
-            raise forms.ValidationError(f"At most {MAX_CODES} codes at once.")
+        codes = [code for code in re.split(r"[\s,;]+", self.cleaned_data["codes"]) if code]
+        if not codes:
+            return []
+        try:
+            codes = list(check_codes(codes))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
         known = securities_with_codes(codes).values_list("code", flat=True)
         unknown = sorted(set(codes) - set(known))
         if unknown:
-            raise forms.ValidationError(f"Unknown code(s): {', '.join(unknown[:10])}")
+            raise forms.ValidationError(f"unknown code(s): {sample(unknown)}")
         return codes
 
     def clean(self):
