@@ -53,7 +53,7 @@ api = NinjaAPI(
     title="etfsync API",
     version="1",
     description="Start ETF list and price syncs and follow their runs. "
-    "Authenticate with Authorization: Bearer <token>; tokens are made in the admin. "
+    "Authenticate with `Authorization: Bearer <token>`; tokens are made in the admin. "
     "Errors are JSON objects (the Error schema); a method an endpoint does not offer "
     "gets 405 with an Allow header, and a path under /api/ that is not listed gets 404.",
     urls_namespace="etfs_api",

@@ -134,10 +134,13 @@ class QueryString(Request):
     @model_validator(mode="before")
     @classmethod
     def closed(cls, data, info):
-        """ninja hands the schema only the fields it declares, so extra="forbid" sees none."""
-        for field in info.context["request"].GET:
+        """ninja hands the schema one value of each field it declares, and no other field."""
+        query = info.context["request"].GET
+        for field in query:
             if field not in cls.model_fields:
                 raise field_error(field, f"unknown field {limits.cut(field)!r}")
+            if len(query.getlist(field)) > 1:
+                raise field_error(field, "give it once")
         return data
 
 

@@ -631,3 +631,10 @@ class TestEchoedInput:
 
         assert response.status_code == 400
         assert len(response.content) < 300
+
+
+def test_a_query_field_given_twice_is_refused(api):
+    response = api.client.get(f"{RUNS}?page=1&page=2", headers=api.headers)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid", "message": "give it once", "field": "page"}
