@@ -115,7 +115,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 # Vendored browser libraries (the price chart), served like the admin's own files.
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
@@ -124,9 +124,11 @@ STORAGES = {
     # checkout that never ran collectstatic still renders every page.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-# Serve files straight from the apps' static folders when collectstatic has not been run (the
-# quick start); after collectstatic, STATIC_ROOT is served with long cache headers as well.
-WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+# Until collectstatic has filled STATIC_ROOT (a checkout that skipped the quick start), serve the
+# apps' static folders directly; after it, STATIC_ROOT with its compressed copies (gzip).
+WHITENOISE_USE_FINDERS = env.bool(
+    "WHITENOISE_USE_FINDERS", default=DEBUG or not (STATIC_ROOT / "admin").is_dir()
+)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
