@@ -9,6 +9,30 @@
     return value || fallback;
   }
 
+  // "2024-03-01  O 3.160  H 3.171  L 3.124  C 3.137  V 7,101,400": the bar under the pointer,
+  // or the latest one.
+  function showBarInLegend(chart, points) {
+    const legend = document.getElementById("price-chart-legend");
+    if (!legend || !points.length) {
+      return;
+    }
+    const byTime = new Map(points.map((point) => [point[0], point]));
+    const grouped = new Intl.NumberFormat("en-US");
+    function show(point) {
+      const [time, open, high, low, close, volume] = point;
+      const price = (value) => value.toFixed(3);
+      legend.textContent =
+        `${time}  O ${price(open)}  H ${price(high)}  L ${price(low)}  C ${price(close)}` +
+        `  V ${grouped.format(volume)}`;
+    }
+    const latest = points[points.length - 1];
+    show(latest);
+    chart.subscribeCrosshairMove((param) => {
+      const key = typeof param.time === "string" ? param.time : null;
+      show((key && byTime.get(key)) || latest);
+    });
+  }
+
   function drawPriceChart() {
     const container = document.getElementById("price-chart");
     const source = document.getElementById("price-chart-data");
@@ -57,6 +81,7 @@
         color: close >= open ? "rgba(198, 40, 40, 0.5)" : "rgba(46, 125, 50, 0.5)",
       })),
     );
+    showBarInLegend(chart, points);
     chart.panes()[0].setStretchFactor(3);
     chart.panes()[1].setStretchFactor(1);
     chart.timeScale().fitContent();

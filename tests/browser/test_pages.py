@@ -192,6 +192,7 @@ def test_etf_page_with_its_chart(browser_page, live_server, scene, screenshot):
     page.goto(f"{live_server.url}/admin/etfs/stockinfo/{etf.pk}/change/")
     page.wait_for_selector("#price-chart[data-points]")
     daily_points = int(page.get_attribute("#price-chart", "data-points"))
+    legend = page.locator("#price-chart-legend").inner_text()
     canvases = page.locator("#price-chart canvas").count()
     screenshot(page, "daily")
     page.click("#price-history a:text-is('Weekly')")
@@ -200,6 +201,8 @@ def test_etf_page_with_its_chart(browser_page, live_server, scene, screenshot):
     screenshot(page, "weekly")
 
     assert daily_points == 250
+    last = DailyBar.objects.filter(security=etf).latest("trade_date")
+    assert legend.startswith(f"{last.trade_date}  O {last.open:.3f}")  # the latest bar
     assert 50 <= weekly_points <= 53  # 250 trading days
     assert canvases >= 2  # the price pane and the volume pane are drawn
     assert page.locator("#bars-table tbody tr").count() == 50  # the first page of weeks
