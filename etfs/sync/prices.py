@@ -10,7 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.db.models import Max, Subquery
 
 from etfs.models import (
@@ -230,7 +230,7 @@ def _take_bars_from_list(
     covered: list[tuple[FundPlan, list[Bar]]] = [
         (one_behind[key], [bar]) for key, bar in fetched.bars.items() if key in one_behind
     ]
-    tracker.recorder.add(rows_fetched=len(covered))
+    tracker.recorder.count(rows_fetched=len(covered))
     tracker.write(covered)
     taken = {plan.security_id for plan, _ in covered}
     return [plan for plan in plans if plan.security_id not in taken]
@@ -254,7 +254,7 @@ def _fetch_klines(tracker, plans: list[FundPlan], source: DailyBarSource, today:
         rejected = sum(problem.fatal for problem in result.problems)
         # A source that ignores `end` may send the day in progress: it is not final yet.
         bars = _until(result.bars, plan.end)
-        tracker.recorder.add(
+        tracker.recorder.count(
             rows_fetched=len(bars),
             rows_rejected=rejected,
             warnings=len(result.problems) - rejected,
@@ -300,21 +300,29 @@ def refused_fund_alone(refusal: ProviderBlocked) -> ProviderDataError:
 def _fetch_concurrently(
     plans: list[FundPlan], source: DailyBarSource, today: dt.date, tracker
 ) -> Iterator[tuple[FundPlan, KlineSeries | ProviderError]]:
-    """Yield each fund's parsed k-lines (or its error) as it arrives, a bounded number in flight."""
+    """Yield each fund's parsed k-lines (or its error) as it arrives.
+
+    Two batches of funds are asked for ahead of the one being written, so the fetch workers go
+    on downloading and parsing while the caller writes (its database round trips let them
+    run); memory stays bounded by that look-ahead. When the caller stops early, the requests
+    not started yet are dropped.
+    """
     workers = max(1, settings.ETFSYNC_CONCURRENCY)
+    ahead = max(workers * 2, settings.ETFSYNC_PRICE_BATCH_ETFS * 2)
     queue = iter(plans)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="klines") as pool:
-        in_flight: dict[Future, FundPlan] = {}
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="klines")
+    in_flight: dict[Future, FundPlan] = {}
 
-        def submit_next() -> None:
-            plan = next(queue, None)
-            if plan is not None and not tracker.stopped:
-                future = pool.submit(
-                    source.daily_bars, plan.code, plan.exchange, plan.start, plan.end, today
-                )
-                in_flight[future] = plan
+    def submit_next() -> None:
+        plan = next(queue, None)
+        if plan is not None and not tracker.stopped:
+            future = pool.submit(
+                source.daily_bars, plan.code, plan.exchange, plan.start, plan.end, today
+            )
+            in_flight[future] = plan
 
-        for _ in range(workers * 2):
+    try:
+        for _ in range(ahead):
             submit_next()
         while in_flight:
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -325,6 +333,8 @@ def _fetch_concurrently(
                 except ProviderError as exc:
                     yield plan, exc
                 submit_next()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Tracker:
@@ -352,6 +362,7 @@ class _Tracker:
         now = time.monotonic()
         if force or now - self._last_beat >= 1.0:
             self._last_beat = now
+            self.recorder.flush()  # what was counted since the last batch, once a second
             self.cancelled = self.recorder.beat()
             cooldown = active_cooldown(self.source)
             if cooldown is not None:
@@ -366,7 +377,7 @@ class _Tracker:
     def skip(self, count: int) -> None:
         if count:
             self.done += count
-            self.recorder.add(items_done=count)
+            self.recorder.count(items_done=count)
             self._report("up to date")
 
     def fail(self, plan: FundPlan, error: ProviderError) -> None:
@@ -379,7 +390,7 @@ class _Tracker:
             security_id=plan.security_id,
             detail=getattr(error, "body", "") or "",
         )
-        self.recorder.add(items_done=1, items_failed=1)
+        self.recorder.count(items_done=1, items_failed=1)
         self._report(plan.code)
 
     def write(self, batch: list[tuple[FundPlan, list[Bar]]]) -> None:
@@ -387,7 +398,15 @@ class _Tracker:
         if not batch:
             return
         try:
-            result = upsert_fund_bars([(plan.security_id, bars) for plan, bars in batch])
+            with transaction.atomic():
+                result = upsert_fund_bars([(plan.security_id, bars) for plan, bars in batch])
+                # The counters commit with the rows they count: one write per batch.
+                self.recorder.flush(
+                    items_done=len(batch),
+                    rows_created=result.inserted,
+                    rows_updated=result.updated,
+                    rows_unchanged=result.unchanged,
+                )
         except DatabaseError as exc:
             if len(batch) == 1:
                 self.fail(batch[0][0], ProviderDataError(f"cannot store its bars: {exc}"))
@@ -399,12 +418,6 @@ class _Tracker:
             return
         self.result += result
         self.done += len(batch)
-        self.recorder.add(
-            items_done=len(batch),
-            rows_created=result.inserted,
-            rows_updated=result.updated,
-            rows_unchanged=result.unchanged,
-        )
         # The full check, cooldown included: it restarts check_stop's once-a-second clock, so
         # with batches written more often than that a cancel-only beat here would mean another
         # worker's ban is never noticed.
@@ -416,6 +429,7 @@ class _Tracker:
             self.progress(self.done, self.total, label)
 
     def outcome(self) -> tuple[str, str]:
+        self.recorder.flush()
         totals = self.recorder.totals
         notes = []
         if totals["rows_rejected"]:

@@ -299,20 +299,36 @@ class RunRecorder:
 
     def __init__(self, run: SyncRun):
         self.run = run
-        self.totals = dict.fromkeys(COUNTERS, 0)
+        self.totals = dict.fromkeys(COUNTERS, 0)  # everything counted, written or not
+        self.pending = dict.fromkeys(COUNTERS, 0)  # counted, not written yet
         self.ended = ""  # the status the run was given by someone else while it worked
 
-    def add(self, **counters: int) -> None:
-        counters = {name: value for name, value in counters.items() if value}
-        if not counters:
-            return
+    def count(self, **counters: int) -> None:
+        """Add to the counters in memory; the next ``flush()`` writes them. A service that
+        commits in batches flushes inside each batch's transaction: the run's counters then
+        agree with the rows stored, at one write per batch instead of one per item."""
         for name, value in counters.items():
             self.totals[name] += value
-        updates = {name: F(name) + value for name, value in counters.items()}
+            self.pending[name] += value
+
+    def add(self, **counters: int) -> None:
+        """Add to the counters and write them (with any pending ones) at once."""
+        self.flush(**counters)
+
+    def flush(self, **counters: int) -> None:
+        """Write the pending counters plus ``counters``; they count only once written."""
+        merged = {name: self.pending[name] + counters.get(name, 0) for name in COUNTERS}
+        merged = {name: value for name, value in merged.items() if value}
+        if not merged:
+            return
+        updates = {name: F(name) + value for name, value in merged.items()}
         updates["heartbeat_at"] = timezone.now()
         SyncRun.objects.filter(pk=self.run.pk).update(**updates)
         if self.run.parent_id:
             SyncRun.objects.filter(pk=self.run.parent_id).update(**updates)
+        self.pending = dict.fromkeys(COUNTERS, 0)
+        for name, value in counters.items():
+            self.totals[name] += value
 
     def set_provider(self, provider: str) -> None:
         """Say which source (or sources, comma-separated) served the run."""

@@ -1,0 +1,93 @@
+"""How a price run spends its database round trips: counters with each batch, fetching while
+a batch is written. The fake's six funds; each test gives ``now`` (see test_prices.py)."""
+
+import datetime as dt
+import threading
+import time
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from etfs.models import DailyBar, SyncRun, SyncStatus
+from etfs.sync.lists import sync_etf_lists
+from etfs.sync.prices import PriceOptions, sync_etf_prices
+from tests.conftest import HISTORY_END
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AFTER_CLOSE = dt.datetime.combine(HISTORY_END, dt.time(16), tzinfo=ZoneInfo("Asia/Shanghai"))
+FUNDS = 6
+
+
+@pytest.fixture
+def server(fake_eastmoney):
+    sync_etf_lists()
+    fake_eastmoney.requests.clear()
+    return fake_eastmoney
+
+
+def sync() -> SyncRun:
+    return sync_etf_prices(PriceOptions(start_year=2024), now=AFTER_CLOSE)
+
+
+def test_the_counters_are_written_once_per_batch_not_once_per_fund(start_fake_eastmoney, settings):
+    start_fake_eastmoney(40)
+    sync_etf_lists()
+    settings.ETFSYNC_PRICE_BATCH_ETFS = 20
+
+    began = time.monotonic()
+    with CaptureQueriesContext(connection) as queries:
+        run = sync()
+    seconds = time.monotonic() - began
+
+    counter_writes = [
+        query["sql"]
+        for query in queries
+        if query["sql"].startswith('UPDATE "etfs_syncrun"') and '"rows_fetched"' in query["sql"]
+    ]
+    assert (run.status, run.items_done, run.rows_fetched) == (
+        SyncStatus.SUCCEEDED,
+        40,
+        DailyBar.objects.count(),
+    )
+    # One with each of the two batches, and at most one a second in between (what was counted
+    # since the last batch), not one per fund.
+    assert 2 <= len(counter_writes) <= 2 + int(seconds) + 1 < 40
+
+
+def test_the_next_funds_are_fetched_while_a_batch_waits_for_the_database(server, settings):
+    """The first batch's write waits on a lock; every fund is asked for meanwhile."""
+    settings.ETFSYNC_PRICE_BATCH_ETFS = 3
+    settings.ETFSYNC_CONCURRENCY = 1
+    runs = []
+
+    def sync_in_background():
+        try:
+            runs.append(sync())
+        finally:
+            connection.close()
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Reads go on (the plan), writes of bars wait until this transaction ends.
+        cursor.execute(f"LOCK TABLE {DailyBar._meta.db_table} IN SHARE MODE")
+        worker = threading.Thread(target=sync_in_background)
+        worker.start()
+        asked = _wait_for_requests(server, "kline", FUNDS)
+        stored_meanwhile = DailyBar.objects.count()
+    worker.join()
+
+    assert (asked, stored_meanwhile) == (FUNDS, 0)
+    assert runs[0].status == SyncStatus.SUCCEEDED
+    assert runs[0].rows_created == DailyBar.objects.count() > 0
+
+
+def _wait_for_requests(server, fragment: str, count: int, patience: float = 60) -> int:
+    """How many requests reached the server, waiting until ``count`` did (or patience ran
+    out: then the assertion that follows says how many)."""
+    waited = 0.0
+    while len(server.paths(fragment)) < count and waited < patience:
+        time.sleep(0.05)
+        waited += 0.05
+    return len(server.paths(fragment))
