@@ -10,7 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import Max, Subquery
 
 from etfs.models import (
@@ -407,6 +407,8 @@ class _Tracker:
                     rows_updated=result.updated,
                     rows_unchanged=result.unchanged,
                 )
+        except (InterfaceError, OperationalError):
+            raise  # the database is gone, not a bad value: the run ends with that error
         except DatabaseError as exc:
             if len(batch) == 1:
                 self.fail(batch[0][0], ProviderDataError(f"cannot store its bars: {exc}"))
