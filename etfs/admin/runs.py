@@ -23,6 +23,7 @@ from etfs.sync.queue import retry_failed_items
 from etfs.sync.runs import cancel_runs
 
 from . import display
+from .read_only import SyncedDataAdmin
 from .run_page import run_page_context
 from .sync_buttons import SyncButtonsMixin, can_run_sync
 
@@ -263,18 +264,14 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
 
 
 @admin.register(SyncRunError)
-class SyncRunErrorAdmin(admin.ModelAdmin):
+class SyncRunErrorAdmin(SyncedDataAdmin, admin.ModelAdmin):
+    """A run's problems are its record: they go with the run, never one by one."""
+
     list_display = ("run", "severity", "code", "message", "created_at")
     list_filter = ("severity", "run__kind")
     search_fields = ("code", "message")
     raw_id_fields = ("run", "security")
     list_select_related = ("run",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in SyncRunError._meta.fields]

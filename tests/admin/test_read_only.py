@@ -90,3 +90,17 @@ def test_corporate_actions_and_factors_are_read_only(client, superuser):
     assert listing.status_code == 200 and "513500" in listing.content.decode()
     assert (posted.status_code, add.status_code, factors.status_code) == (403, 403, 403)
     assert CorporateAction.objects.get().ratio == 2
+
+
+def test_a_runs_problems_go_only_with_the_run(client, superuser):
+    from etfs.models import SyncRunError
+    from tests.factories import make_run, make_run_error
+
+    problem = make_run_error(make_run(status="partial"), "510300: cannot reach push2his")
+
+    delete = client.post(
+        reverse("admin:etfs_syncrunerror_delete", args=[problem.pk]), {"post": "yes"}
+    )
+
+    assert delete.status_code == 403
+    assert SyncRunError.objects.count() == 1
