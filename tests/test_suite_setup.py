@@ -14,13 +14,17 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import psutil
 import pytest
 from django.db import connection
 
 from tests.conftest import pytest_runtest_setup
 from tests.database_server import describe, embedded_postgres_reason
-from tests.embedded_postgres_server import FOLDER_PREFIX, OWNER_FILE, remove_abandoned_servers
+from tests.embedded_postgres_server import (
+    FOLDER_PREFIX,
+    OWNER_FILE,
+    postmasters_of,
+    remove_abandoned_servers,
+)
 from tests.qcluster import PROJECT
 
 A_FEW_DATABASE_TESTS = "tests/sync/test_runs.py"
@@ -57,23 +61,15 @@ def server_folders_of(pid: int) -> list[Path]:
     return folders
 
 
-def postgres_processes_in(folder: Path) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter(["name", "cmdline"]):
-        cmdline = " ".join(process.info["cmdline"] or ())
-        if process.info["name"] == "postgres" and str(folder) in cmdline:
-            found.append(process)
-    return found
-
-
-def started_server_folder(run: subprocess.Popen, timeout: float = 120) -> Path:
-    """The folder of the embedded server that ``run`` started, once the server is up."""
+def started_server_folder(run: subprocess.Popen, *, running: bool, timeout=120) -> Path:
+    """The folder of the embedded server that ``run`` starts: as soon as it exists, or once
+    the server is up (``running``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and run.poll() is None:
         for folder in server_folders_of(run.pid):
-            if (folder / "data" / "postmaster.pid").exists():
+            if not running or (folder / "data" / "postmaster.pid").exists():
                 return folder
-        time.sleep(0.05)
+        time.sleep(0.01)
     pytest.fail(f"no embedded server started within {timeout} s (exit status {run.poll()})")
 
 
@@ -132,8 +128,17 @@ def test_without_a_server_the_header_says_why_the_embedded_one_runs(closed_port_
     assert reason in lines[1]
 
 
-@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_an_interrupted_run_removes_its_embedded_server(closed_port_url, number):
+@pytest.mark.parametrize(
+    "number, moment",
+    [
+        (signal.SIGINT, "running"),
+        (signal.SIGTERM, "running"),
+        (signal.SIGINT, "starting"),
+        (signal.SIGTERM, "starting"),
+    ],
+    ids=["Ctrl-C", "SIGTERM", "Ctrl-C while it starts", "SIGTERM while it starts"],
+)
+def test_an_interrupted_run_removes_its_embedded_server(closed_port_url, number, moment):
     run = subprocess.Popen(
         pytest_command("tests/test_models.py"),
         cwd=PROJECT,
@@ -142,14 +147,14 @@ def test_an_interrupted_run_removes_its_embedded_server(closed_port_url, number)
         stderr=subprocess.DEVNULL,
     )
     try:
-        folder = started_server_folder(run)
+        folder = started_server_folder(run, running=moment == "running")
         run.send_signal(number)
         run.wait(timeout=60)
     finally:
         run.kill()
 
     assert not folder.exists()
-    assert postgres_processes_in(folder) == []
+    assert postmasters_of(folder / "data") == []
 
 
 def test_a_server_left_by_a_killed_run_is_removed_by_the_next():
@@ -165,12 +170,12 @@ def test_a_server_left_by_a_killed_run_is_removed_by_the_next():
     owner.kill()  # SIGKILL: no atexit, no handler
     owner.wait(timeout=10)
     owner.stdout.close()
-    assert postgres_processes_in(folder), "the killed run's server should still be running"
+    assert postmasters_of(folder / "data"), "the killed run's server should still be running"
 
     remove_abandoned_servers()
 
     assert not folder.exists()
-    assert postgres_processes_in(folder) == []
+    assert postmasters_of(folder / "data") == []
 
 
 @pytest.mark.parametrize("in_ci", [False, True], ids=["here", "in CI"])
