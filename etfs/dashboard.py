@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from etfs.models import SourceCooldown, StockInfo, SyncKind, SyncRun
+from etfs.sync.lists import latest_list_differences
 
 RECENT_RUNS = 30
 
@@ -36,6 +37,8 @@ def dashboard() -> dict:
         ),
         "cooldowns": list(SourceCooldown.objects.filter(until__gt=timezone.now())),
         "trend": trend_charts(recent_run_trend()),
+        # (the last finished list run, the codes one list has and another lacks)
+        "list_differences": latest_list_differences(),
     }
 
 

@@ -71,9 +71,23 @@ class StockInfo(models.Model):
     name = models.CharField(max_length=100)
     is_etf = models.BooleanField(default=False, db_index=True, verbose_name="is ETF")
     category = models.CharField(
-        max_length=50, blank=True, help_text="Fund category, where the source gives one."
+        max_length=50, blank=True, help_text="Fund category in words, from the exchange's list."
     )
     list_date = models.DateField(null=True, blank=True)
+    # The profile the exchanges' own lists give (etfs/providers/exchanges.py).
+    tracking_index_code = models.CharField(max_length=20, blank=True)
+    tracking_index_name = models.CharField(max_length=100, blank=True)
+    fund_manager = models.CharField(
+        max_length=100, blank=True, help_text="The fund management company."
+    )
+    provider = models.CharField(
+        max_length=30, blank=True, help_text="The source whose list first named this security."
+    )
+    on_exchange_list = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="On its exchange's own list at the last list sync (empty: not checked).",
+    )
     status = models.CharField(
         max_length=10, choices=ListingStatus.choices, default=ListingStatus.LISTED
     )

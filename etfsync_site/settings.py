@@ -180,6 +180,8 @@ ETFSYNC_PROVIDERS = env.list(
     "ETFSYNC_PROVIDERS",
     default=[
         "etfs.providers.eastmoney.EastmoneyClient",
+        "etfs.providers.exchanges.SseFundList",
+        "etfs.providers.exchanges.SzseFundList",
     ],
 )
 ETFSYNC_EASTMONEY_PUSH2_URL = env.str(

@@ -29,12 +29,14 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         "name",
         "is_etf",
         "status",
+        "category",
+        "list_date",
         "bar_count",
         "first_bar_date",
         "last_bar_date",
         "last_seen_at",
     )
-    list_filter = ("exchange", "is_etf", "status")
+    list_filter = ("exchange", "is_etf", "status", "category", "on_exchange_list", "provider")
     search_fields = ("code", "name")
     readonly_fields = (
         "first_seen_at",

@@ -83,13 +83,26 @@ def parse_list_page(payload: object) -> ListPage:
         rows = []
     if not isinstance(rows, list):
         raise ProviderDataError(f"ETF list: 'data.diff' is {type(rows).__name__}, expected a list")
-    listings, problems = [], []
+    listings, problems, seen = [], [], set()
     for row in rows:
         try:
-            listings.append(parse_listing(row))
+            listing = parse_listing(row)
         except ProviderDataError as exc:
             code = row.get("f12", "") if isinstance(row, dict) else ""
             problems.append(RowProblem(str(exc), code=str(code), row=repr(row)[:300]))
+            continue
+        if (listing.code, listing.exchange) in seen:
+            problems.append(
+                RowProblem(
+                    f"ETF list row {listing.code}: listed twice in one answer; the first row "
+                    "was kept",
+                    code=listing.code,
+                    row=repr(row)[:300],
+                )
+            )
+            continue
+        seen.add((listing.code, listing.exchange))
+        listings.append(listing)
     return ListPage(total=total, listings=listings, problems=problems, raw_rows=len(rows))
 
 

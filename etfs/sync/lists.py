@@ -1,24 +1,86 @@
-"""The ETF list sync: fetch both exchanges' fund lists, upsert them, mark funds that left."""
+"""The ETF list sync: the primary list decides what is listed; the exchanges' own lists fill
+each fund's profile and are compared with it.
+
+- Eastmoney (the primary list) has every live fund with the day's quote. A fund it no longer
+  lists is marked delisted, but only when its whole list arrived.
+- The SSE and SZSE lists give listing date, category, tracking index and manager. A fund only
+  an exchange lists is added (listed, provider ``sse``/``szse``); a fund only the primary list
+  has stays listed, flagged ``on_exchange_list=False``; each difference is a warning on the run.
+- When the primary list is paused (a ban cooldown) or down, the exchange lists still add new
+  funds and fill profiles; nothing is marked delisted.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from etfs.models import Exchange, ListingStatus, StockInfo, SyncKind, SyncRun, SyncStatus
-from etfs.providers.base import FundListSource, Listing, ProviderBlocked
+from etfs.models import Exchange, StockInfo, SyncKind, SyncRun, SyncRunError, SyncStatus
+from etfs.providers.base import (
+    FundListSource,
+    FundProfile,
+    FundProfileSource,
+    Listing,
+    ProviderBlocked,
+)
 
 from .cooldown import active_cooldown, describe, start_cooldown
+from .fund_rows import FundRow, mark_missing_delisted, screen, upsert_funds
 from .runs import RunRecorder, run_sync
-from .sources import provider_for
+from .sources import providers_for
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
+# "on the SSE list, not on Eastmoney's: 563330, 589100" and the other way round. The admin's
+# front page finds the latest differences by this shape.
+DIFFERENCE = re.compile(r"^on (the \w+ list|\w+'s list), not on ")
+SHOWN_CODES = 50
+
+
+@dataclass
+class ListSources:
+    """The lists one run reads: the primary one (or none) and the exchanges' own."""
+
+    primary: FundListSource | None
+    exchange_lists: list[FundProfileSource] = field(default_factory=list)
+
+    @classmethod
+    def configured(cls) -> ListSources:
+        primary = providers_for(FundListSource)
+        return cls(primary[0] if primary else None, providers_for(FundProfileSource))
+
+
+@dataclass
+class PrimaryList:
+    """What the primary list gave for this run, screened."""
+
+    name: str = ""
+    listings: list[Listing] = field(default_factory=list)
+    # Codes of rows it rejected: those funds are still on its list, never delist them.
+    rejected_codes: set[str] = field(default_factory=set)
+    failure: str = ""  # why it gave nothing or not all: then nothing is delisted
+    answered: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.answered and not self.failure
+
+    def of(self, exchange: str) -> list[Listing]:
+        return [listing for listing in self.listings if listing.exchange == exchange]
+
+
+@dataclass
+class ExchangeList:
+    name: str
+    profiles: dict[str, FundProfile] = field(default_factory=dict)
+    failure: str = ""
 
 
 def normalise_exchanges(exchanges: Iterable[str] | None) -> list[str]:
@@ -36,92 +98,143 @@ def sync_etf_lists(
     exchanges: Iterable[str] | None = None,
     run: SyncRun | None = None,
     trigger: str = "command",
-    source: FundListSource | None = None,
+    sources: ListSources | None = None,
     progress: Progress | None = None,
 ) -> SyncRun:
-    """Bring StockInfo's ETF rows in line with the source's fund list; return the run.
+    """Bring StockInfo's ETF rows in line with the fund lists; return the finished run.
 
-    ``source`` is the list to follow (the configured one when not given).
+    ``sources`` are the lists to read (the configured ones when not given).
     """
     exchanges = normalise_exchanges(exchanges)
 
     def body(recorder: RunRecorder) -> tuple[str, str]:
         recorder.set_total(len(exchanges))
-        list_source = source or provider_for(FundListSource)
-        recorder.set_provider(list_source.name)
-        return _sync(recorder, exchanges, list_source, progress)
+        return _sync(recorder, exchanges, sources or ListSources.configured(), progress)
 
     return run_sync(SyncKind.ETF_LISTS, body, {"exchanges": exchanges}, run=run, trigger=trigger)
 
 
-def _sync(recorder: RunRecorder, exchanges, source: FundListSource, progress) -> tuple[str, str]:
+def _sync(recorder: RunRecorder, exchanges, sources: ListSources, progress) -> tuple[str, str]:
+    primary = _read_primary(recorder, sources.primary, exchanges, progress)
+    exchange_lists = {
+        source.exchange: _read_exchange_list(recorder, source)
+        for source in sources.exchange_lists
+        if source.exchange in exchanges
+    }
+    answered = [primary.name] * primary.answered + [
+        found.name for found in exchange_lists.values() if not found.failure
+    ]
+    recorder.set_provider(",".join(answered))
+    # The primary list decides what is listed: its trouble makes the run partial. An exchange
+    # list that failed costs profiles and the comparison only: a note, the run succeeds.
+    problems = [primary.failure] if primary.failure else []
+    notes = [found.failure for found in exchange_lists.values() if found.failure]
+    if not answered:
+        return SyncStatus.FAILED, "; ".join(problems + notes) or "no fund list is configured"
+    now = timezone.now()
+    for exchange in exchanges:
+        reason = _sync_exchange(recorder, exchange, primary, exchange_lists.get(exchange), now)
+        if reason:
+            problems.append(reason)
+    if not primary.complete:
+        notes.append("nothing marked delisted")
+    status = SyncStatus.PARTIAL if problems else SyncStatus.SUCCEEDED
+    return status, "; ".join(problems + notes)
+
+
+def _read_primary(recorder, source: FundListSource | None, exchanges, progress) -> PrimaryList:
+    """Fetch and screen the primary list, unless it is paused; failures are recorded."""
+    if source is None:
+        return PrimaryList()
+    result = PrimaryList(name=source.name)
+    cooldown = active_cooldown(source.name)
+    if cooldown is not None:
+        recorder.problem(describe(cooldown))
+        result.failure = f"not started: {describe(cooldown)}"
+        return result
+
     def on_page(page: int, covered: int, total: int) -> None:
         recorder.beat()
         if progress:
             progress(covered, total, f"list page {page}")
 
-    cooldown = active_cooldown(source.name)
-    if cooldown is not None:
-        recorder.problem(describe(cooldown))
-        return SyncStatus.FAILED, f"not started: {describe(cooldown)}"
     fetched = source.fund_list(on_page=on_page)
     if isinstance(fetched.error, ProviderBlocked):
         start_cooldown(source.name, str(fetched.error))
-    listings = [item for item in fetched.listings if item.exchange in exchanges]
-    recorder.row_problems(fetched.problems)
-    recorder.add(
-        rows_fetched=len(listings),
-        rows_rejected=sum(problem.fatal for problem in fetched.problems),
+    listings, problems = screen(
+        [item for item in fetched.listings if item.exchange in exchanges], source.name
     )
-    reasons = []
+    problems = fetched.problems + problems
+    recorder.row_problems(problems)
+    recorder.add(rows_rejected=sum(problem.fatal for problem in problems))
+    result.listings = listings
+    result.rejected_codes = {problem.code for problem in problems if problem.code}
+    result.answered = bool(fetched.listings) or fetched.error is None
     if fetched.error is not None:
-        if fetched.pages:
-            reasons.append(f"the list stopped after {fetched.pages} page(s): {fetched.error}")
-        else:
-            reasons.append(f"could not fetch the ETF list: {fetched.error}")
+        recorder.problem(str(fetched.error), detail=getattr(fetched.error, "body", "") or "")
+        result.failure = (
+            f"the list stopped after {fetched.pages} page(s): {fetched.error}"
+            if fetched.pages
+            else f"could not fetch the ETF list: {fetched.error}"
+        )
     elif not fetched.complete:
-        reasons.append(
+        result.failure = (
             f"the source reported {fetched.reported_total} funds but paging returned "
             f"{len(fetched.listings)}"
         )
-    may_delist = not reasons
-    if fetched.error is not None:
-        recorder.problem(str(fetched.error), detail=getattr(fetched.error, "body", "") or "")
-        if not fetched.listings:
-            return SyncStatus.FAILED, reasons[0]
-    now = timezone.now()
-    # A fund whose row was rejected is still on the source's list: never delist it for that.
-    still_listed = {problem.code for problem in fetched.problems if problem.code}
-    for exchange in exchanges:
-        batch = [item for item in listings if item.exchange == exchange]
-        reason = _sync_exchange(recorder, exchange, batch, now, may_delist, still_listed)
-        if reason:
-            reasons.append(reason)
-    return (SyncStatus.PARTIAL if reasons else SyncStatus.SUCCEEDED), "; ".join(reasons)
+    return result
+
+
+def _read_exchange_list(recorder, source: FundProfileSource) -> ExchangeList:
+    """Fetch and screen one exchange's own list; a failure is a warning on the run."""
+    result = ExchangeList(name=source.name)
+    cooldown = active_cooldown(source.name)
+    if cooldown is not None:
+        result.failure = f"{source.name} list not asked: {describe(cooldown)}"
+    else:
+        fetched = source.fund_profiles(on_page=lambda *_: recorder.beat())
+        if isinstance(fetched.error, ProviderBlocked):
+            start_cooldown(source.name, str(fetched.error))
+        if fetched.error is not None:
+            result.failure = f"could not read the {source.name.upper()} list: {fetched.error}"
+        else:
+            profiles, problems = screen(fetched.profiles, source.name)
+            problems = fetched.problems + problems
+            recorder.row_problems(problems)
+            recorder.add(rows_rejected=sum(problem.fatal for problem in problems))
+            result.profiles = {profile.code: profile for profile in profiles}
+    if result.failure:
+        recorder.problem(result.failure, severity=SyncRunError.Severity.WARNING)
+    return result
 
 
 def _sync_exchange(
-    recorder, exchange: str, batch: list[Listing], now, may_delist: bool, still_listed: set[str]
+    recorder, exchange: str, primary: PrimaryList, own: ExchangeList | None, now
 ) -> str:
-    """Upsert one exchange's funds and delist the missing ones, in one transaction."""
+    """Merge, upsert and (when the primary list is whole) delist one exchange's funds."""
+    listings = primary.of(exchange)
+    rows = merge_rows(listings, primary, own)
+    if primary.complete and own is not None and not own.failure:
+        _record_differences(recorder, {item.code for item in listings}, primary, own)
     with transaction.atomic():
         listed_before = StockInfo.objects.etfs(exchange).count()
-        created, updated, unchanged = upsert_listings(exchange, batch, now)
+        created, updated, unchanged = upsert_funds(exchange, rows, now)
         reason, delisted = "", 0
-        if not batch:
+        if primary.complete and not listings:
             reason = f"{exchange}: the source listed no funds; nothing marked delisted"
-        elif may_delist:
+        elif primary.complete:
             guard = settings.ETFSYNC_LIST_SHRINK_GUARD
-            if len(batch) < listed_before * guard:
+            if len(listings) < listed_before * guard:
                 reason = (
-                    f"{exchange}: the new list has {len(batch)} funds against {listed_before} "
+                    f"{exchange}: the new list has {len(listings)} funds against {listed_before} "
                     f"listed before (below {guard:.0%}); nothing marked delisted"
                 )
             else:
-                codes = {item.code for item in batch} | still_listed
-                delisted = mark_missing_delisted(exchange, codes, now)
+                keep = {row.code for row in rows} | primary.rejected_codes
+                delisted = mark_missing_delisted(exchange, keep, now)
         recorder.add(
             items_done=1,
+            rows_fetched=len(rows),
             rows_created=created,
             rows_updated=updated,
             rows_unchanged=unchanged,
@@ -138,53 +251,61 @@ def _sync_exchange(
     return reason
 
 
-def upsert_listings(exchange: str, batch: list[Listing], now) -> tuple[int, int, int]:
-    """Insert new funds and update changed ones in bulk; return (created, updated, unchanged)."""
-    codes = [item.code for item in batch]
-    existing = {
-        security.code: security
-        for security in StockInfo.objects.filter(exchange=exchange, code__in=codes)
-    }
-    new, changed, unchanged_ids = [], [], []
-    for item in batch:
-        security = existing.get(item.code)
-        if security is None:
-            new.append(
-                StockInfo(
-                    code=item.code,
-                    exchange=exchange,
-                    name=item.name,
-                    is_etf=True,
-                    status=ListingStatus.LISTED,
-                    first_seen_at=now,
-                    last_seen_at=now,
-                )
-            )
-        elif (
-            security.name != item.name
-            or not security.is_etf
-            or security.status != ListingStatus.LISTED
-        ):
-            security.name = item.name
-            security.is_etf = True
-            security.status = ListingStatus.LISTED
-            security.delisted_at = None
-            security.last_seen_at = now
-            security.updated_at = now
-            changed.append(security)
-        else:
-            unchanged_ids.append(security.pk)
-    StockInfo.objects.bulk_create(new, batch_size=500)
-    StockInfo.objects.bulk_update(
-        changed,
-        ["name", "is_etf", "status", "delisted_at", "last_seen_at", "updated_at"],
-        batch_size=500,
+def merge_rows(listings: list[Listing], primary: PrimaryList, own: ExchangeList | None):
+    """One row per fund that either list names: the primary's name, the exchange's profile."""
+    profiles = own.profiles if own is not None and not own.failure else None
+    rows = [
+        FundRow(
+            code=item.code,
+            name=item.name,
+            provider=primary.name,
+            profile=profiles.get(item.code) if profiles is not None else None,
+            on_exchange_list=(item.code in profiles) if profiles is not None else None,
+        )
+        for item in listings
+    ]
+    named = {item.code for item in listings}
+    for code, profile in sorted((profiles or {}).items()):
+        if code not in named:
+            rows.append(FundRow(code, "", own.name, profile, on_exchange_list=True))
+    return rows
+
+
+def _record_differences(recorder, primary_codes: set[str], primary, own: ExchangeList) -> None:
+    exchange_codes = set(own.profiles)
+    only_exchange = exchange_codes - primary_codes - primary.rejected_codes
+    only_primary = primary_codes - exchange_codes
+    label, primary_label = own.name.upper(), primary.name.capitalize()
+    entries = []
+    if only_exchange:
+        entries.append(f"on the {label} list, not on {primary_label}'s: {_codes(only_exchange)}")
+    if only_primary:
+        entries.append(
+            f"on {primary_label}'s list, not on the {label} list: {_codes(only_primary)}"
+        )
+    for message in entries:
+        recorder.problem(message, severity=SyncRunError.Severity.WARNING)
+    recorder.add(warnings=len(entries))
+
+
+def _codes(codes: set[str]) -> str:
+    shown = sorted(codes)
+    more = len(shown) - SHOWN_CODES
+    return ", ".join(shown[:SHOWN_CODES]) + (f" and {more} more" if more > 0 else "")
+
+
+def latest_list_differences() -> tuple[SyncRun | None, list[str]]:
+    """The last finished list run and the differences it found between the lists."""
+    run = (
+        SyncRun.objects.filter(kind=SyncKind.ETF_LISTS, parent=None, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .first()
     )
-    for start in range(0, len(unchanged_ids), 900):
-        StockInfo.objects.filter(pk__in=unchanged_ids[start : start + 900]).update(last_seen_at=now)
-    return len(new), len(changed), len(unchanged_ids)
-
-
-def mark_missing_delisted(exchange: str, codes: set[str], now) -> int:
-    missing = StockInfo.objects.etfs(exchange).exclude(code__in=codes)
-    return missing.update(status=ListingStatus.DELISTED, delisted_at=now, updated_at=now)
+    if run is None:
+        return None, []
+    warnings = run.errors.filter(severity=SyncRunError.Severity.WARNING)
+    return run, [
+        message
+        for message in warnings.values_list("message", flat=True)
+        if DIFFERENCE.match(message)
+    ]

@@ -148,6 +148,9 @@ class FakeEastmoney:
         # Called with every request as it arrives (in the server's thread): a test's hook to
         # make something happen at that moment elsewhere (a database connection ending...).
         self.on_request = None
+        # Codes the k-lines serve but the list leaves out, and codes whose list row comes twice.
+        self.unlisted: set[str] = set()
+        self.duplicated: set[str] = set()
         self.lock = threading.Lock()
         self._server = None
         self._thread = None
@@ -334,7 +337,11 @@ class FakeEastmoney:
                 fund.change_pct += Decimal(self.rng.randint(-50, 50)) / 100
         if not funds:
             return _envelope(None)
-        rows = [fund.list_row(fields, self.list_today_only) for fund in funds]
+        rows = [
+            fund.list_row(fields, self.list_today_only)
+            for fund in funds
+            for _ in range(2 if fund.code in self.duplicated else 1)
+        ]
         chunk = rows[offset : offset + size]
         if request.args.get("fltt") != "2":
             chunk = [_scaled(row) for row in chunk]
@@ -346,7 +353,7 @@ class FakeEastmoney:
     def _listed_funds(self) -> list[FakeFund]:
         """The funds the list shows: all, or after shrink_list() a share of each market's."""
         if self.list_fraction >= 1:
-            return list(self.funds.values())
+            return [fund for fund in self.funds.values() if fund.code not in self.unlisted]
         shown = []
         for market in (0, 1):
             funds = sorted(
