@@ -20,12 +20,14 @@ from decimal import Decimal, InvalidOperation
 
 from .base import (
     CASH,
+    CODE_RULE,
     CONVERSION,
     SPLIT,
     CorporateAction,
     ProviderDataError,
     ProviderError,
     RowProblem,
+    is_security_code,
 )
 from .http import BODY_EXCERPT, HttpClient
 
@@ -38,7 +40,6 @@ LIST_NAME = {DIVIDENDS: "fund dividend list (dt=8)", SPLITS: "fund split list (d
 FIRST_YEAR = 1999
 # Far more pages than a year has ever had (2025: 65 dividend pages of 100 rows).
 MAX_PAGES = 500
-CODE_RE = re.compile(r"^[0-9]{6}$")
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 VAR_RE = re.compile(r"\bvar\s+([A-Za-z_$][\w$]*)\s*=\s*")
 # The F10 pages (and some list rows) state cash in words: 每10份派现金0.8000元 is per ten units.
@@ -237,8 +238,8 @@ def _cells(row: object, minimum: int, where: str) -> list[str]:
 
 def _code(text: str, where: str) -> str:
     code = text.strip()
-    if not CODE_RE.match(code):
-        raise ProviderDataError(f"{where}: code {text!r} is not six digits")
+    if not is_security_code(code):
+        raise ProviderDataError(f"{where}: code {text!r} is not {CODE_RULE}")
     return code
 
 

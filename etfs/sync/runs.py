@@ -334,6 +334,10 @@ class RunRecorder:
         """Say which source (or sources, comma-separated) served the run."""
         self.run.provider = provider[:30]
         SyncRun.objects.filter(pk=self.run.pk).update(provider=self.run.provider)
+        if self.run.parent_id:  # the first chunk to start says it for the fan-out's parent
+            SyncRun.objects.filter(pk=self.run.parent_id, provider="").update(
+                provider=self.run.provider
+            )
 
     def set_total(self, items_total: int) -> None:
         self.run.items_total = items_total

@@ -104,3 +104,19 @@ def test_a_missing_capability_or_a_bad_entry_is_a_configuration_error(
     settings.ETFSYNC_PROVIDERS = ["etfs.providers.nowhere.Source"]
     with pytest.raises(ImproperlyConfigured, match="cannot import"):
         provider_for(DailyBarSource)
+
+
+@pytest.mark.django_db
+def test_a_chunk_says_which_source_served_its_parent_too(only_the_minimal_source):
+    from tests.factories import make_run
+
+    sync_etf_lists()
+    parent = make_run(kind="etf_prices", status="running", scope="etf_prices")
+    chunk = make_run(
+        kind="etf_prices", status="queued", scope="", parent=parent, parameters={"codes": []}
+    )
+
+    sync_etf_prices(PriceOptions(start=dt.date(2024, 1, 1)), run=chunk, now=NOW)
+
+    parent.refresh_from_db()
+    assert parent.provider == "minimal"

@@ -109,7 +109,7 @@ def test_bad_rows_are_rejected_alone():
     page = parse_action_page(split_page(rows), SPLITS)
     assert [action.code for action in page.actions] == ["159222"]
     messages = [problem.message for problem in page.problems]
-    assert "not six digits" in messages[0]
+    assert "not six ASCII digits" in messages[0]
     assert "no split date" in messages[1]
     assert "no split or conversion type" in messages[2]
 
