@@ -188,6 +188,25 @@ class TestListPage:
         assert "unknown market id (f13) 2" in unknown.message
         assert unknown.code == "510500"
 
+    def test_full_width_digits_and_a_code_twice_in_one_answer_are_rows_of_their_own(self):
+        rows = [
+            list_row(f12="５１０３００"),
+            list_row(f12="510300", f14="first"),
+            list_row(f12="510300", f14="second"),
+            list_row(f12="510300", f13=0, f14="the same code on the other exchange"),
+        ]
+
+        page = parse_list_page(wire(list_answer(rows)))
+
+        assert [(item.code, item.exchange, item.name) for item in page.listings] == [
+            ("510300", XSHG, "first"),
+            ("510300", XSHE, "the same code on the other exchange"),
+        ]
+        full_width, twice = page.problems
+        assert "'５１０３００' is not six ASCII digits" in full_width.message
+        assert "510300: listed twice in one answer; the first row was kept" in twice.message
+        assert twice.fatal
+
     def test_a_row_without_a_name_is_a_problem(self):
         page = parse_list_page(wire(list_answer([list_row(f14="-")])))
 
