@@ -178,6 +178,7 @@ class SseFundList(FundProfileSource):
 # --- SZSE -------------------------------------------------------------------------------------
 
 SZSE_PATH = "/api/report/ShowReport/data"
+SZSE_PAGE_SIZE = 100
 SZSE_REFERER = "https://www.szse.cn/market/product/list/etfList/index.html"
 # The columns are found by their labels (metadata.cols), with the keys seen so far as a
 # fallback: the tabs and their keys move between catalog versions.
@@ -292,7 +293,15 @@ class SzseFundList(FundProfileSource):
         )
 
     def fetch_report(self, catalog: str, page: int, **extra) -> object:
-        params = {"SHOWTYPE": "JSON", "CATALOGID": catalog, "tab1PAGENO": page, **extra}
+        params = {
+            "SHOWTYPE": "JSON",
+            "CATALOGID": catalog,
+            "tab1PAGENO": page,
+            # Fewer requests for the ~750 funds; the page count comes from each answer, so a
+            # server that caps the size lower is still paged to the end.
+            "tab1PAGESIZE": SZSE_PAGE_SIZE,
+            **extra,
+        }
         return self.http.get_json(self.url + SZSE_PATH, params)
 
     def report_rows(self, catalog: str, columns, on_page=None, **extra):

@@ -181,7 +181,7 @@ class FakeExchanges:
         catalog = request.args.get("CATALOGID")
         page = int(request.args.get("tab1PAGENO", 1))
         funds = self.of("XSHE")
-        size = self.szse_page_size
+        size = min(int(request.args.get("tab1PAGESIZE", 20)), self.szse_page_size)
         chunk = funds[(page - 1) * size : page * size]
         if catalog == "1945":
             cols = {

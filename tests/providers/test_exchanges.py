@@ -208,6 +208,8 @@ class TestSzseSource:
         assert gold.fund_manager == "博时基金管理有限公司"
         catalogs = [request.args["CATALOGID"] for request in server.requests]
         assert catalogs == ["1945", "1105"]
+        assert server.requests[1].args["selectJjlb"] == "ETF"
+        assert {request.args["tab1PAGESIZE"] for request in server.requests} == {"100"}
 
     def test_pages_and_finds_the_tab_wherever_it_is(self, server):
         server.list_tab_first = True
