@@ -21,6 +21,26 @@ from .read_only import SyncedDataAdmin
 from .sync_buttons import SyncButtonsMixin, can_run_sync, start_sync
 
 
+class CategoryFilter(admin.SimpleListFilter):
+    """The categories the exchanges' lists gave, and the funds without one."""
+
+    title = "category"
+    parameter_name = "category"
+    NONE = "-"
+
+    def lookups(self, request, model_admin):
+        given = StockInfo.objects.exclude(category="").order_by("category")
+        categories = given.values_list("category", flat=True).distinct()
+        return [(category, category) for category in categories] + [(self.NONE, "None given")]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.NONE:
+            return queryset.filter(category="")
+        if self.value():
+            return queryset.filter(category=self.value())
+        return queryset
+
+
 @admin.register(StockInfo)
 class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
     list_display = (
@@ -30,13 +50,12 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         "is_etf",
         "status",
         "category",
-        "list_date",
         "bar_count",
         "first_bar_date",
         "last_bar_date",
         "last_seen_at",
     )
-    list_filter = ("exchange", "is_etf", "status", "category", "on_exchange_list", "provider")
+    list_filter = ("exchange", "is_etf", "status", CategoryFilter, "on_exchange_list")
     search_fields = ("code", "name")
     readonly_fields = (
         "first_seen_at",
