@@ -9,9 +9,11 @@ from django.db import connection
 from django.utils import timezone
 
 from etfs.models import SyncKind, SyncRun, SyncRunError, SyncStatus
+from etfs.providers.base import RowProblem
 from etfs.sync.chunks import run_price_sync
 from etfs.sync.queue import enqueue_sync
 from etfs.sync.runs import (
+    RunRecorder,
     SyncAlreadyRunning,
     create_run,
     finish_parent_if_last,
@@ -19,6 +21,7 @@ from etfs.sync.runs import (
     recover_stale_runs,
     run_sync,
     scope_for,
+    start_run,
 )
 from tests.factories import make_run
 
@@ -208,3 +211,90 @@ class TestChunksAndParents:
         assert parent.status == SyncStatus.PARTIAL
         assert "2 of 50 ETF(s) failed" in parent.error_summary
         assert "heartbeats" not in parent.error_summary
+
+
+@pytest.mark.django_db
+class TestStartingARun:
+    """Found by mutation testing: each assertion here failed on a surviving mutant."""
+
+    @pytest.mark.parametrize("status", ["running", "succeeded", "failed", "cancelled"])
+    def test_only_a_queued_run_starts(self, status):
+        run = make_run(status=status, scope="" if status == "running" else "etf_lists")
+        before = SyncRun.objects.values().get(pk=run.pk)
+
+        assert start_run(run) is False
+        assert SyncRun.objects.values().get(pk=run.pk) == before
+
+    def test_a_started_run_has_its_start_and_heartbeat(self):
+        queued = make_run(status="queued")
+
+        assert start_run(queued) is True
+        assert queued.status == SyncStatus.RUNNING
+        assert queued.started_at is not None and queued.heartbeat_at == queued.started_at
+
+    def test_cancelling_a_chunk_of_an_ended_parent_leaves_other_queued_runs(self):
+        parent = make_run(SyncKind.ETF_PRICES, status="failed")
+        chunk = make_run(SyncKind.ETF_PRICES, status="queued", parent=parent, scope="")
+        other = make_run(SyncKind.ETF_LISTS, status="queued")
+
+        assert start_run(chunk) is False
+
+        chunk.refresh_from_db()
+        other.refresh_from_db()
+        assert chunk.status == SyncStatus.CANCELLED and chunk.finished_at is not None
+        assert other.status == SyncStatus.QUEUED
+
+    def test_the_refusal_names_the_run_it_met(self):
+        running = make_run(SyncKind.ETF_LISTS, status="running", scope="etf_lists")
+
+        with pytest.raises(SyncAlreadyRunning) as refused:
+            run_sync(SyncKind.ETF_LISTS, lambda recorder: pytest.fail("must not run"))
+
+        assert refused.value.run == running
+        assert str(refused.value) == f"run #{running.pk} of the same scope is already running"
+
+
+@pytest.mark.django_db
+class TestRecorder:
+    def test_counters_add_up_on_the_run_its_parent_and_in_memory(self):
+        old = timezone.now() - dt.timedelta(minutes=5)
+        parent = make_run(SyncKind.ETF_PRICES, status="running", heartbeat_at=old)
+        chunk = make_run(
+            SyncKind.ETF_PRICES, status="running", parent=parent, scope="", heartbeat_at=old
+        )
+        recorder = RunRecorder(chunk)
+
+        recorder.add(rows_rejected=1, items_done=2)
+        recorder.add(rows_rejected=2)
+        recorder.set_total(7)
+
+        assert recorder.totals["rows_rejected"] == 3 and recorder.totals["items_done"] == 2
+        for run in (chunk, parent):
+            run.refresh_from_db()
+            assert (run.rows_rejected, run.items_done) == (3, 2)
+            assert run.heartbeat_at > old
+        assert chunk.items_total == recorder.run.items_total == 7
+
+    def test_rejected_rows_and_warnings_are_told_apart_and_bytes_are_text(self):
+        run = make_run(status="running", scope="")
+        recorder = RunRecorder(run)
+
+        recorder.row_problems(
+            [
+                RowProblem("a negative price", code="510300", row="2024-01-02,-1"),
+                RowProblem("suspicious units", code="510300", fatal=False),
+            ]
+        )
+        recorder.problem("refused", detail="<html>访问受限</html>".encode())
+        recorder.problem("no detail")
+
+        problems = list(SyncRunError.objects.filter(run=run).order_by("id"))
+        assert [problem.severity for problem in problems] == [
+            "rejected",
+            "warning",
+            "error",
+            "error",
+        ]
+        assert problems[0].detail == "2024-01-02,-1"
+        assert problems[2].detail == "<html>访问受限</html>"
+        assert (problems[3].code, problems[3].detail) == ("", "")

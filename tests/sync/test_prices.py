@@ -942,6 +942,30 @@ class TestFanOut:
         sync_etf_lists()
         return server
 
+    def test_a_run_of_exactly_one_chunk_runs_itself(self, eight_funds):
+        codes = sorted(fund.code for fund in eight_funds.funds.values())[:3]
+        run, _ = enqueue_sync(SyncKind.ETF_PRICES, SyncTrigger.ADMIN, {"codes": codes})
+
+        execute_run(run.pk)
+
+        run.refresh_from_db()
+        assert not run.chunks.exists()
+        assert (run.status, run.items_done) == (SyncStatus.SUCCEEDED, 3)
+
+    def test_chunks_act_for_whoever_asked_for_the_run(self, eight_funds):
+        operator = make_staff_user("operator")
+        parent, _ = enqueue_sync(
+            SyncKind.ETF_PRICES, SyncTrigger.ADMIN, {"start_year": 2024}, user=operator
+        )
+
+        execute_run(parent.pk)
+
+        chunks = list(parent.chunks.all())
+        assert len(chunks) == 3
+        assert {(chunk.kind, chunk.trigger, chunk.requested_by) for chunk in chunks} == {
+            (SyncKind.ETF_PRICES, SyncTrigger.ADMIN, operator)
+        }
+
     def test_the_last_chunk_finishes_the_parent_with_the_totals(self, eight_funds):
         parent, _ = enqueue_sync(SyncKind.ETF_PRICES, SyncTrigger.ADMIN, {"start_year": 2024})
 

@@ -9,7 +9,7 @@ import pytest
 
 from etfs.models import DailyBar
 from etfs.providers.base import Bar
-from etfs.sync.upsert import upsert_daily_bars
+from etfs.sync.upsert import UpsertResult, upsert_daily_bars
 from tests.database import other_session
 from tests.factories import make_security
 
@@ -63,3 +63,12 @@ def _commit_once_waited_for(other) -> None:
                 break
             time.sleep(0.05)
     other.commit()
+
+
+def test_results_add_up():
+    total = UpsertResult(1, 2, 3)
+
+    total += UpsertResult(4, 5, 6)
+    total += UpsertResult(10, 20, 30)
+
+    assert (total.inserted, total.updated, total.unchanged) == (15, 27, 39)
