@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -441,11 +441,3 @@ class FundProfileSource(Provider):
 
     def fund_profiles(self, on_page: ListProgress | None = None) -> ProfileFetch:
         raise NotImplementedError(f"{type(self).__name__} must provide a fund_profiles() method")
-
-
-CAPABILITIES: Mapping[str, type[Provider]] = {
-    "fund lists": FundListSource,
-    "daily bars": DailyBarSource,
-    "list-pass bars": ListPassBarSource,
-    "fund profiles": FundProfileSource,
-}
