@@ -7,6 +7,7 @@ import logging
 from etfs.models import SyncKind, SyncRun, SyncTrigger
 from etfs.sync.calendar import is_trading_day, shanghai_now
 from etfs.sync.chunks import run_price_sync
+from etfs.sync.corporate_actions import ActionOptions, sync_corporate_actions
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.runs import create_run
 from etfs.sync.runs import recover_stale_runs as _recover_stale_runs
@@ -18,6 +19,8 @@ def execute_run(run_id: int) -> str:
     run = SyncRun.objects.get(pk=run_id)
     if run.kind == SyncKind.ETF_LISTS:
         run = sync_etf_lists(run=run, exchanges=run.parameters.get("exchanges"))
+    elif run.kind == SyncKind.CORPORATE_ACTIONS:
+        run = sync_corporate_actions(ActionOptions.from_parameters(run.parameters), run=run)
     else:
         run = run_price_sync(run)
     return f"run #{run.pk}: {run.status}"

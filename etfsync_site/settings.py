@@ -182,6 +182,7 @@ ETFSYNC_PROVIDERS = env.list(
         "etfs.providers.eastmoney.EastmoneyClient",
         "etfs.providers.exchanges.SseFundList",
         "etfs.providers.exchanges.SzseFundList",
+        "etfs.providers.eastmoney_funds.EastmoneyFundsClient",
     ],
 )
 ETFSYNC_EASTMONEY_PUSH2_URL = env.str(
@@ -193,6 +194,10 @@ ETFSYNC_EASTMONEY_PUSH2HIS_URL = env.str(
 # The exchanges' own fund lists (shared/providers.md section 7).
 ETFSYNC_SSE_QUERY_URL = env.str("ETFSYNC_SSE_QUERY_URL", default="https://query.sse.com.cn")
 ETFSYNC_SZSE_URL = env.str("ETFSYNC_SZSE_URL", default="https://www.szse.cn")
+# The fund data host: the market's fund dividend and split lists (corporate actions).
+ETFSYNC_EASTMONEY_FUND_URL = env.str(
+    "ETFSYNC_EASTMONEY_FUND_URL", default="https://fund.eastmoney.com"
+)
 # (connect, read) timeouts in seconds.
 ETFSYNC_CONNECT_TIMEOUT = env.float("ETFSYNC_CONNECT_TIMEOUT", default=5.0)
 ETFSYNC_READ_TIMEOUT = env.float("ETFSYNC_READ_TIMEOUT", default=20.0)
@@ -242,3 +247,9 @@ ETFSYNC_NOTIFY_WEBHOOK_URL = env.str("ETFSYNC_NOTIFY_WEBHOOK_URL", default="")
 ETFSYNC_BASE_URL = env.str("ETFSYNC_BASE_URL", default="http://127.0.0.1:8000")
 # The API's interactive docs at /api/docs (staff login required); false turns the page off.
 ETFSYNC_API_DOCS = env.bool("ETFSYNC_API_DOCS", default=True)
+# A close-to-open or close-to-close move beyond this share, with no corporate action that day,
+# is recorded as a warning on the price run (most ETFs are limited to 10 % a day).
+ETFSYNC_JUMP_THRESHOLD = env.float("ETFSYNC_JUMP_THRESHOLD", default=0.20)
+# The weekly cross-check against the source's own backward-adjusted k-lines warns where the
+# day's adjustment step differs by more than this (beyond the rounding of its three decimals).
+ETFSYNC_CROSSCHECK_TOLERANCE = env.float("ETFSYNC_CROSSCHECK_TOLERANCE", default=0.005)

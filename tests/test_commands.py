@@ -156,6 +156,8 @@ class TestSetupSchedules:
 
         syncs = Schedule.objects.filter(func="etfs.tasks.scheduled_sync")
         assert sorted(syncs.values_list("args", "schedule_type", "cron")) == [
+            ("('corporate_actions', {'cross_check': True}, False)", Schedule.CRON, "0 10 * * 6"),
+            ("('corporate_actions',)", Schedule.CRON, "0 18 * 11,12,1 1-5"),
             ("('etf_lists',)", Schedule.CRON, "0 8 * * 1-5"),
             ("('etf_prices', {'from_list': True})", Schedule.CRON, "45 15 * * 1-5"),
             ("('etf_prices', {}, False)", Schedule.CRON, "0 9 * * 6"),
@@ -186,6 +188,8 @@ class TestSetupSchedules:
             "0 8 * * 1-5",
             "45 15 * * 1-5",
             "0 9 * * 6",
+            "0 10 * * 6",
+            "0 18 * 11,12,1 1-5",
         }
 
 

@@ -62,6 +62,11 @@ class SyncButtonsMixin:
                 self.admin_site.admin_view(require_POST(self.sync_prices_view)),
                 name="{}_{}_sync_prices".format(*info),
             ),
+            path(
+                "sync-corporate-actions/",
+                self.admin_site.admin_view(require_POST(self.sync_corporate_actions_view)),
+                name="{}_{}_sync_corporate_actions".format(*info),
+            ),
         ]
         return urls + super().get_urls()
 
@@ -71,6 +76,9 @@ class SyncButtonsMixin:
     def sync_prices_view(self, request):
         return start_sync(request, SyncKind.ETF_PRICES)
 
+    def sync_corporate_actions_view(self, request):
+        return start_sync(request, SyncKind.CORPORATE_ACTIONS)
+
     def changelist_view(self, request, extra_context=None):
         info = self.model._meta.app_label, self.model._meta.model_name
         extra_context = {
@@ -78,5 +86,8 @@ class SyncButtonsMixin:
             "can_run_sync": can_run_sync(request),
             "sync_lists_url": reverse("admin:{}_{}_sync_lists".format(*info)),
             "sync_prices_url": reverse("admin:{}_{}_sync_prices".format(*info)),
+            "sync_corporate_actions_url": reverse(
+                "admin:{}_{}_sync_corporate_actions".format(*info)
+            ),
         }
         return super().changelist_view(request, extra_context)

@@ -195,6 +195,9 @@ class DayBars:
     day: dt.date
     bars: dict[tuple[str, str], Bar] = field(default_factory=dict)
     error: ProviderError | None = None
+    # The previous close the source quotes (Eastmoney's f18: the exchange's reference price,
+    # which differs from the stored close on an ex-date), where it gives one.
+    previous_closes: dict[tuple[str, str], Decimal] = field(default_factory=dict)
 
 
 # --- generic bar checks -----------------------------------------------------------------------
@@ -441,3 +444,35 @@ class FundProfileSource(Provider):
 
     def fund_profiles(self, on_page: ListProgress | None = None) -> ProfileFetch:
         raise NotImplementedError(f"{type(self).__name__} must provide a fund_profiles() method")
+
+
+@dataclass
+class ActionFetch:
+    """Every event one corporate-action list gave for one year; ``error`` as in ListFetch."""
+
+    actions: list[CorporateAction] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    pages: int = 0
+    total_pages: int = 0
+    error: ProviderError | None = None
+
+
+class CorporateActionSource(Provider):
+    """The market's fund events (cash dividends, splits, conversions), one list and year at a
+    time, and the source's own backward-adjusted closes to check our factors against."""
+
+    # (list id, what it is called) for each list the source has, and the first year they cover.
+    lists: tuple[tuple[int, str], ...] = ()
+    first_year: int = 1999
+    # The source whose cooldown governs the adjusted k-line requests.
+    kline_source_name: str = ""
+
+    def corporate_actions(
+        self, list_kind: int, year: int, on_page: Callable[[int, int], None] | None = None
+    ) -> ActionFetch:
+        raise NotImplementedError(f"{type(self).__name__} must provide corporate_actions()")
+
+    def backward_adjusted_closes(
+        self, code: str, exchange: str, start: dt.date, end: dt.date
+    ) -> dict[dt.date, Decimal]:
+        raise NotImplementedError(f"{type(self).__name__} must provide backward_adjusted_closes()")

@@ -432,6 +432,8 @@ class EastmoneyClient(FundListSource, DailyBarSource, ListPassBarSource):
             bar = bar_from_listing(listing, day)
             if bar is not None:
                 result.bars[listing.code, listing.exchange] = bar
+                if listing.previous_close is not None:
+                    result.previous_closes[listing.code, listing.exchange] = listing.previous_close
         return result
 
     def fetch_list_page(self, page: int, page_size: int = LIST_PAGE_SIZE) -> object:

@@ -11,25 +11,30 @@ They are read as data (each ``var`` statement's value decoded as JSON), never ev
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from .base import (
     CASH,
     CODE_RULE,
     CONVERSION,
     SPLIT,
+    ActionFetch,
     CorporateAction,
+    CorporateActionSource,
     ProviderDataError,
     ProviderError,
     RowProblem,
     is_security_code,
 )
-from .http import BODY_EXCERPT, HttpClient
+from .eastmoney import EXCHANGE_TO_MARKET, KLINE_PATH, KLINE_TOKEN, EastmoneyClient
+from .http import BODY_EXCERPT, HttpClient, HttpConfig
 
 INTERFACE_PATH = "/Data/funddataIndex_Interface.aspx"
 DIVIDENDS = 8  # dt=8: cash distributions, variables jjfh_*
@@ -256,6 +261,22 @@ def _date(text: str, where: str, name: str) -> dt.date | None:
         raise ProviderDataError(f"{where}: {name} {text!r} is not a date") from None
 
 
+def parse_adjusted_closes(payload: object, code: str) -> dict[dt.date, Decimal]:
+    """Date -> close of a k-line answer (used for the source's backward-adjusted series)."""
+    where = f"adjusted k-lines {code}"
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("klines"), list):
+        raise ProviderDataError(f"{where}: no k-lines in the answer")
+    closes = {}
+    for line in data["klines"]:
+        parts = str(line).split(",")
+        try:
+            closes[dt.date.fromisoformat(parts[0])] = Decimal(parts[2])
+        except (IndexError, ValueError, InvalidOperation):
+            raise ProviderDataError(f"{where}: bad k-line {str(line)[:80]!r}") from None
+    return closes
+
+
 def _row_text(row: object) -> str:
     return json.dumps(row, ensure_ascii=False, default=str)
 
@@ -263,23 +284,44 @@ def _row_text(row: object) -> str:
 # --- fetching (I/O) ---------------------------------------------------------------------------
 
 
-@dataclass
-class ActionFetch:
-    """Every event one list gave for one year, and why paging stopped early if it did."""
+class EastmoneyFundsClient(CorporateActionSource):
+    """The fund data host's dividend and split lists, and the k-line host's adjusted closes."""
 
-    actions: list[CorporateAction] = field(default_factory=list)
-    problems: list[RowProblem] = field(default_factory=list)
-    pages: int = 0
-    total_pages: int = 0
-    error: ProviderError | None = None
+    name = "eastmoney_funds"
+    lists = tuple(LIST_NAME.items())
+    first_year = FIRST_YEAR
+    kline_source_name = EastmoneyClient.name
+    REFERER = "https://fund.eastmoney.com/data/fundfenhong.html"
 
-
-class EastmoneyFundsClient:
-    """The fund data host's dividend and split lists (one client per run)."""
-
-    def __init__(self, http: HttpClient, fund_url: str):
+    def __init__(self, http: HttpClient, fund_url: str, push2his_url: str = ""):
         self.http = http
         self.fund_url = fund_url.rstrip("/")
+        self.push2his_url = push2his_url.rstrip("/")
+
+    @classmethod
+    def from_settings(cls, settings: Any, http: HttpConfig) -> EastmoneyFundsClient:
+        return cls(
+            HttpClient(dataclasses.replace(http, referer=cls.REFERER)),
+            fund_url=settings.ETFSYNC_EASTMONEY_FUND_URL,
+            push2his_url=settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL,
+        )
+
+    def backward_adjusted_closes(
+        self, code: str, exchange: str, start: dt.date, end: dt.date
+    ) -> dict[dt.date, Decimal]:
+        """The source's own backward-adjusted (fqt=2) daily closes: three decimals, a check."""
+        params = {
+            "secid": f"{EXCHANGE_TO_MARKET[exchange]}.{code}",
+            "klt": 101,
+            "fqt": 2,
+            "beg": start.strftime("%Y%m%d"),
+            "end": end.strftime("%Y%m%d"),
+            "fields1": "f1,f2,f3,f4,f5,f6",
+            "fields2": "f51,f52,f53,f54,f55,f56,f57",
+            "ut": KLINE_TOKEN,
+        }
+        payload = self.http.get_json(self.push2his_url + KLINE_PATH, params)
+        return parse_adjusted_closes(payload, code)
 
     def fetch_action_page(self, list_kind: int, year: int, page: int) -> str:
         params = {

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 
 from etfs.adjustment import combine_events, factor_rows
 from etfs.models import AdjustmentFactor, CorporateAction, DailyBar
@@ -91,19 +91,25 @@ def _replace(security_id: int, computed) -> None:
         )
 
 
-def funds_needing_factors(batch: Iterable[tuple[int, dt.date]]) -> set[int]:
+def funds_needing_factors(
+    batch: Iterable[tuple[int, dt.date]], events: Iterable[tuple[int, dt.date]] | None = None
+) -> set[int]:
     """Funds of a price batch ((security id, trade date) pairs) with a bar before one of
-    their ex-dates: the close a factor is priced against may have arrived or changed."""
+    their ex-dates: the close a factor is priced against may have arrived or changed.
+
+    ``events`` are the funds' (security id, ex-date) pairs, read here when not given.
+    """
     first_day: dict[int, dt.date] = {}
     for security_id, day in batch:
         first_day[security_id] = min(day, first_day.get(security_id, day))
     if not first_day:
         return set()
-    last_events = (
-        CorporateAction.objects.filter(security_id__in=first_day)
-        .values("security_id")
-        .annotate(last=Max("ex_date"))
-        .order_by()
-        .values_list("security_id", "last")
-    )
-    return {security_id for security_id, last in last_events if first_day[security_id] < last}
+    if events is None:
+        events = CorporateAction.objects.filter(security_id__in=first_day).values_list(
+            "security_id", "ex_date"
+        )
+    return {
+        security_id
+        for security_id, ex_date in events
+        if security_id in first_day and first_day[security_id] < ex_date
+    }

@@ -36,6 +36,7 @@ from etfs.providers.base import (
 
 from .calendar import last_final_day, previous_trading_day, shanghai_now
 from .cooldown import active_cooldown, describe, start_cooldown
+from .jumps import after_price_batch, check_list_previous_closes
 from .runs import RunRecorder, run_sync
 from .sources import provider_for
 from .upsert import UpsertResult, upsert_fund_bars
@@ -232,6 +233,7 @@ def _take_bars_from_list(
     ]
     tracker.recorder.count(rows_fetched=len(covered))
     tracker.write(covered)
+    check_list_previous_closes(tracker.recorder, one_behind, fetched.previous_closes, day)
     taken = {plan.security_id for plan, _ in covered}
     return [plan for plan in plans if plan.security_id not in taken]
 
@@ -419,6 +421,7 @@ class _Tracker:
                 self.write([entry])
             return
         self.result += result
+        after_price_batch(self.recorder, batch)
         self.done += len(batch)
         # The full check, cooldown included: it restarts check_stop's once-a-second clock, so
         # with batches written more often than that a cancel-only beat here would mean another

@@ -18,6 +18,19 @@ SCHEDULES = {
         "0 9 * * 6",
         (SyncKind.ETF_PRICES, {}, False),
     ),
+    # Events of last year and this one, and the cross-check against the source's adjusted
+    # k-lines. Weekly is enough most of the year: an event listed late is still caught before
+    # anyone reads a week of bars across it.
+    "etfsync: corporate actions and cross-check (Saturdays)": (
+        "0 10 * * 6",
+        (SyncKind.CORPORATE_ACTIONS, {"cross_check": True}, False),
+    ),
+    # Most ETF distributions fall in November to January (510050: every ex-date since 2012),
+    # when a daily pass after the close (about 130 list pages) keeps factors current.
+    "etfsync: corporate actions (daily, November to January)": (
+        "0 18 * 11,12,1 1-5",
+        (SyncKind.CORPORATE_ACTIONS,),
+    ),
 }
 
 

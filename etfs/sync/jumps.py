@@ -1,0 +1,159 @@
+"""After each price batch: warn about jumps no corporate action explains; refresh factors.
+
+A fund's raw price jumps on a split or a conversion (x2, x100) and drops by the cash on an
+ex-date. A jump beyond ``ETFSYNC_JUMP_THRESHOLD`` on a day without a known event, or a list
+pass whose previous close (``f18``, the exchange's reference price) differs from the stored
+close, is most likely an event the lists missed: it is recorded as a warning on the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import F, Q, Window
+from django.db.models.functions import Abs, Lag
+
+from etfs.models import CorporateAction, DailyBar
+
+from .factors import funds_needing_factors, recompute_factors
+
+# How far back the close before a batch's first bar is looked for (a suspension may be longer;
+# then that first bar is not checked).
+PREVIOUS_BAR_WINDOW = dt.timedelta(days=31)
+# f18 has three decimals; stored closes four.
+PRICE_ROUNDING = Decimal("0.0005")
+
+
+def after_price_batch(recorder, batch) -> None:
+    """The hook the price sync calls with each written batch: [(plan, bars), ...].
+
+    Two queries a batch (the funds' events; the jumps, found by the database); the factors of
+    funds with a bar before one of their ex-dates are recomputed (more queries, for those only).
+    Only each fund's first and last written day are read from the batch, so the bars' text is
+    never parsed here.
+    """
+    written = [
+        (plan.security_id, plan.code, *_written_span(bars)) for plan, bars in batch if len(bars)
+    ]
+    if not written:
+        return
+    events = set(
+        CorporateAction.objects.filter(security_id__in={row[0] for row in written}).values_list(
+            "security_id", "ex_date"
+        )
+    )
+    warnings = unexplained_jumps(written, events)
+    recorder.problems(
+        [(text, code, "warning", "", security_id) for security_id, code, text in warnings]
+    )
+    recorder.add(warnings=len(warnings))
+    recompute_factors(funds_needing_factors([(row[0], row[2]) for row in written], events))
+
+
+def _written_span(bars) -> tuple[dt.date, dt.date]:
+    """(first, last) trade date of a fund's written bars: BarRows know them as text."""
+    first, last = getattr(bars, "first", ""), getattr(bars, "last", "")
+    if first and last:
+        return dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    days = [bar.trade_date for bar in bars]
+    return min(days), max(days)
+
+
+def unexplained_jumps(
+    written: list[tuple[int, str, dt.date, dt.date]], events: set[tuple[int, dt.date]] | None = None
+) -> list[tuple[int, str, str]]:
+    """(security id, code, message) for each written bar that jumps from the close before it.
+
+    ``written`` holds (security id, code, first day, last day) per fund; ``events`` the funds'
+    (security id, ex-date) pairs, read here when not given. The database compares each bar
+    with the one before it (a window function) and returns only the moves beyond the
+    threshold, so a batch of a whole history costs one indexed range scan and a few rows.
+    """
+    spans = {security_id: (code, first, last) for security_id, code, first, last in written}
+    since = min(first for _, _, first, _ in written) - PREVIOUS_BAR_WINDOW
+    until = max(last for _, _, _, last in written)
+    if events is None:
+        events = event_days(spans, since, until)
+    warnings = []
+    for security_id, day, before, previous_close, open_, close in _moves_beyond_threshold(
+        spans, since, until
+    ):
+        code, first, last = spans[security_id]
+        if not first <= day <= last or (security_id, day) in events:
+            continue
+        moves = {"open": open_ / previous_close - 1, "close": close / previous_close - 1}
+        which = max(moves, key=lambda name: abs(moves[name]))
+        text = (
+            f"{code} {day}: the {which} moved {moves[which]:+.1%} from the previous close "
+            f"{previous_close.normalize()} ({before}), no corporate action known"
+        )
+        warnings.append((security_id, code, text))
+    return warnings
+
+
+def _moves_beyond_threshold(spans: dict, since: dt.date, until: dt.date):
+    threshold = Decimal(str(settings.ETFSYNC_JUMP_THRESHOLD))
+    previous = {"partition_by": [F("security_id")], "order_by": F("trade_date").asc()}
+    return (
+        DailyBar.objects.filter(security_id__in=spans, trade_date__range=(since, until))
+        .annotate(
+            before=Window(Lag("trade_date"), **previous),
+            previous_close=Window(Lag("close"), **previous),
+        )
+        .alias(
+            open_move=Abs(F("open") / F("previous_close") - 1),
+            close_move=Abs(F("close") / F("previous_close") - 1),
+        )
+        .filter(Q(open_move__gt=threshold) | Q(close_move__gt=threshold))
+        .order_by("security_id", "trade_date")
+        .values_list("security_id", "trade_date", "before", "previous_close", "open", "close")
+    )
+
+
+def event_days(security_ids, since: dt.date, until: dt.date) -> set[tuple[int, dt.date]]:
+    return set(
+        CorporateAction.objects.filter(
+            security_id__in=security_ids, ex_date__range=(since, until)
+        ).values_list("security_id", "ex_date")
+    )
+
+
+def check_list_previous_closes(recorder, plans: dict, previous_closes: dict, day: dt.date) -> None:
+    """Hook of the daily list pass: the source's previous close (f18) against the stored one.
+
+    ``plans`` maps (code, exchange) to the plans of funds whose last stored bar is the
+    previous trading day; its close is what f18 should say, unless an event falls on ``day``.
+    """
+    pairs = [
+        (plans[key], source_close) for key, source_close in previous_closes.items() if key in plans
+    ]
+    if not pairs:
+        return
+    ids = [plan.security_id for plan, _ in pairs]
+    stored = {
+        (security_id, last): close
+        for security_id, last, close in DailyBar.objects.filter(
+            security_id__in=ids, trade_date__in={plan.last for plan, _ in pairs}
+        ).values_list("security_id", "trade_date", "close")
+    }
+    events = event_days(ids, day, day)
+    warnings = []
+    for plan, source_close in pairs:
+        mine = stored.get((plan.security_id, plan.last))
+        if mine is None or (plan.security_id, day) in events:
+            continue
+        if abs(mine - source_close) > PRICE_ROUNDING:
+            warnings.append(
+                (
+                    f"{plan.code} {day}: previous close {source_close.normalize()} at the source, "
+                    f"{mine.normalize()} stored, no corporate action known",
+                    plan.code,
+                    "warning",
+                    "",
+                    plan.security_id,
+                )
+            )
+    recorder.problems(warnings)
+    recorder.add(warnings=len(warnings))

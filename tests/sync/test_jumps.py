@@ -1,0 +1,80 @@
+"""Warnings about price moves and previous closes that no corporate action explains."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+
+from etfs.models import CorporateAction, StockInfo, SyncRunError
+from etfs.sync.jumps import unexplained_jumps
+from etfs.sync.lists import sync_etf_lists
+from tests.adjustment.history import add_fund
+from tests.sync.test_prices import LAST_DAY, PREVIOUS_DAY, shanghai, sync
+
+DAYS = [dt.date(2024, 3, 25), dt.date(2024, 3, 26)]
+
+
+def jumping_fund(close: str):
+    return add_fund(
+        "510300",
+        "XSHG",
+        [
+            (DAYS[0], "4.000", "4.010", "3.990", "4.000", 1000),
+            (DAYS[1], "4.000", max(close, "4.000"), min(close, "4.000"), close, 1000),
+        ],
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("close", "threshold", "warned"),
+    [("2.000", 0.20, True), ("5.000", 0.20, True), ("4.600", 0.20, False), ("5.000", 0.30, False)],
+)
+def test_a_close_to_close_move_beyond_the_threshold_warns(settings, close, threshold, warned):
+    settings.ETFSYNC_JUMP_THRESHOLD = threshold
+    fund = jumping_fund(close)
+    warnings = unexplained_jumps([(fund.pk, "510300", DAYS[1], DAYS[1])])
+    assert bool(warnings) is warned
+    if close == "2.000":
+        assert warnings[0][2] == (
+            "510300 2024-03-26: the close moved -50.0% from the previous close 4 (2024-03-25), "
+            "no corporate action known"
+        )
+
+
+@pytest.mark.django_db
+def test_a_move_on_an_ex_date_is_explained():
+    fund = jumping_fund("2.000")
+    CorporateAction.objects.create(security=fund, ex_date=DAYS[1], kind="split", ratio=2)
+    assert unexplained_jumps([(fund.pk, "510300", DAYS[1], DAYS[1])]) == []
+
+
+@pytest.mark.django_db(transaction=True)
+class TestListPreviousClose:
+    @pytest.fixture
+    def one_day_behind(self, fake_eastmoney):
+        sync_etf_lists()
+        sync(now=shanghai(PREVIOUS_DAY, 16))
+        fake_eastmoney.list_today_only = LAST_DAY
+        fund = next(fund for fund in fake_eastmoney.funds.values() if fund.code == "510000")
+        # The source's f18 (its previous close) is no longer the close we stored.
+        fund.bars[-2].close += D("0.100")
+        return fund
+
+    def test_a_previous_close_that_differs_from_the_stored_one_warns(self, one_day_behind):
+        run = sync(from_list=True)
+        stored = one_day_behind.bars[-2].close - D("0.100")
+        (warning,) = SyncRunError.objects.filter(run=run, severity="warning")
+        assert warning.message == (
+            f"510000 {LAST_DAY}: previous close {(stored + D('0.1')).normalize()} at the "
+            f"source, {stored.normalize()} stored, no corporate action known"
+        )
+        assert warning.code == "510000" and run.warnings == 1
+
+    def test_not_when_an_event_falls_on_the_day(self, one_day_behind):
+        fund = StockInfo.objects.get(code="510000")
+        CorporateAction.objects.create(security=fund, ex_date=LAST_DAY, kind="cash", cash="0.1")
+        run = sync(from_list=True)
+        assert not SyncRunError.objects.filter(run=run, severity="warning").exists()
