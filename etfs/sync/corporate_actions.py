@@ -107,22 +107,15 @@ def _sync(
     ]
     recorder.set_total(len(items))
     etfs = etf_ids_by_code()
-    failures, skipped, changed = [], 0, set()
+    failures, skipped, changed, cancelled = [], 0, set(), False
     for done, (year, list_kind, what) in enumerate(items, start=1):
+        if recorder.beat():
+            cancelled = True
+            break
         fetched = source.corporate_actions(list_kind, year, on_page=lambda *_: recorder.beat())
-        recorder.row_problems(fetched.problems)
-        stored = store_actions(fetched.actions, etfs, recorder, source.name)
+        stored = _store_list(recorder, fetched, etfs, source.name)
         skipped += stored.skipped
         changed |= stored.changed_securities
-        recorder.add(
-            items_done=1,
-            items_failed=int(fetched.error is not None),
-            rows_fetched=len(fetched.actions) + len(fetched.problems),
-            rows_created=stored.created,
-            rows_updated=stored.updated,
-            rows_unchanged=stored.unchanged,
-            rows_rejected=len(fetched.problems),
-        )
         if progress:
             progress(done, len(items), what)
         if fetched.error is not None:
@@ -133,19 +126,39 @@ def _sync(
             if isinstance(fetched.error, ProviderBlocked):
                 start_cooldown(source.name, str(fetched.error))
                 break
-    _update_factors(recorder, changed)
+    _update_factors(recorder, changed)  # what was stored counts, even if the run stops here
+    if cancelled:
+        return SyncStatus.CANCELLED, "cancelled on request"
     if options.cross_check and not failures:
         cross_check_adjusted_closes(recorder, source, active_cooldown(source.kline_source_name))
-    return _outcome(failures, len(items), skipped)
+    return _outcome(failures, len(items), recorder.totals["items_done"], skipped)
 
 
-def _outcome(failures: list[str], items: int, skipped: int) -> tuple[str, str]:
+def _store_list(recorder: RunRecorder, fetched, etfs, provider: str) -> StoredActions:
+    """Store one list's events (the good part of a list that failed midway too) and count."""
+    recorder.row_problems(fetched.problems)
+    stored = store_actions(fetched.actions, etfs, recorder, provider)
+    recorder.add(
+        items_done=1,
+        items_failed=int(fetched.error is not None),
+        rows_fetched=len(fetched.actions) + len(fetched.problems),
+        rows_created=stored.created,
+        rows_updated=stored.updated,
+        rows_unchanged=stored.unchanged,
+        rows_rejected=len(fetched.problems),
+    )
+    return stored
+
+
+def _outcome(failures: list[str], items: int, done: int, skipped: int) -> tuple[str, str]:
+    """Failed when no list came through (a ban stops the rest), partial when some did."""
     notes = [f"{skipped} row(s) of funds that are not ETFs we hold skipped"] if skipped else []
     if failures:
-        status = SyncStatus.FAILED if len(failures) == items else SyncStatus.PARTIAL
-        return status, "; ".join(
-            [f"{len(failures)} of {items} list(s) failed: {failures[0]}", *notes]
-        )
+        status = SyncStatus.FAILED if len(failures) == done else SyncStatus.PARTIAL
+        summary = f"{len(failures)} of {items} list(s) failed"
+        if done < items:
+            summary += f", {items - done} not asked"
+        return status, "; ".join([f"{summary}: {failures[0]}", *notes])
     return SyncStatus.SUCCEEDED, "; ".join(notes)
 
 

@@ -235,3 +235,31 @@ def test_schedules_run_it_weekly_with_the_cross_check_and_daily_in_the_season(db
         "0 10 * * 6": "('corporate_actions', {'cross_check': True}, False)",
         "0 18 * 11,12,1 1-5": "('corporate_actions',)",
     }
+
+
+def test_a_ban_stops_the_run_and_pauses_the_source(fake, synced_prices):
+    from etfs.models import SourceCooldown
+
+    fake.fail("403", times=None, path="funddataIndex")
+    with pytest.raises(CommandError):
+        run_command("--year", "2023", "--year", "2024")
+    run = SyncRun.objects.get(kind="corporate_actions")
+    assert run.status == "failed" and run.items_done == 1  # stopped at the first refusal
+    assert len(fake.paths("funddataIndex")) == 1  # a 403 is never asked again
+    assert SourceCooldown.objects.filter(source="eastmoney_funds").exists()
+    with pytest.raises(CommandError, match="paused|cooldown|until"):
+        run_command("--year", "2024")
+
+
+def test_a_cancelled_run_stops_between_lists(fake, synced_prices):
+    from etfs.sync.corporate_actions import ActionOptions, sync_corporate_actions
+
+    def cancel_after_the_first_list(done, total, label):
+        SyncRun.objects.filter(kind="corporate_actions").update(cancel_requested=True)
+
+    run = sync_corporate_actions(ActionOptions(years=(2024,)), progress=cancel_after_the_first_list)
+    assert run.status == "cancelled" and run.items_done == 1
+    assert {r.args["dt"] for r in fake.paths("funddataIndex")} == {"8"}
+    # What the first list brought is stored, with its factors.
+    assert CorporateAction.objects.get().kind == "cash"
+    assert adjusted("510050", "hfq")[DIVIDEND_DAY][1] == D("2.7653")
