@@ -23,7 +23,7 @@ from .calendar import shanghai_now
 from .cooldown import active_cooldown, describe, start_cooldown
 from .crosscheck import cross_check_adjusted_closes
 from .factors import recompute_factors
-from .runs import RunRecorder, SyncAlreadyRunning, create_run, finish_run, start_run
+from .runs import RunRecorder, run_sync
 from .sources import provider_for
 
 logger = logging.getLogger(__name__)
@@ -74,23 +74,15 @@ def sync_corporate_actions(
 ) -> SyncRun:
     """Fetch the lists of the chosen years, store the ETFs' events, update their factors."""
     options = options or ActionOptions()
-    if run is None:
-        run, created = create_run(
-            SyncKind.CORPORATE_ACTIONS, trigger, options.as_parameters(), status=SyncStatus.RUNNING
-        )
-        if not created:
-            raise SyncAlreadyRunning(run)
-    elif not start_run(run):
-        return run
-    recorder = RunRecorder(run)
-    try:
-        source = source or provider_for(CorporateActionSource)
-        recorder.set_provider(source.name)
-        status, summary = _sync(recorder, options, source, progress)
-    except BaseException as exc:
-        finish_run(run, SyncStatus.FAILED, f"{type(exc).__name__}: {exc}")
-        raise
-    return finish_run(run, status, summary)
+
+    def body(recorder: RunRecorder) -> tuple[str, str]:
+        action_source = source or provider_for(CorporateActionSource)
+        recorder.set_provider(action_source.name)
+        return _sync(recorder, options, action_source, progress)
+
+    return run_sync(
+        SyncKind.CORPORATE_ACTIONS, body, options.as_parameters(), run=run, trigger=trigger
+    )
 
 
 def _sync(
