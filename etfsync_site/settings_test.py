@@ -20,10 +20,15 @@ DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="t
 # so a test that forgets to start a server fails fast instead of reaching the internet.
 ETFSYNC_EASTMONEY_PUSH2_URL = env.str("ETFSYNC_TEST_PUSH2_URL", default="http://127.0.0.1:9")
 ETFSYNC_EASTMONEY_PUSH2HIS_URL = env.str("ETFSYNC_TEST_PUSH2HIS_URL", default="http://127.0.0.1:9")
-# Eastmoney alone unless a test asks for the exchanges' lists too (tests/sync/
-# test_list_sources.py starts their fake and sets ETFSYNC_PROVIDERS itself).
+# Eastmoney (and its fund data host, for corporate actions) unless a test asks for the
+# exchanges' lists too (tests/sync/test_list_sources.py starts their fake and sets
+# ETFSYNC_PROVIDERS itself).
 ETFSYNC_PROVIDERS = env.list(
-    "ETFSYNC_TEST_PROVIDERS", default=["etfs.providers.eastmoney.EastmoneyClient"]
+    "ETFSYNC_TEST_PROVIDERS",
+    default=[
+        "etfs.providers.eastmoney.EastmoneyClient",
+        "etfs.providers.eastmoney_funds.EastmoneyFundsClient",
+    ],
 )
 ETFSYNC_SSE_QUERY_URL = env.str("ETFSYNC_TEST_SSE_URL", default="http://127.0.0.1:9")
 ETFSYNC_SZSE_URL = env.str("ETFSYNC_TEST_SZSE_URL", default="http://127.0.0.1:9")
