@@ -204,10 +204,20 @@ def remove_folder(folder: Path) -> None:
 def remove_abandoned_servers() -> None:
     """Stop and remove the servers of sessions that were killed before they could."""
     for folder in Path(tempfile.gettempdir()).glob(FOLDER_PREFIX + "*"):
-        try:
-            owner = int((folder / OWNER_FILE).read_text())
-        except (OSError, ValueError):
-            continue
-        if not psutil.pid_exists(owner):
+        if is_abandoned(folder):
             stop_server(folder / "data")
             remove_folder(folder)
+
+
+def is_abandoned(folder: Path) -> bool:
+    """Its owner is gone, or it never had one: a session writes its owner file at once, so a
+    folder without one for a minute was left half removed (by an older version of this)."""
+    try:
+        return not psutil.pid_exists(int((folder / OWNER_FILE).read_text()))
+    except ValueError:
+        return True
+    except OSError:
+        try:
+            return time.time() - folder.stat().st_mtime > 60
+        except OSError:
+            return False  # removed meanwhile

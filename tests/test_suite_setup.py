@@ -6,6 +6,7 @@ The embedded server's life is tested in subprocesses: a pytest run, or a server'
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -190,3 +191,20 @@ def test_browser_tests_skip_without_chromium_but_fail_in_ci(settings, monkeypatc
 
     assert str(outcome.value).startswith("Chromium is not installed (apt install chromium)")
     assert ("CI must run the browser tests" in str(outcome.value)) == in_ci
+
+
+def test_a_folder_left_without_its_owner_file_is_removed():
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+    (folder / "data").mkdir()
+    an_hour_ago = time.time() - 3600
+    os.utime(folder, (an_hour_ago, an_hour_ago))
+    starting = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))  # a session's, just created
+
+    try:
+        remove_abandoned_servers()
+
+        assert not folder.exists()
+        assert starting.exists()
+    finally:
+        shutil.rmtree(starting, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
