@@ -2,6 +2,7 @@
 
 import os
 import resource
+import secrets
 import sys
 import time
 from contextlib import contextmanager
@@ -18,6 +19,8 @@ def setup_django(database_url: str | None = None, *, fresh: bool = True) -> str:
     sys.path.insert(0, str(ROOT))
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etfsync_site.settings")
+    # DEBUG stays off (it would keep every query in memory); off, a real key is required.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     if fresh and url.startswith("sqlite:"):
         Path(url.split(":///", 1)[1]).unlink(missing_ok=True)
     elif fresh:

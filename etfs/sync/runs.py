@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -24,8 +25,9 @@ from etfs.models import (
     SyncStatus,
     SyncTrigger,
 )
-from etfs.providers.base import RowProblem
+from etfs.providers.base import ProviderBlocked, RowProblem
 
+from .cooldown import active_cooldown, describe, start_cooldown
 from .heartbeat import Heartbeat
 from .notifications import notify_run_finished, notify_runs_finished
 from .report import chunk_summary
@@ -290,18 +292,27 @@ def _fail_orphaned_queued_runs(now, stale_before) -> tuple[int, set[int]]:
     return count, {parent for _, parent in rows if parent}
 
 
+Progress = Callable[[int, int, str], None]  # (items done, items in all, what just happened)
+
+
 class RunRecorder:
-    """What a service reports while it works: counters, problems, heartbeat, cancellation.
+    """The one bookkeeper of a run while a service works: counters, problems, progress,
+    heartbeat, and whether to stop (a cancel, an end given by someone else, a ban).
 
     Counters are added to the database with F() expressions, so chunk runs of one parent can
     report at the same time without losing each other's numbers.
     """
 
-    def __init__(self, run: SyncRun):
+    def __init__(self, run: SyncRun, progress: Progress | None = None):
         self.run = run
+        self.progress = progress
         self.totals = dict.fromkeys(COUNTERS, 0)  # everything counted, written or not
         self.pending = dict.fromkeys(COUNTERS, 0)  # counted, not written yet
         self.ended = ""  # the status the run was given by someone else while it worked
+        self.first_error = ""
+        self.cancelled = False  # asked to stop, or ended by someone else
+        self.blocked = ""  # why the source refuses us, once it does
+        self._last_check = time.monotonic()
 
     def count(self, **counters: int) -> None:
         """Add to the counters in memory; the next ``flush()`` writes them. A service that
@@ -329,6 +340,46 @@ class RunRecorder:
         self.pending = dict.fromkeys(COUNTERS, 0)
         for name, value in counters.items():
             self.totals[name] += value
+
+    def items_skipped(self, count: int, label: str = "up to date") -> None:
+        if count:
+            self.count(items_done=count)
+            self.report(label)
+
+    def item_failed(self, code: str, error: Exception, *, security_id: int | None = None) -> None:
+        """One item failed (the others go on): a problem with the source's answer, if any."""
+        self.first_error = self.first_error or f"{code}: {error}"
+        detail = getattr(error, "body", "") or ""
+        self.problem(str(error), code=code, security_id=security_id, detail=detail)
+        self.count(items_done=1, items_failed=1)
+        self.report(code)
+
+    def report(self, label: str) -> None:
+        if self.progress:
+            self.progress(self.totals["items_done"], self.run.items_total, label)
+
+    @property
+    def stopped(self) -> bool:
+        return self.cancelled or bool(self.blocked)
+
+    def check_stop(self, *, force: bool = False) -> bool:
+        """At most once a second unless forced: write what was counted since the last write,
+        beat, and see whether the run must stop (cancelled, ended by someone else, or its
+        source cooling down after a ban any worker may have seen: ``run.provider``'s)."""
+        now = time.monotonic()
+        if force or now - self._last_check >= 1.0:
+            self._last_check = now
+            self.flush()
+            self.cancelled = self.beat()
+            cooldown = active_cooldown(self.run.provider) if self.run.provider else None
+            if cooldown is not None:
+                self.blocked = describe(cooldown)
+        return self.stopped
+
+    def blocked_by(self, error: ProviderBlocked, source: str | None = None) -> None:
+        """The source signalled a ban: record a cooldown every worker will respect."""
+        self.blocked = describe(start_cooldown(source or self.run.provider, str(error)))
+        self.problem(str(error), detail=getattr(error, "body", "") or "")
 
     def set_provider(self, provider: str) -> None:
         """Say which source (or sources, comma-separated) served the run."""

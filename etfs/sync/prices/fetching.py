@@ -1,0 +1,85 @@
+"""Ask the source for several funds' k-lines at a time, and keep asking while the caller writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from django.conf import settings
+
+from etfs.providers.base import (
+    DailyBarSource,
+    KlineSeries,
+    ProviderBlocked,
+    ProviderDataError,
+    ProviderError,
+)
+
+from .planning import FundPlan
+
+
+def fetch_klines_concurrently(
+    plans: list[FundPlan],
+    source: DailyBarSource,
+    today: dt.date,
+    stopped: Callable[[], bool],
+) -> Iterator[tuple[FundPlan, KlineSeries | ProviderError]]:
+    """Yield each fund's parsed k-lines (or its error) as it arrives.
+
+    ETFSYNC_CONCURRENCY requests are in flight (the HTTP layer keeps the rate), and two
+    batches of funds are asked for ahead of the one being written: the workers go on
+    downloading and parsing while the caller writes (its database round trips let them run),
+    and memory stays bounded by that look-ahead. Once ``stopped()`` is true no fund is asked
+    for any more; when the caller stops early, the requests not started yet are dropped.
+    """
+    workers = max(1, settings.ETFSYNC_CONCURRENCY)
+    ahead = max(workers * 2, settings.ETFSYNC_PRICE_BATCH_ETFS * 2)
+    queue = iter(plans)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="klines")
+    in_flight: dict[Future, FundPlan] = {}
+
+    def ask_for_next() -> None:
+        plan = next(queue, None)
+        if plan is not None and not stopped():
+            future = pool.submit(
+                source.daily_bars, plan.code, plan.exchange, plan.start, plan.end, today
+            )
+            in_flight[future] = plan
+
+    try:
+        for _ in range(ahead):
+            ask_for_next()
+        while in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                plan = in_flight.pop(future)
+                try:
+                    yield plan, future.result()
+                except ProviderError as exc:
+                    yield plan, exc
+                ask_for_next()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def confirmed_ban(source: DailyBarSource, refusal: ProviderBlocked, today: dt.date) -> bool:
+    """A 403 or a lasting 429 is a ban. An HTML page or an empty body for one fund may be that
+    fund's own broken answer: one request every client gets answered tells the two apart, so
+    that one bad fund does not pause every worker and block the funds after it for good."""
+    if not getattr(refusal, "retryable", False):
+        return True
+    try:
+        source.check_access(today)
+    except (ProviderBlocked, NotImplementedError):
+        return True  # refused too, or a source that cannot tell: a ban
+    except ProviderError:
+        return False  # an outage is not a refusal; the fund fails like in any outage
+    return False
+
+
+def refused_fund_alone(refusal: ProviderBlocked) -> ProviderDataError:
+    return ProviderDataError(
+        f"{refusal}; the source answers other requests, so this fund alone failed (not a ban)",
+        body=refusal.body,
+    )

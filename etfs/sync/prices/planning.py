@@ -1,0 +1,124 @@
+"""Which ETFs a price run asks for, and from which day: the run's options and each fund's plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Max, Subquery
+
+from etfs.models import FINAL_STATUSES, DailyBar, StockInfo, SyncKind, SyncRun, SyncRunError
+
+# Eastmoney's k-line history of the oldest funds begins in the 2000s; "from listing".
+EARLIEST = dt.date(1990, 12, 19)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceOptions:
+    """What a price run covers; stored on the run as its parameters."""
+
+    codes: tuple[str, ...] = ()
+    start: dt.date | None = None
+    end: dt.date | None = None
+    start_year: int | None = None
+    full: bool = False
+    # The after-close daily run: funds one day behind take the day's bar from one pass over
+    # the list endpoint instead of a k-line request each (no look-back; the weekly corrections
+    # run re-reads recent bars through the k-lines).
+    from_list: bool = False
+
+    @classmethod
+    def from_parameters(cls, parameters: dict) -> PriceOptions:
+        return cls(
+            codes=tuple(parameters.get("codes") or ()),
+            start=_date(parameters.get("start")),
+            end=_date(parameters.get("end")),
+            start_year=parameters.get("start_year"),
+            full=bool(parameters.get("full")),
+            from_list=bool(parameters.get("from_list")),
+        )
+
+    def as_parameters(self) -> dict:
+        values = {
+            "codes": list(self.codes),
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "start_year": self.start_year,
+            "full": self.full,
+            "from_list": self.from_list,
+        }
+        return {key: value for key, value in values.items() if value}
+
+    @property
+    def incremental(self) -> bool:
+        return not self.full and self.start is None
+
+
+@dataclass(frozen=True, slots=True)
+class FundPlan:
+    """One fund of a run: what to ask the source for."""
+
+    security_id: int
+    code: str
+    exchange: str
+    start: dt.date
+    end: dt.date
+    last: dt.date | None = None  # the newest bar stored when the run began
+
+
+def _date(value) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def plan_funds(options: PriceOptions, final_day: dt.date) -> tuple[list[FundPlan], list[str]]:
+    """Which ETFs to fetch and from when: each from its own last bar minus the look-back."""
+    securities = StockInfo.objects.etfs()
+    notes = []
+    if options.codes:
+        securities = StockInfo.objects.filter(is_etf=True, code__in=options.codes)
+        missing = sorted(set(options.codes) - set(securities.values_list("code", flat=True)))
+        if missing:
+            notes.append(f"unknown ETF code(s), skipped: {', '.join(missing)}")
+    securities = list(securities.order_by("code", "exchange").values_list("id", "code", "exchange"))
+    last_bars = dict(
+        DailyBar.objects.filter(security_id__in=[row[0] for row in securities])
+        .values_list("security_id")
+        .annotate(last=Max("trade_date"))
+        .order_by()
+    )
+    end = min(options.end or final_day, final_day)
+    lookback = dt.timedelta(days=settings.ETFSYNC_LOOKBACK_DAYS)
+    first_year = options.start_year or settings.ETFSYNC_START_YEAR
+    plans = []
+    for security_id, code, exchange in securities:
+        last = last_bars.get(security_id)
+        if options.full:
+            start = EARLIEST
+        elif options.start:
+            start = options.start
+        elif last:
+            start = last - lookback
+        else:
+            start = dt.date(first_year, 1, 1)
+        plans.append(FundPlan(security_id, code, exchange, start, end, last))
+    # Funds that failed last time go last (in code order still), so that whatever is wrong with
+    # them meets the others only after those are done.
+    failed_before = failed_in_last_price_run()
+    plans.sort(key=lambda plan: plan.security_id in failed_before)
+    return plans, notes
+
+
+def failed_in_last_price_run() -> set[int]:
+    """The funds with an error on the last finished price run (chunks' errors are kept there)."""
+    last = SyncRun.objects.filter(
+        kind=SyncKind.ETF_PRICES, parent__isnull=True, status__in=FINAL_STATUSES
+    ).order_by("-finished_at", "-id")
+    errors = SyncRunError.objects.filter(
+        run=Subquery(last.values("pk")[:1]),
+        severity=SyncRunError.Severity.ERROR,
+        security__isnull=False,
+    )
+    return set(errors.values_list("security_id", flat=True))
