@@ -1,12 +1,25 @@
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models.signals import post_migrate
 
 MIN_SECRET_KEY_LENGTH = 50  # what Django's own deployment check asks for
 
 
 class InsecureSecretKey(ImproperlyConfigured):
     """The server would sign sessions and messages with a key anyone may know or guess."""
+
+
+def seed_trading_calendar(sender, using="default", **kwargs):
+    """Refill an emptied calendar from the shipped file (after ``flush``, as Django refills
+    content types), so that the days the file knows are never unknown."""
+    from django.db import connections
+
+    from etfs.models import TradingDay
+    from etfs.sync.calendar import seed_from_shipped_file
+
+    if TradingDay._meta.db_table in connections[using].introspection.table_names():
+        seed_from_shipped_file()
 
 
 class EtfsConfig(AppConfig):
@@ -16,6 +29,7 @@ class EtfsConfig(AppConfig):
 
     def ready(self) -> None:
         refuse_an_insecure_secret_key()
+        post_migrate.connect(seed_trading_calendar, sender=self)
 
 
 def refuse_an_insecure_secret_key() -> None:

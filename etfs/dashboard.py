@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from etfs.models import SourceCooldown, StockInfo, SyncKind, SyncRun
+from etfs.sync.calendar import known_through, newest_known_final_day
 from etfs.sync.lists import latest_list_differences
 
 RECENT_RUNS = 30
@@ -29,8 +30,13 @@ def dashboard() -> dict:
         kind: SyncRun.objects.filter(kind=kind, parent=None).order_by("-queued_at").first()
         for kind in SyncKind.values
     }
+    final_day = newest_known_final_day()
     return {
         "etfs_by_exchange": StockInfo.objects.etf_count_by_exchange(),
+        # Freshness from the stored columns: how many ETFs hold the last final day.
+        "final_day": final_day,
+        "freshness": StockInfo.objects.freshness_by_exchange(final_day) if final_day else {},
+        "calendar_known_through": known_through(),
         "latest_runs": [(run_name(SyncKind(kind).label), run) for kind, run in latest.items()],
         "active_runs": list(
             SyncRun.objects.active().filter(parent=None).select_related("requested_by")

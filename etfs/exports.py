@@ -116,10 +116,8 @@ def bar_rows(securities, start=None, end=None, adjust: str = "none") -> Iterator
 
 
 def security_rows(securities) -> Iterator[tuple]:
-    """The given securities (a filtered list), with their bar summary."""
+    """The given securities (a filtered list), with their bar summary (stored columns)."""
     columns = SECURITY_COLUMNS + SECURITY_SUMMARY_COLUMNS
-    if "bar_count" not in securities.query.annotations:
-        securities = securities.with_bar_summary()
     return securities.values_list(*columns).iterator(chunk_size=ROWS_PER_FETCH)
 
 

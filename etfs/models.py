@@ -8,7 +8,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from etfs.codes import CODE_PATTERN, CODE_RULE
@@ -49,18 +49,30 @@ class StockInfoQuerySet(models.QuerySet):
         counts.update(dict(rows))
         return counts
 
-    def with_bar_summary(self):
-        """Bar count and first/last bar date per security, as correlated subqueries.
+    # Freshness reads: plain indexed columns kept by the writes (see StockInfo).
+    def up_to_date(self, final_day):
+        return self.filter(last_bar_date__gte=final_day)
 
-        Subqueries rather than a join + GROUP BY: PostgreSQL evaluates them only for the rows
-        of the page being shown, so a list page stays fast with millions of bars.
-        """
-        bars = DailyBar.objects.filter(security=OuterRef("pk")).order_by().values("security")
-        return self.annotate(
-            bar_count=Subquery(bars.annotate(n=Count("id")).values("n")),
-            first_bar_date=Subquery(bars.annotate(d=Min("trade_date")).values("d")),
-            last_bar_date=Subquery(bars.annotate(d=Max("trade_date")).values("d")),
+    def behind(self, final_day):
+        """Without the last final day's bar: suspended, missing at the source, or not synced."""
+        return self.filter(Q(last_bar_date__lt=final_day) | Q(last_bar_date__isnull=True))
+
+    def with_gaps(self):
+        return self.filter(missing_days__gt=0)
+
+    def freshness_by_exchange(self, final_day) -> dict[str, dict]:
+        """Per exchange: listed ETFs, how many hold ``final_day``, and the oldest last bar."""
+        rows = (
+            self.etfs()
+            .order_by()
+            .values("exchange")
+            .annotate(
+                listed=Count("id"),
+                up_to_date=Count("id", filter=Q(last_bar_date__gte=final_day)),
+                oldest_last_bar=Min("last_bar_date"),
+            )
         )
+        return {row.pop("exchange"): row for row in rows}
 
 
 class StockInfo(models.Model):
@@ -100,6 +112,27 @@ class StockInfo(models.Model):
     delisted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Freshness and gaps, kept by every committed batch of bars (etfs/sync/freshness.py), so
+    # that lists sort and filter on plain indexed columns instead of aggregating bars.
+    bar_count = models.PositiveIntegerField(default=0, db_index=True)
+    first_bar_date = models.DateField(null=True, blank=True)
+    last_bar_date = models.DateField(null=True, blank=True, db_index=True)
+    missing_days = models.PositiveIntegerField(
+        "gaps",
+        default=0,
+        db_index=True,
+        help_text="Trading days between the first and the last bar without a bar "
+        "(a suspension's days count too).",
+    )
+    days_behind = models.PositiveIntegerField(
+        "behind",
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Trading days after the last bar up to the last final day, as of the last "
+        "price run.",
+    )
 
     objects = StockInfoQuerySet.as_manager()
 
@@ -154,10 +187,75 @@ class DailyBar(models.Model):
         return f"{self.security_id} {self.trade_date}"
 
 
+class TradingDayQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(is_open=True)
+
+
+class TradingDay(models.Model):
+    """A day the SSE/SZSE calendar knows (the two exchanges share one calendar).
+
+    Rows are the trading days (seeded from the shipped file, kept by the SSE Composite index's
+    k-lines); a weekday between two trading days without a row was closed. Beyond the last
+    trading day a row with ``is_open`` false records a day the source showed closed (a holiday
+    the after-close run found through the list), so that nobody asks again. Days after the
+    newest row are unknown: see etfs/sync/calendar.py.
+    """
+
+    date = models.DateField(unique=True)
+    is_open = models.BooleanField(default=True, help_text="False: the market was closed.")
+    source = models.CharField(
+        max_length=30, default="shipped", help_text="shipped file, index k-lines or ETF list."
+    )
+
+    objects = TradingDayQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {'open' if self.is_open else 'closed'}"
+
+
+class BarRevision(models.Model):
+    """A stored bar the source changed: the values before and after, and the run that saw it.
+
+    The source revises bars now and then (the Saturday re-read, a ``--start`` re-fetch); the
+    stored bar takes the new values, and this row keeps the old ones.
+    """
+
+    security = models.ForeignKey(StockInfo, on_delete=models.CASCADE, related_name="revisions")
+    trade_date = models.DateField()
+    run = models.ForeignKey(
+        "SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions"
+    )
+    revised_at = models.DateTimeField(default=timezone.now)
+    old_open = models.DecimalField(max_digits=14, decimal_places=4)
+    old_high = models.DecimalField(max_digits=14, decimal_places=4)
+    old_low = models.DecimalField(max_digits=14, decimal_places=4)
+    old_close = models.DecimalField(max_digits=14, decimal_places=4)
+    old_volume = models.BigIntegerField()
+    old_amount = models.DecimalField(max_digits=22, decimal_places=3)
+    new_open = models.DecimalField(max_digits=14, decimal_places=4)
+    new_high = models.DecimalField(max_digits=14, decimal_places=4)
+    new_low = models.DecimalField(max_digits=14, decimal_places=4)
+    new_close = models.DecimalField(max_digits=14, decimal_places=4)
+    new_volume = models.BigIntegerField()
+    new_amount = models.DecimalField(max_digits=22, decimal_places=3)
+
+    class Meta:
+        ordering = ["-revised_at", "-id"]
+        indexes = [models.Index(fields=["security", "trade_date"], name="barrevision_security_day")]
+
+    def __str__(self) -> str:
+        return f"{self.security_id} {self.trade_date} revised"
+
+
 class SyncKind(models.TextChoices):
     ETF_LISTS = "etf_lists", "ETF lists"
     ETF_PRICES = "etf_prices", "ETF prices"
     CORPORATE_ACTIONS = "corporate_actions", "Corporate actions"
+    CALENDAR = "calendar", "Trading calendar"
 
 
 class SyncStatus(models.TextChoices):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from etfs.models import SyncKind, SyncRun, SyncTrigger
-from etfs.sync.calendar import is_trading_day, shanghai_now
+from etfs.sync.calendar import UnknownDay, is_trading_day, shanghai_now
+from etfs.sync.calendar_sync import sync_calendar
 from etfs.sync.chunks import run_price_sync
 from etfs.sync.corporate_actions import ActionOptions, sync_corporate_actions
 from etfs.sync.lists import sync_etf_lists
@@ -21,20 +22,32 @@ def execute_run(run_id: int) -> str:
         run = sync_etf_lists(run=run, exchanges=run.parameters.get("exchanges"))
     elif run.kind == SyncKind.CORPORATE_ACTIONS:
         run = sync_corporate_actions(ActionOptions.from_parameters(run.parameters), run=run)
+    elif run.kind == SyncKind.CALENDAR:
+        run = sync_calendar(run=run)
     else:
         run = run_price_sync(run)
     return f"run #{run.pk}: {run.status}"
 
 
 def scheduled_sync(kind: str, parameters: dict | None = None, trading_days_only=True) -> str:
-    """What a schedule fires: one run of ``kind`` (joined if one is active), on trading days."""
+    """What a schedule fires: one run of ``kind`` (joined if one is active), on trading days.
+
+    On a day the calendar does not know yet the run starts and asks the source itself.
+    """
     today = shanghai_now().date()
-    if trading_days_only and not is_trading_day(today):
+    if trading_days_only and not _maybe_trading_day(today):
         return f"{today} is not a trading day; nothing to do"
     run, created = create_run(kind, SyncTrigger.SCHEDULE, parameters or {})
     if not created:
         return f"run #{run.pk} is already {run.status}; not starting another"
     return execute_run(run.pk)
+
+
+def _maybe_trading_day(day) -> bool:
+    try:
+        return is_trading_day(day)
+    except UnknownDay:
+        return True
 
 
 def recover_stale_runs() -> str:

@@ -226,6 +226,15 @@ ETFSYNC_LIST_SHRINK_GUARD = env.float("ETFSYNC_LIST_SHRINK_GUARD", default=0.9)
 # Price sync: first year of history for funds without bars, look-back for corrections.
 ETFSYNC_START_YEAR = env.int("ETFSYNC_START_YEAR", default=2020)
 ETFSYNC_LOOKBACK_DAYS = env.int("ETFSYNC_LOOKBACK_DAYS", default=10)
+# The calendar sync re-reads the index from the newest known trading day minus this many days.
+ETFSYNC_CALENDAR_LOOKBACK_DAYS = env.int("ETFSYNC_CALENDAR_LOOKBACK_DAYS", default=30)
+# The after-close run stops, instead of sending a k-line request per fund, when more than this
+# share of the funds with bars would miss the list's bar (a source late publishing the day, or a
+# list pass gone wrong). A few funds (suspensions) may always fall back.
+ETFSYNC_LIST_FALLBACK_MAX_SHARE = env.float("ETFSYNC_LIST_FALLBACK_MAX_SHARE", default=0.10)
+# Cron (Asia/Shanghai) of the after-close price run. The list's Shanghai rows settle at about
+# 16:11 (shared/providers.md section 5); rows updated before the close are never taken.
+ETFSYNC_AFTER_CLOSE_CRON = env.str("ETFSYNC_AFTER_CLOSE_CRON", default="15 16 * * 1-5")
 ETFSYNC_PRICE_BATCH_ETFS = env.int("ETFSYNC_PRICE_BATCH_ETFS", default=20)
 ETFSYNC_PRICE_CHUNK_ETFS = env.int("ETFSYNC_PRICE_CHUNK_ETFS", default=50)
 # TimescaleDB only: the migration's compression policy compresses bar chunks older than this

@@ -18,6 +18,7 @@ from etfs.models import (
     SyncRun,
     SyncRunError,
 )
+from etfs.sync.freshness import refresh_bar_summary
 
 _sequence = itertools.count(1)
 
@@ -56,6 +57,8 @@ def make_bars(security: StockInfo, days: int, start: dt.date = dt.date(2024, 1, 
         )
         for offset in range(days)
     )
+    # Bars written around the upsert: keep the stored summary as the upsert would.
+    refresh_bar_summary([security.pk])
 
 
 def make_run(

@@ -156,12 +156,22 @@ class TestSetupSchedules:
 
         syncs = Schedule.objects.filter(func="etfs.tasks.scheduled_sync")
         assert sorted(syncs.values_list("args", "schedule_type", "cron")) == [
+            ("('calendar', {}, False)", Schedule.CRON, "45 7 * * *"),
             ("('corporate_actions', {'cross_check': True}, False)", Schedule.CRON, "0 10 * * 6"),
             ("('corporate_actions',)", Schedule.CRON, "0 18 * 11,12,1 1-5"),
             ("('etf_lists',)", Schedule.CRON, "0 8 * * 1-5"),
-            ("('etf_prices', {'from_list': True})", Schedule.CRON, "45 15 * * 1-5"),
+            ("('etf_prices', {'from_list': True})", Schedule.CRON, "15 16 * * 1-5"),
             ("('etf_prices', {}, False)", Schedule.CRON, "0 9 * * 6"),
         ]
+
+    def test_the_after_close_time_is_configurable(self, settings):
+        settings.ETFSYNC_AFTER_CLOSE_CRON = "30 16 * * 1-5"
+
+        run_command("setup_schedules")
+
+        assert Schedule.objects.get(args="('etf_prices', {'from_list': True})").cron == (
+            "30 16 * * 1-5"
+        )
 
     def test_scheduled_arguments_call_the_task(self, fake_eastmoney):
         """The stored literal must unpack into scheduled_sync's signature, as django-q2 does."""
@@ -185,8 +195,9 @@ class TestSetupSchedules:
 
         syncs = Schedule.objects.filter(func="etfs.tasks.scheduled_sync")
         assert set(syncs.values_list("cron", flat=True)) == {
+            "45 7 * * *",
             "0 8 * * 1-5",
-            "45 15 * * 1-5",
+            "15 16 * * 1-5",
             "0 9 * * 6",
             "0 10 * * 6",
             "0 18 * 11,12,1 1-5",

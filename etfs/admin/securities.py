@@ -13,12 +13,42 @@ from django.utils.functional import cached_property
 from django.utils.http import urlencode
 
 from etfs.models import DailyBar, StockInfo, SyncKind
+from etfs.sync.calendar import newest_known_final_day
+from etfs.sync.freshness import missing_trading_days
 
 from .display import grouped
 from .etf_page import etf_page_context
 from .exports import bar_export_view, security_export_view
 from .read_only import SyncedDataAdmin
 from .sync_buttons import SyncButtonsMixin, can_run_sync, start_sync
+
+MISSING_DAYS_SHOWN = 200
+
+
+class FreshnessFilter(admin.SimpleListFilter):
+    """Up to date / behind the last final day / with gaps, from the stored columns."""
+
+    title = "freshness"
+    parameter_name = "freshness"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("up_to_date", "Up to date"),
+            ("behind", "Behind"),
+            ("gaps", "Has gaps"),
+        )
+
+    def queryset(self, request, queryset):
+        if self.value() == "gaps":
+            return queryset.with_gaps()
+        if self.value() not in ("up_to_date", "behind"):
+            return queryset
+        final_day = newest_known_final_day()
+        if final_day is None:
+            return queryset
+        if self.value() == "up_to_date":
+            return queryset.up_to_date(final_day)
+        return queryset.behind(final_day)
 
 
 class CategoryFilter(admin.SimpleListFilter):
@@ -51,11 +81,18 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         "status",
         "category",
         "bar_count",
-        "first_bar_date",
         "last_bar_date",
-        "last_seen_at",
+        "missing_days",
+        "days_behind",
     )
-    list_filter = ("exchange", "is_etf", "status", CategoryFilter, "on_exchange_list")
+    list_filter = (
+        FreshnessFilter,
+        "exchange",
+        "is_etf",
+        "status",
+        CategoryFilter,
+        "on_exchange_list",
+    )
     search_fields = ("code", "name")
     readonly_fields = (
         "first_seen_at",
@@ -66,14 +103,14 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         "bar_count",
         "first_bar_date",
         "last_bar_date",
+        "missing_days",
+        "days_behind",
+        "missing_trading_days",
     )
     actions = ["sync_prices_of_selected", "export_bars_of_selected"]
     list_per_page = 100
 
     change_form_template = "admin/etfs/stockinfo/change_form.html"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).with_bar_summary()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if not (object_id.isascii() and object_id.isdigit()):
@@ -112,6 +149,15 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
     @admin.display(description="last bar", ordering="last_bar_date")
     def last_bar_date(self, obj):
         return obj.last_bar_date
+
+    @admin.display(description="missing trading days")
+    def missing_trading_days(self, obj):
+        days = missing_trading_days(obj, limit=MISSING_DAYS_SHOWN)
+        if not days:
+            return "none"
+        more = obj.missing_days - len(days)
+        listed = ", ".join(day.isoformat() for day in days) + (f" and {more} more" if more else "")
+        return f"{listed} (a suspension's days count as missing too)"
 
     @admin.action(description="Export bars of the selected securities (CSV)")
     def export_bars_of_selected(self, request, queryset):

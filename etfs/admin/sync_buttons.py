@@ -5,11 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from etfs.models import SyncKind, SyncTrigger
+from etfs.sync.price_plan import plan_price_run
+from etfs.sync.prices import PriceOptions
 from etfs.sync.queue import enqueue_sync
 
 RUN_SYNC_PERMISSION = "etfs.run_sync"
@@ -59,13 +62,20 @@ class SyncButtonsMixin:
             ),
             path(
                 "sync-prices/",
-                self.admin_site.admin_view(require_POST(self.sync_prices_view)),
+                self.admin_site.admin_view(
+                    require_http_methods(["GET", "POST"])(self.sync_prices_view)
+                ),
                 name="{}_{}_sync_prices".format(*info),
             ),
             path(
                 "sync-corporate-actions/",
                 self.admin_site.admin_view(require_POST(self.sync_corporate_actions_view)),
                 name="{}_{}_sync_corporate_actions".format(*info),
+            ),
+            path(
+                "sync-calendar/",
+                self.admin_site.admin_view(require_POST(self.sync_calendar_view)),
+                name="{}_{}_sync_calendar".format(*info),
             ),
         ]
         return urls + super().get_urls()
@@ -74,7 +84,21 @@ class SyncButtonsMixin:
         return start_sync(request, SyncKind.ETF_LISTS)
 
     def sync_prices_view(self, request):
-        return start_sync(request, SyncKind.ETF_PRICES)
+        """GET: the plan of a price run of every ETF, to confirm; POST: queue it."""
+        if request.method == "POST":
+            return start_sync(request, SyncKind.ETF_PRICES)
+        if not can_run_sync(request):
+            raise PermissionDenied("You may not start sync runs.")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Sync all ETF prices?",
+            "plan": plan_price_run(PriceOptions()),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/etfs/sync_prices_confirm.html", context)
+
+    def sync_calendar_view(self, request):
+        return start_sync(request, SyncKind.CALENDAR)
 
     def sync_corporate_actions_view(self, request):
         return start_sync(request, SyncKind.CORPORATE_ACTIONS)
@@ -89,5 +113,6 @@ class SyncButtonsMixin:
             "sync_corporate_actions_url": reverse(
                 "admin:{}_{}_sync_corporate_actions".format(*info)
             ),
+            "sync_calendar_url": reverse("admin:{}_{}_sync_calendar".format(*info)),
         }
         return super().changelist_view(request, extra_context)

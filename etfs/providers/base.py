@@ -190,7 +190,12 @@ class ProfileFetch:
 
 @dataclass
 class DayBars:
-    """The day's final bars of every fund one list pass could give, keyed by (code, exchange)."""
+    """The day's final bars of every fund one list pass could give, keyed by (code, exchange).
+
+    ``newest_trade_date`` is the newest trade date any row carried, and ``complete`` says the
+    pass covered the whole list: together they tell whether the market traded on a day the
+    calendar does not know yet (rows of the previous trading day only: it did not).
+    """
 
     day: dt.date
     bars: dict[tuple[str, str], Bar] = field(default_factory=dict)
@@ -198,6 +203,8 @@ class DayBars:
     # The previous close the source quotes (Eastmoney's f18: the exchange's reference price,
     # which differs from the stored close on an ex-date), where it gives one.
     previous_closes: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    newest_trade_date: dt.date | None = None
+    complete: bool = False
 
 
 # --- generic bar checks -----------------------------------------------------------------------
@@ -432,8 +439,21 @@ class DailyBarSource(Provider):
 class ListPassBarSource(Provider):
     """The day's final bar of every fund from one pass over a list (after the close)."""
 
+    rows_per_request: int = 100  # for a plan's estimate of the requests one pass takes
+
     def day_bars(self, day: dt.date, on_page: ListProgress | None = None) -> DayBars:
         raise NotImplementedError(f"{type(self).__name__} must provide a day_bars() method")
+
+
+class TradingDaySource(Provider):
+    """The days the SSE/SZSE market traded in a date range, read from the market itself.
+
+    Raises ProviderDataError for an answer without any day: a caller asks for a range that
+    holds known trading days, so an empty answer is a fault, never "no trading".
+    """
+
+    def trading_days(self, start: dt.date, end: dt.date) -> list[dt.date]:
+        raise NotImplementedError(f"{type(self).__name__} must provide a trading_days() method")
 
 
 class FundProfileSource(Provider):

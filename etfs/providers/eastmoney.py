@@ -32,6 +32,7 @@ from .base import (
     ProviderDataError,
     ProviderError,
     RowProblem,
+    TradingDaySource,
     bar_sanity_problem,
     checked_bars,
     drop_duplicate_dates,
@@ -58,6 +59,10 @@ KLINE_FIELDS = "f51,f52,f53,f54,f55,f56,f57,f58,f59,f60,f61"
 PLACEHOLDERS = {"-", "--", "", "null", "None", "NaN"}
 SHARES_PER_LOT = 100
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+MARKET_CLOSE = dt.time(15, 0)
+# The SSE Composite index has a daily bar on every SSE/SZSE trading day and on no other day
+# (providers.md section 5): its k-line dates are the trading calendar.
+CALENDAR_INDEX_CODE = "000001"
 
 
 # --- parsing (pure) --------------------------------------------------------------------------
@@ -226,6 +231,34 @@ def _is_calendar_day(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def parse_index_days(payload: object, *, code: str = CALENDAR_INDEX_CODE) -> list[dt.date]:
+    """The dates of an index's k-line answer, sorted: the days the market traded.
+
+    An empty ``klines`` is a fault, not "no trading": throttled gateways answer HTTP 200 with
+    ``dktotal: 0, klines: []`` (providers.md section 5). Callers ask for a window that holds
+    known trading days, so a true answer is never empty. A malformed line fails the whole
+    answer: a calendar with a hole would call a trading day closed.
+    """
+    where = f"index k-lines {code}"
+    data = _envelope_data(payload, where)
+    if not isinstance(data, dict):
+        raise ProviderDataError(f"{where}: 'data' is {data!r}, expected an object")
+    if str(data.get("code", code)) != code:
+        raise ProviderDataError(f"{where}: the answer is for code {data.get('code')!r}")
+    lines = data.get("klines")
+    if not isinstance(lines, list):
+        raise ProviderDataError(f"{where}: 'klines' is {lines!r}, expected a list")
+    if not lines:
+        raise ProviderDataError(
+            f"{where}: the answer has no rows (dktotal {data.get('dktotal')!r}), which a "
+            "throttled gateway sends; not taken as days without trading"
+        )
+    days = {parse_kline(line, where).trade_date for line in lines}
+    if len(days) != len(lines):
+        raise ProviderDataError(f"{where}: a date appears more than once in one answer")
+    return sorted(days)
 
 
 def parse_kline(line: object, where: str) -> Bar:
@@ -401,11 +434,12 @@ class _ListPaging:
         return self.result
 
 
-class EastmoneyClient(FundListSource, DailyBarSource, ListPassBarSource):
+class EastmoneyClient(FundListSource, DailyBarSource, ListPassBarSource, TradingDaySource):
     """Eastmoney as a provider: the primary fund list, k-lines, and the day's bars in one pass."""
 
     name = "eastmoney"
     exchanges = (XSHG, XSHE)
+    rows_per_request = LIST_PAGE_SIZE
     REFERER = "https://quote.eastmoney.com/"
 
     def __init__(self, http: HttpClient, push2_url: str, push2his_url: str):
@@ -427,7 +461,9 @@ class EastmoneyClient(FundListSource, DailyBarSource, ListPassBarSource):
     def day_bars(self, day: dt.date, on_page: ListProgress | None = None) -> DayBars:
         """After the close the list's quote is the day's final bar of every fund that traded."""
         fetched = self.fetch_etf_list(on_page=on_page)
-        result = DayBars(day=day, error=fetched.error)
+        result = DayBars(day=day, error=fetched.error, complete=fetched.complete)
+        dates = [listing.data_date for listing in fetched.listings if listing.data_date]
+        result.newest_trade_date = max(dates, default=None)
         for listing in fetched.listings:
             bar = bar_from_listing(listing, day)
             if bar is not None:
@@ -490,6 +526,15 @@ class EastmoneyClient(FundListSource, DailyBarSource, ListPassBarSource):
         """
         self.fetch_klines("000001", XSHG, today - dt.timedelta(days=10), today)
 
+    def trading_days(self, start: dt.date, end: dt.date) -> list[dt.date]:
+        """The SSE Composite index's bar dates in [start, end] (unadjusted, ``fqt=0``)."""
+        payload = self.fetch_klines(CALENDAR_INDEX_CODE, XSHG, start, end)
+        try:
+            return parse_index_days(payload)
+        except ProviderDataError as exc:
+            with_answer(exc, payload)
+            raise
+
     def daily_bars(
         self, code: str, exchange: str, start: dt.date, end: dt.date, today: dt.date
     ) -> KlineSeries:
@@ -501,10 +546,21 @@ class EastmoneyClient(FundListSource, DailyBarSource, ListPassBarSource):
             raise
 
 
+def settled(listing: Listing, day: dt.date) -> bool:
+    """The row was last updated on ``day`` after the close, so its values are final.
+
+    Shanghai rows keep changing until about 16:11 (shared/providers.md section 5).
+    """
+    if listing.data_date != day or listing.updated_at is None:
+        return False
+    updated = listing.updated_at.astimezone(SHANGHAI)
+    return updated.date() == day and updated.time() >= MARKET_CLOSE
+
+
 def bar_from_listing(listing: Listing, day: dt.date) -> Bar | None:
-    """The day's bar from a list row, or None when the row has no full, trustworthy one."""
+    """The day's bar from a list row, or None when the row has no full, settled one."""
     values = (listing.open, listing.high, listing.low, listing.close, listing.amount)
-    if listing.data_date != day or any(value is None for value in values) or not listing.volume:
+    if not settled(listing, day) or any(value is None for value in values) or not listing.volume:
         return None
     bar = Bar(
         day, listing.open, listing.high, listing.low, listing.close, listing.volume, listing.amount

@@ -1,4 +1,12 @@
-"""The A-share trading calendar and the market clock (Asia/Shanghai)."""
+"""The A-share trading calendar (the TradingDay table) and the market clock (Asia/Shanghai).
+
+Every question about days is answered from the table. A weekday after the newest day the
+table knows is *unknown*: the exchanges announce each year's holidays only in December, and no
+rule tells a holiday from a trading day, so the functions raise ``UnknownDay`` instead of
+guessing, and the code that needs the answer asks the source (the list's trade date, or the
+index k-lines through etfs/sync/calendar_sync.py). Weekends are never trading days (makeup
+Saturdays are working days for offices only: shared/providers.md section 5).
+"""
 
 from __future__ import annotations
 
@@ -8,57 +16,141 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from django.db.models import Max, Q
+
+from etfs.models import TradingDay
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Trading ends at 15:00; the source needs a little while to publish the final values.
 MARKET_CLOSE = dt.time(15, 0)
 SETTLED_AFTER = dt.time(15, 30)
-# SSE/SZSE trading days 1990-12-19 .. 2026-12-31 as shipped by akshare (calendar.json).
+# SSE/SZSE trading days 1990-12-19 .. 2026-12-31 as shipped by akshare (calendar.json): the
+# offline seed of TradingDay (migration 0006).
+EARLIEST_TRADING_DAY = dt.date(1990, 12, 19)
 CALENDAR_FILE = Path(__file__).resolve().parent.parent / "data" / "trading_calendar.json"
 
 
+class UnknownDay(LookupError):
+    """The calendar does not know yet whether ``day`` is a trading day."""
+
+    def __init__(self, day: dt.date, known_through: dt.date | None):
+        self.day = day
+        self.known_through = known_through
+        super().__init__(
+            f"the trading calendar does not know {day} yet (it knows days up to "
+            f"{known_through or 'none'}): run `manage.py sync_calendar`"
+        )
+
+
 @cache
-def _calendar() -> tuple[frozenset[dt.date], dt.date]:
+def shipped_trading_days() -> tuple[dt.date, ...]:
+    """The trading days of the shipped file, sorted (pure: no database)."""
     days = json.loads(CALENDAR_FILE.read_text())
-    parsed = frozenset(dt.datetime.strptime(day, "%Y%m%d").date() for day in days)
-    return parsed, max(parsed)
+    return tuple(sorted({dt.datetime.strptime(day, "%Y%m%d").date() for day in days}))
+
+
+def _is_weekend(day: dt.date) -> bool:
+    return day.weekday() >= 5
+
+
+def known_through() -> dt.date | None:
+    """The newest day the table decides (open or closed); later weekdays are unknown."""
+    return TradingDay.objects.aggregate(last=Max("date"))["last"]
 
 
 def is_trading_day(day: dt.date) -> bool:
-    """True on an exchange trading day; beyond the shipped calendar, on weekdays."""
-    days, last_known = _calendar()
-    if day > last_known:
-        return day.weekday() < 5
-    return day in days
+    """True on an exchange trading day; raises UnknownDay for a weekday the table cannot tell."""
+    if _is_weekend(day):
+        return False
+    row = TradingDay.objects.aggregate(
+        last=Max("date"), open=Max("date", filter=Q(date=day, is_open=True))
+    )
+    if row["last"] is None or day > row["last"]:
+        raise UnknownDay(day, row["last"])
+    return row["open"] is not None
 
 
 def previous_trading_day(day: dt.date) -> dt.date:
-    day -= dt.timedelta(days=1)
-    while not is_trading_day(day):
-        day -= dt.timedelta(days=1)
-    return day
+    """The trading day before ``day``; UnknownDay if a weekday in between is unknown."""
+    row = TradingDay.objects.aggregate(
+        last=Max("date"), previous=Max("date", filter=Q(date__lt=day, is_open=True))
+    )
+    last = row["last"]
+    candidate = day - dt.timedelta(days=1)
+    while last is None or candidate > last:
+        if not _is_weekend(candidate):
+            raise UnknownDay(candidate, last)
+        candidate -= dt.timedelta(days=1)
+    if row["previous"] is None:
+        raise UnknownDay(candidate, last)
+    return row["previous"]
 
 
 def trading_days_between(start: dt.date, end: dt.date) -> int:
-    """Trading days in (start, end]."""
-    count, day = 0, start
-    while day < end:
-        day += dt.timedelta(days=1)
-        count += is_trading_day(day)
-    return count
+    """Trading days in (start, end], counted by the table (``end`` must be known)."""
+    if end > start and not _is_weekend(end):
+        is_trading_day(end)  # raises when the table cannot tell
+    return TradingDay.objects.open().filter(date__gt=start, date__lte=end).count()
 
 
 def shanghai_now(now: dt.datetime | None = None) -> dt.datetime:
     return (now or dt.datetime.now(dt.UTC)).astimezone(SHANGHAI)
 
 
+def final_cutoff(now: dt.datetime | None = None) -> dt.date:
+    """The newest date whose bars can be final at ``now``, trading day or not (the clock only)."""
+    local = shanghai_now(now)
+    if local.time() >= SETTLED_AFTER:
+        return local.date()
+    return local.date() - dt.timedelta(days=1)
+
+
 def last_final_day(now: dt.datetime | None = None) -> dt.date:
     """The newest trading day whose bar is final at ``now``.
 
     Today counts only once the market has closed and settled; before that the day's values
-    are still moving (providers.md section 3).
+    are still moving (providers.md section 3). UnknownDay when the table cannot tell.
     """
-    local = shanghai_now(now)
-    today = local.date()
-    if is_trading_day(today) and local.time() >= SETTLED_AFTER:
-        return today
-    return previous_trading_day(today)
+    cutoff = final_cutoff(now)
+    if is_trading_day(cutoff):
+        return cutoff
+    return previous_trading_day(cutoff)
+
+
+def newest_known_final_day(now: dt.datetime | None = None) -> dt.date | None:
+    """The last final day if the calendar can tell, else the newest trading day it knows to
+    be final: for showing freshness (the admin, a plan), never for deciding what to fetch."""
+    try:
+        return last_final_day(now)
+    except UnknownDay:
+        days = TradingDay.objects.open().filter(date__lte=final_cutoff(now))
+        return days.aggregate(last=Max("date"))["last"]
+
+
+def record_trading_days(days, source: str) -> int:
+    """Store days the source showed trading (a closed row recorded earlier is corrected)."""
+    days = sorted(set(days))
+    if not days:
+        return 0
+    existing = dict(TradingDay.objects.filter(date__in=days).values_list("date", "is_open"))
+    TradingDay.objects.bulk_create(
+        [TradingDay(date=day, source=source) for day in days if day not in existing],
+        ignore_conflicts=True,
+    )
+    corrected = [day for day, is_open in existing.items() if not is_open]
+    TradingDay.objects.filter(date__in=corrected).update(is_open=True, source=source)
+    return len(days) - len(existing) + len(corrected)
+
+
+def record_closed_day(day: dt.date, source: str) -> None:
+    """Remember a weekday the source showed closed, so the calendar knows it from now on."""
+    TradingDay.objects.get_or_create(date=day, defaults={"is_open": False, "source": source})
+
+
+def seed_from_shipped_file(model=TradingDay) -> int:
+    """Fill an empty table from the shipped file (the data migration, and tests after a flush)."""
+    if model.objects.exists():
+        return 0
+    rows = [model(date=day, is_open=True, source="shipped") for day in shipped_trading_days()]
+    model.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)

@@ -1,37 +1,46 @@
 """The django-q2 schedules, created or corrected idempotently."""
 
+from django.conf import settings
 from django_q.models import Schedule
 
 from etfs.models import SyncKind
 
+
 # Cron in settings.TIME_ZONE (Asia/Shanghai). The task itself skips exchange holidays.
-# name: (cron, scheduled_sync arguments). The daily price run takes the day's bars from the
-# list endpoint; the Saturday run re-reads each fund's recent bars (the look-back window) from
-# the k-line endpoint to pick up the source's corrections.
-SCHEDULES = {
-    "etfsync: ETF lists (trading-day mornings)": ("0 8 * * 1-5", (SyncKind.ETF_LISTS,)),
-    "etfsync: ETF prices (after the close)": (
-        "45 15 * * 1-5",
-        (SyncKind.ETF_PRICES, {"from_list": True}),
-    ),
-    "etfsync: ETF price corrections (Saturdays)": (
-        "0 9 * * 6",
-        (SyncKind.ETF_PRICES, {}, False),
-    ),
-    # Events of last year and this one, and the cross-check against the source's adjusted
-    # k-lines. Weekly is enough most of the year: an event listed late is still caught before
-    # anyone reads a week of bars across it.
-    "etfsync: corporate actions and cross-check (Saturdays)": (
-        "0 10 * * 6",
-        (SyncKind.CORPORATE_ACTIONS, {"cross_check": True}, False),
-    ),
-    # Most ETF distributions fall in November to January (510050: every ex-date since 2012),
-    # when a daily pass after the close (about 130 list pages) keeps factors current.
-    "etfsync: corporate actions (daily, November to January)": (
-        "0 18 * 11,12,1 1-5",
-        (SyncKind.CORPORATE_ACTIONS,),
-    ),
-}
+# name: (cron, scheduled_sync arguments). The calendar learns yesterday's trading day from the
+# index before the list sync; the daily price run takes the day's bars from the list endpoint
+# (on a day the calendar does not know yet, the list's trade date decides whether it traded);
+# the Saturday run re-reads each fund's recent bars (the look-back window) from the k-line
+# endpoint to pick up the source's corrections.
+def schedules() -> dict:
+    return {
+        "etfsync: trading calendar (every morning)": (
+            "45 7 * * *",
+            (SyncKind.CALENDAR, {}, False),
+        ),
+        "etfsync: ETF lists (trading-day mornings)": ("0 8 * * 1-5", (SyncKind.ETF_LISTS,)),
+        "etfsync: ETF prices (after the close)": (
+            settings.ETFSYNC_AFTER_CLOSE_CRON,
+            (SyncKind.ETF_PRICES, {"from_list": True}),
+        ),
+        "etfsync: ETF price corrections (Saturdays)": (
+            "0 9 * * 6",
+            (SyncKind.ETF_PRICES, {}, False),
+        ),
+        # Events of last year and this one, and the cross-check against the source's adjusted
+        # k-lines. Weekly is enough most of the year: an event listed late is still caught before
+        # anyone reads a week of bars across it.
+        "etfsync: corporate actions and cross-check (Saturdays)": (
+            "0 10 * * 6",
+            (SyncKind.CORPORATE_ACTIONS, {"cross_check": True}, False),
+        ),
+        # Most ETF distributions fall in November to January (510050: every ex-date since 2012),
+        # when a daily pass after the close (about 130 list pages) keeps factors current.
+        "etfsync: corporate actions (daily, November to January)": (
+            "0 18 * 11,12,1 1-5",
+            (SyncKind.CORPORATE_ACTIONS,),
+        ),
+    }
 
 
 RECOVERY = "etfsync: mark dead runs failed (every 5 minutes)"
@@ -50,7 +59,7 @@ def ensure_schedules() -> list[tuple[str, bool]]:
         },
     )
     results = [(RECOVERY, created)]
-    for name, (cron, arguments) in SCHEDULES.items():
+    for name, (cron, arguments) in schedules().items():
         _, created = Schedule.objects.update_or_create(
             name=name,
             defaults={

@@ -15,10 +15,13 @@ from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 
-from etfs.models import DailyBar
+from etfs.models import BarRevision, DailyBar
 from etfs.providers.base import Bar, BarRows
 
+from .freshness import refresh_bar_summary
+
 TABLE = DailyBar._meta.db_table
+REVISIONS = BarRevision._meta.db_table
 STAGE = "etfsync_bars_in"
 VALUE_COLUMNS = ("open", "high", "low", "close", "volume", "amount")
 COLUMNS = ("security_id", "trade_date", *VALUE_COLUMNS)
@@ -41,23 +44,31 @@ class UpsertResult:
         return self
 
 
-def upsert_daily_bars(rows: Sequence[SecurityBar]) -> UpsertResult:
+def upsert_daily_bars(rows: Sequence[SecurityBar], run_id: int | None = None) -> UpsertResult:
     """Write (security, bar) pairs in one transaction; unique per (security, trade_date)."""
     by_security: dict[int, list[Bar]] = {}
     for security_id, bar in rows:
         by_security.setdefault(security_id, []).append(bar)
-    return upsert_fund_bars(list(by_security.items()))
+    return upsert_fund_bars(list(by_security.items()), run_id)
 
 
-def upsert_fund_bars(funds: Sequence[FundBars]) -> UpsertResult:
-    """Write each security's bars in one transaction; unique per (security, trade_date)."""
+def upsert_fund_bars(funds: Sequence[FundBars], run_id: int | None = None) -> UpsertResult:
+    """Write each security's bars in one transaction; unique per (security, trade_date).
+
+    A stored bar whose values change leaves a BarRevision (old and new values, ``run_id``);
+    the securities' freshness summary is refreshed in the same transaction.
+    """
     funds = [(security_id, bars) for security_id, bars in funds if bars]
     if not funds:
         return UpsertResult()
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            return _upsert_postgresql(funds)
-        return _upsert_generic([(security_id, _as_rows(bars)) for security_id, bars in funds])
+            result = _upsert_postgresql(funds, run_id)
+        else:
+            rows = [(security_id, _as_rows(bars)) for security_id, bars in funds]
+            result = _upsert_generic(rows, run_id)
+        refresh_bar_summary(security_id for security_id, _ in funds)
+    return result
 
 
 def _as_rows(bars: Sequence[Bar]) -> BarRows:
@@ -96,6 +107,18 @@ _SAME_KEY = (
 # TimescaleDB decompress every compressed chunk batch in it, even where nothing differs.
 CHANGED_KEYS_SQL = f"""
 SELECT array_agg(DISTINCT stored.security_id), min(stored.trade_date), max(stored.trade_date)
+FROM {STAGE} AS incoming
+JOIN {TABLE} AS stored ON {_SAME_KEY}
+WHERE {_distinct("stored", "incoming")}
+"""
+# The old values of the rows about to change, kept in one statement before the UPDATE.
+RECORD_REVISIONS_SQL = f"""
+INSERT INTO {REVISIONS} (security_id, trade_date, run_id, revised_at,
+    {", ".join("old_" + column for column in VALUE_COLUMNS)},
+    {", ".join("new_" + column for column in VALUE_COLUMNS)})
+SELECT stored.security_id, stored.trade_date, %(run)s, now(),
+    {", ".join("stored." + column for column in VALUE_COLUMNS)},
+    {", ".join("incoming." + column for column in VALUE_COLUMNS)}
 FROM {STAGE} AS incoming
 JOIN {TABLE} AS stored ON {_SAME_KEY}
 WHERE {_distinct("stored", "incoming")}
@@ -151,7 +174,7 @@ def copy_fund_bars(cursor, table: str, funds: Sequence[FundBars]) -> None:
                 )
 
 
-def _upsert_postgresql(funds: Sequence[FundBars]) -> UpsertResult:
+def _upsert_postgresql(funds: Sequence[FundBars], run_id: int | None) -> UpsertResult:
     with connection.cursor() as cursor:
         # The stage lives as long as the session and empties itself at every commit.
         cursor.execute(
@@ -169,6 +192,7 @@ def _upsert_postgresql(funds: Sequence[FundBars]) -> UpsertResult:
         updated = 0
         if changed_ids:
             changed = {"ids": changed_ids, "first": changed_first, "last": changed_last}
+            cursor.execute(RECORD_REVISIONS_SQL, {**changed, "run": run_id})
             cursor.execute(UPDATE_CHANGED_SQL, changed)
             updated = cursor.rowcount
         try:
@@ -187,7 +211,7 @@ INSERT_SQL = (
 UPDATE_SQL = f"UPDATE {TABLE} SET {', '.join(c + ' = %s' for c in VALUE_COLUMNS)} WHERE id = %s"
 
 
-def _upsert_generic(funds: Sequence[tuple[int, BarRows]]) -> UpsertResult:
+def _upsert_generic(funds: Sequence[tuple[int, BarRows]], run_id: int | None) -> UpsertResult:
     """One read of the stored rows, then plain INSERTs and UPDATEs of the text values (the
     database converts them, as it does for Django's own Decimal parameters)."""
     scope = _scope(funds)
@@ -197,7 +221,7 @@ def _upsert_generic(funds: Sequence[tuple[int, BarRows]]) -> UpsertResult:
             security_id__in=scope["ids"], trade_date__range=(scope["first"], scope["last"])
         ).values_list("security_id", "trade_date", "id", *VALUE_COLUMNS)
     }
-    new, changed, total = [], [], 0
+    new, changed, revisions, total = [], [], [], 0
     for security_id, rows in funds:
         total += len(rows)
         for line in rows.lines:
@@ -205,11 +229,14 @@ def _upsert_generic(funds: Sequence[tuple[int, BarRows]]) -> UpsertResult:
             existing = stored.get((security_id, fields[0]))
             if existing is None:
                 new.append((security_id, *fields))
-            elif tuple(existing[1:]) != _exact_values(fields[1:]):
+            elif tuple(existing[1:]) != (values := _exact_values(fields[1:])):
                 changed.append((*fields[1:], existing[0]))
+                day = dt.date.fromisoformat(fields[0])
+                revisions.append(_revision(security_id, day, run_id, existing[1:], values))
     with connection.cursor() as cursor:
         cursor.executemany(INSERT_SQL, new)
         cursor.executemany(UPDATE_SQL, changed)
+    BarRevision.objects.bulk_create(revisions, batch_size=500)
     return UpsertResult(len(new), len(changed), total - len(new) - len(changed))
 
 
@@ -222,4 +249,14 @@ def _exact_values(fields: Sequence[str]) -> tuple:
         Decimal(close),
         int(volume),
         Decimal(amount),
+    )
+
+
+def _revision(security_id, day, run_id, old, new) -> BarRevision:
+    return BarRevision(
+        security_id=security_id,
+        trade_date=day,
+        run_id=run_id,
+        **{f"old_{column}": value for column, value in zip(VALUE_COLUMNS, old, strict=True)},
+        **{f"new_{column}": value for column, value in zip(VALUE_COLUMNS, new, strict=True)},
     )

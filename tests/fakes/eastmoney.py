@@ -25,10 +25,26 @@ from decimal import ROUND_HALF_UP, Decimal
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from etfs.sync.calendar import is_trading_day
+from etfs.sync.calendar import SHANGHAI, shipped_trading_days
 
 PAGE_CAP = 100
+INDEX_CODE = "000001"  # the SSE Composite (secid 1.000001): the market's calendar
 THOUSANDTH = Decimal("0.001")
+# When the real list last updates a row after the close (shared/providers.md section 5).
+LIST_UPDATED = {0: dt.time(15, 34), 1: dt.time(16, 11)}
+
+
+def fake_trading_days(start: dt.date, end: dt.date, holidays=()) -> list[dt.date]:
+    """The market's trading days in [start, end]: the shipped calendar where it reaches; after
+    it, weekdays except ``holidays`` (days the market knows and no shipped file does)."""
+    shipped = shipped_trading_days()
+    days = [day for day in shipped if start <= day <= end and day not in holidays]
+    day = max(start, shipped[-1] + dt.timedelta(days=1))
+    while day <= end:
+        if day.weekday() < 5 and day not in holidays:
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
 
 
 @dataclass
@@ -57,10 +73,17 @@ class FakeFund:
     bars: list[FakeBar] = field(default_factory=list)
     change_pct: Decimal = Decimal("0")
 
-    def list_row(self, fields: set[str], today_only: dt.date | None) -> dict:
+    def list_row(
+        self, fields: set[str], today_only: dt.date | None, updated: dt.time | None = None
+    ) -> dict:
         bar = self.bars[-1] if self.bars else None
         if bar is not None and today_only is not None and bar.day != today_only:
             bar = None
+        at = dt.datetime.combine(
+            bar.day if bar else dt.date(2023, 11, 14),
+            updated or LIST_UPDATED[self.market],
+            tzinfo=SHANGHAI,
+        )
         row = {
             "f12": self.code,
             "f13": self.market,
@@ -73,37 +96,37 @@ class FakeFund:
             "f16": bar.low if bar else "-",
             "f17": bar.open if bar else "-",
             "f18": self.bars[-2].close if len(self.bars) > 1 else "-",
-            "f124": 1700000000,
+            "f124": int(at.timestamp()),
             "f297": int(bar.day.strftime("%Y%m%d")) if bar else "-",
         }
         return {key: value for key, value in row.items() if key in fields}
 
 
-def make_bars(seed: int, start: dt.date, end: dt.date) -> list[FakeBar]:
+def make_bars(seed: int, start: dt.date, end: dt.date, holidays=()) -> list[FakeBar]:
     rng = random.Random(seed)
     price = Decimal(rng.randint(800, 5000)) / 1000
-    bars, day = [], start
-    while day <= end:
-        if is_trading_day(day):
-            open_ = price
-            close = max(
-                Decimal("0.100"),
-                (price * Decimal(1 + rng.uniform(-0.03, 0.03))).quantize(THOUSANDTH),
-            )
-            high = (max(open_, close) * Decimal(1 + rng.uniform(0, 0.01))).quantize(
-                THOUSANDTH, ROUND_HALF_UP
-            )
-            low = (min(open_, close) * Decimal(1 - rng.uniform(0, 0.01))).quantize(THOUSANDTH)
-            lots = rng.randint(1000, 2_000_000)
-            average = low + (high - low) * Decimal(rng.random())
-            amount = (average * lots * 100).quantize(Decimal("0.01"))
-            bars.append(FakeBar(day, open_, close, high, low, lots, amount))
-            price = close
-        day += dt.timedelta(days=1)
+    bars = []
+    for day in fake_trading_days(start, end, holidays):
+        open_ = price
+        close = max(
+            Decimal("0.100"),
+            (price * Decimal(1 + rng.uniform(-0.03, 0.03))).quantize(THOUSANDTH),
+        )
+        high = (max(open_, close) * Decimal(1 + rng.uniform(0, 0.01))).quantize(
+            THOUSANDTH, ROUND_HALF_UP
+        )
+        low = (min(open_, close) * Decimal(1 - rng.uniform(0, 0.01))).quantize(THOUSANDTH)
+        lots = rng.randint(1000, 2_000_000)
+        average = low + (high - low) * Decimal(rng.random())
+        amount = (average * lots * 100).quantize(Decimal("0.01"))
+        bars.append(FakeBar(day, open_, close, high, low, lots, amount))
+        price = close
     return bars
 
 
-def make_funds(count: int, start: dt.date, end: dt.date, seed: int = 7) -> list[FakeFund]:
+def make_funds(
+    count: int, start: dt.date, end: dt.date, seed: int = 7, holidays=()
+) -> list[FakeFund]:
     """Half Shanghai (51xxxx/56xxxx), half Shenzhen (15xxxx), each with its own history."""
     funds = []
     for index in range(count):
@@ -111,7 +134,7 @@ def make_funds(count: int, start: dt.date, end: dt.date, seed: int = 7) -> list[
             code, market, name = f"{510000 + index // 2:06d}", 1, f"沪ETF{index // 2}"
         else:
             code, market, name = f"{159000 + index // 2:06d}", 0, f"深ETF{index // 2}"
-        funds.append(FakeFund(code, market, name, make_bars(seed + index, start, end)))
+        funds.append(FakeFund(code, market, name, make_bars(seed + index, start, end, holidays)))
         funds[-1].change_pct = Decimal(random.Random(index).randint(-500, 500)) / 100
     return funds
 
@@ -151,6 +174,12 @@ class FakeEastmoney:
         # Codes the k-lines serve but the list leaves out, and codes whose list row comes twice.
         self.unlisted: set[str] = set()
         self.duplicated: set[str] = set()
+        # Every list row's update time (f124) on its bar's day; None: 15:34 Shenzhen, 16:11
+        # Shanghai, as recorded.
+        self.list_updated_at: dt.time | None = None
+        # The SSE Composite index's trading days (secid 1.000001); None: every day a fund has a
+        # bar. set_index_days() gives it days that reach past the shipped calendar.
+        self.index_days: list[dt.date] | None = None
         self.lock = threading.Lock()
         self._server = None
         self._thread = None
@@ -158,6 +187,14 @@ class FakeEastmoney:
     # -- state --
     def add(self, fund: FakeFund) -> None:
         self.funds[(fund.market, fund.code)] = fund
+
+    def set_index_days(self, days) -> None:
+        self.index_days = sorted(days)
+
+    def calendar_days(self) -> list[dt.date]:
+        if self.index_days is not None:
+            return self.index_days
+        return sorted({bar.day for fund in self.funds.values() for bar in fund.bars})
 
     def remove(self, code: str) -> None:
         for key in [key for key in self.funds if key[1] == code]:
@@ -338,7 +375,7 @@ class FakeEastmoney:
         if not funds:
             return _envelope(None)
         rows = [
-            fund.list_row(fields, self.list_today_only)
+            fund.list_row(fields, self.list_today_only, self.list_updated_at)
             for fund in funds
             for _ in range(2 if fund.code in self.duplicated else 1)
         ]
@@ -365,6 +402,8 @@ class FakeEastmoney:
 
     def kline_payload(self, request: Request, fault: str | None) -> dict:
         market, _, code = request.args.get("secid", "").partition(".")
+        if (market, code) == ("1", INDEX_CODE):
+            return self.index_payload(request, fault)
         fund = self.funds.get((int(market) if market.isdigit() else -1, code))
         if fund is None:
             return _envelope(None)
@@ -380,6 +419,30 @@ class FakeEastmoney:
                 "name": fund.name,
                 "decimal": 3,
                 "dktotal": len(fund.bars),
+                "klines": lines,
+            }
+        )
+
+    def index_payload(self, request: Request, fault: str | None) -> dict:
+        """The SSE Composite's daily k-lines: a bar on every trading day (decimal 2)."""
+        begin = dt.datetime.strptime(request.args.get("beg", "19900101"), "%Y%m%d").date()
+        end = dt.datetime.strptime(request.args.get("end", "20500101"), "%Y%m%d").date()
+        days = self.calendar_days()
+        lines = [
+            f"{day.isoformat()},3300.00,3310.00,3320.00,3290.00,300000000,400000000000.00,"
+            "0.90,0.30,10.00,0.70"
+            for day in days
+            if begin <= day <= end
+        ]
+        if fault == "no-rows":  # a throttled gateway's answer: HTTP 200, nothing in it
+            return _envelope({"code": INDEX_CODE, "market": 1, "dktotal": 0, "klines": []})
+        return _envelope(
+            {
+                "code": INDEX_CODE,
+                "market": 1,
+                "name": "上证指数",
+                "decimal": 2,
+                "dktotal": len(days),
                 "klines": lines,
             }
         )
@@ -439,11 +502,17 @@ def main():
     parser.add_argument("--days", type=int, default=365, help="calendar days of history")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     parser.add_argument("--end", type=dt.date.fromisoformat, help="last day (default today)")
+    parser.add_argument(
+        "--holiday",
+        type=dt.date.fromisoformat,
+        action="append",
+        default=[],
+        help="a weekday after the shipped calendar on which the market is closed; repeatable",
+    )
     args = parser.parse_args()
     end = args.end or dt.date.today()
-    server = FakeEastmoney(
-        make_funds(args.funds, end - dt.timedelta(days=args.days), end), args.latency
-    )
+    funds = make_funds(args.funds, end - dt.timedelta(days=args.days), end, holidays=args.holiday)
+    server = FakeEastmoney(funds, args.latency)
     url = server.start(args.port)
     print(f"fake Eastmoney serving {args.funds} funds at {url} (Ctrl-C to stop)", flush=True)
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from etfs.providers.base import XSHE, XSHG, ProviderDataError
-from etfs.providers.eastmoney import parse_kline_response, parse_list_page
+from etfs.providers.eastmoney import parse_index_days, parse_kline_response, parse_list_page
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"
 RECORDED_LIST = PAYLOADS / "eastmoney_clist_stock_gainers_pn1_pz5_2026-09-14.json"
@@ -388,3 +388,43 @@ class TestKlines:
 
         assert bar.amount == Decimal("431234.57")
         assert bar.open == Decimal("3.500")
+
+
+def index_answer(lines, **data) -> dict:
+    """An SSE Composite answer as providers.md section 5 describes it (decimal 2)."""
+    body = {"code": "000001", "market": 1, "name": "上证指数", "decimal": 2}
+    body.update({"dktotal": len(lines or ()), "klines": lines, **data})
+    return {"rc": 0, "rt": 17, "svr": 1, "lt": 1, "full": 0, "dlmkts": "", "data": body}
+
+
+def index_line(day: str) -> str:
+    return f"{day},3300.12,3310.45,3320.00,3290.01,312345678,401234567890.12,0.91,0.32,10.33,0.71"
+
+
+class TestIndexDays:
+    def test_the_dates_of_the_bars_sorted(self):
+        lines = [index_line("2027-01-05"), index_line("2027-01-04")]
+
+        assert parse_index_days(load(json.dumps(index_answer(lines)))) == [
+            dt.date(2027, 1, 4),
+            dt.date(2027, 1, 5),
+        ]
+
+    def test_no_rows_is_a_fault_not_a_market_without_trading(self):
+        with pytest.raises(ProviderDataError, match="has no rows .dktotal 0."):
+            parse_index_days(index_answer([]))
+
+    @pytest.mark.parametrize(
+        ("answer", "message"),
+        [
+            ({"rc": 102, "data": None}, "rc=102"),
+            ({"rc": 0, "data": None}, "expected an object"),
+            (index_answer([index_line("2027-01-04")], code="000300"), "for code '000300'"),
+            (index_answer([index_line("2027-01-04")] * 2), "more than once"),
+            (index_answer(["2027-01-04,abc"]), "fields"),
+            (index_answer(None), "'klines' is None"),
+        ],
+    )
+    def test_a_doubtful_answer_fails_whole(self, answer, message):
+        with pytest.raises(ProviderDataError, match=message):
+            parse_index_days(answer)

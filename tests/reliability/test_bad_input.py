@@ -77,7 +77,10 @@ class TestMalformedKlines:
         served = len(served_bars(server, codes={CODE}))
         assert len(rejected) == run.rows_rejected == served
         assert {(error.code, error.severity) for error in rejected} == {(CODE, REJECTED)}
-        assert run.error_summary == f"{served} bar(s) rejected by sanity checks"
+        assert run.error_summary == (
+            "1 ETF(s) have no bar for 2024-03-29: suspended, or missing at the source; "
+            f"{served} bar(s) rejected by sanity checks"
+        )
         reasons = " | ".join(error.message for error in rejected)
         for reason in (
             "'abc' is not a number",

@@ -311,7 +311,8 @@ class TestIntradayGuard:
         assert run.rows_created == 0
         assert not DailyBar.objects.filter(trade_date=LAST_DAY).exists()
         assert server.paths("clist") == [], "intraday list values must not be used"
-        assert {asked[0]["end"] for asked in kline_requests(server).values()} == {"20240328"}
+        # Every fund holds the last final day: the after-close run re-reads none of them.
+        assert server.requests == []
 
     @pytest.mark.parametrize("from_list", [False, True])
     @pytest.mark.parametrize(("hour", "minute"), [(15, 30), (23, 59)])
@@ -559,18 +560,52 @@ class TestDailyListPass:
         assert run.rows_created == 5
         assert_same_bars(stored_bars(), served_bars(server))
 
-    def test_a_failed_list_pass_falls_back_to_k_lines(self, one_day_behind):
+    def test_a_failed_list_pass_stops_instead_of_storming_the_k_lines(self, one_day_behind):
         server = one_day_behind
+        server.fail("500", times=10, path="clist")
+
+        run = sync(from_list=True)
+
+        assert kline_requests(server) == {}
+        assert run.status == SyncStatus.FAILED
+        assert "6 of 6 ETF(s) have no settled bar in the list" in run.error_summary
+        [warning] = SyncRunError.objects.filter(run=run)
+        assert warning.severity == SyncRunError.Severity.WARNING
+        assert "daily list pass failed" in warning.message
+        assert not DailyBar.objects.filter(trade_date=LAST_DAY).exists()
+
+    def test_a_few_funds_missing_from_a_failed_list_pass_still_fall_back(
+        self, one_day_behind, settings
+    ):
+        server = one_day_behind
+        settings.ETFSYNC_LIST_FALLBACK_MAX_SHARE = 1.0
         server.fail("500", times=10, path="clist")
 
         run = sync(from_list=True)
 
         assert len(kline_requests(server)) == 6
         assert run.status == SyncStatus.SUCCEEDED
-        [warning] = SyncRunError.objects.filter(run=run)
-        assert warning.severity == SyncRunError.Severity.WARNING
-        assert "daily list pass failed, using k-lines" in warning.message
         assert_same_bars(stored_bars(), served_bars(server))
+
+    def test_rows_updated_before_the_close_are_not_taken(self, one_day_behind):
+        server = one_day_behind
+        server.list_updated_at = dt.time(14, 57)
+
+        run = sync(from_list=True)
+
+        assert len(server.paths("clist")) == 1
+        assert kline_requests(server) == {}, "the guard stops: no fund had a settled row"
+        assert run.status == SyncStatus.FAILED
+        assert not DailyBar.objects.filter(trade_date=LAST_DAY).exists()
+
+    def test_rows_updated_after_the_close_are_taken(self, one_day_behind):
+        server = one_day_behind
+        server.list_updated_at = dt.time(15, 0)
+
+        run = sync(from_list=True)
+
+        assert run.status == SyncStatus.SUCCEEDED, run.error_summary
+        assert run.rows_created == 6
 
     def test_more_funds_than_a_page_take_one_request_per_page(self, start_fake_eastmoney):
         server = start_fake_eastmoney(130)
@@ -595,13 +630,14 @@ def test_queries_do_not_grow_with_bars_and_by_at_most_one_per_fund(
     start_fake_eastmoney, settings, django_assert_max_num_queries, count
 ):
     """A first sync writes ~60 bars per fund in one batch: a fixed number of queries, plus
-    one counter update per fund (the run's progress), never one per bar. Two of the fixed
-    ones are the batch's jump check (sync/jumps.py: the funds' events, the bars around)."""
+    one counter update per fund (the run's progress), never one per bar. Among the fixed ones:
+    the batch's jump check (sync/jumps.py: the funds' events, the bars around), the calendar's,
+    the batch's freshness summary and the run's "days behind"."""
     settings.ETFSYNC_PRICE_BATCH_ETFS = 50
     start_fake_eastmoney(count)
     sync_etf_lists()
 
-    with django_assert_max_num_queries(32 + count):
+    with django_assert_max_num_queries(40 + count):
         run = sync()
 
     assert run.rows_created > 50 * count
@@ -730,8 +766,10 @@ class TestCommand:
 
         run = SyncRun.objects.get(kind=SyncKind.ETF_PRICES)
         served = len(served_bars(server))
-        [line] = output.splitlines()
+        line, note = output.splitlines()
         assert line.startswith(f"run #{run.pk} ETF prices succeeded in ")
+        # The fake's bars end in March 2024, long before today's last final day.
+        assert note.startswith("note: 6 ETF(s) have no bar for ")
         assert "6/6 items (0 failed)" in line
         assert f"fetched {served}, created {served}, updated 0, unchanged 0" in line
         assert run.trigger == SyncTrigger.COMMAND

@@ -11,6 +11,7 @@ from etfs.sync.limits import (
     check_start_year,
     parse_day,
 )
+from etfs.sync.price_plan import plan_price_run
 from etfs.sync.prices import PriceOptions, sync_etf_prices
 from etfs.sync.queue import enqueue_sync
 from etfs.sync.runs import SyncAlreadyRunning
@@ -57,10 +58,20 @@ class Command(SyncCommand):
             "endpoint (a few requests in all) instead of a k-line request each.",
         )
         parser.add_argument("--queue", action="store_true", help="Enqueue; print the run id.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Print the plan (ETFs up to date, behind, without bars; requests and time at "
+            "the rate limit) and ask the source nothing.",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
     def handle(self, *args, **options):
         price_options = self.price_options(options)
+        if options["dry_run"]:
+            for line in plan_price_run(price_options).lines():
+                self.stdout.write(line)
+            return
         if options["queue"]:
             run, created = enqueue_sync(
                 SyncKind.ETF_PRICES, SyncTrigger.COMMAND, price_options.as_parameters()

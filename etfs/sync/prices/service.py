@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from etfs.models import SyncKind, SyncRun, SyncStatus, SyncTrigger
+from django.conf import settings
+
+from etfs.models import StockInfo, SyncKind, SyncRun, SyncStatus, SyncTrigger
 from etfs.providers.base import (
     Bar,
     BarRows,
@@ -15,8 +17,10 @@ from etfs.providers.base import (
     ProviderError,
 )
 
-from ..calendar import last_final_day, previous_trading_day, shanghai_now
+from ..calendar import final_cutoff, previous_trading_day, shanghai_now
+from ..freshness import refresh_days_behind
 from ..jumps import check_list_previous_closes
+from ..market_day import FinalDay, decide_final_day
 from ..runs import Progress, RunRecorder, run_sync
 from ..sources import provider_for
 from .fetching import confirmed_ban, fetch_klines_concurrently, refused_fund_alone
@@ -49,26 +53,71 @@ def sync_etf_prices(
     return run_sync(SyncKind.ETF_PRICES, body, options.as_parameters(), run=run, trigger=trigger)
 
 
+# The fallback guard of the after-close run always lets this many funds go to k-lines.
+FALLBACK_ALWAYS_ALLOWED = 3
+
+
 def _sync(recorder: RunRecorder, options: PriceOptions, bars, list_pass, now) -> tuple[str, str]:
-    final_day = last_final_day(now)
-    today = shanghai_now(now).date()
-    plans, notes = plan_funds(options, final_day)
+    if options.from_list and options.incremental:
+        list_pass = list_pass or provider_for(ListPassBarSource)
+    day = decide_final_day(recorder, options, list_pass, now)
+    if day.blocked is not None:
+        recorder.blocked_by(day.blocked, day.blocked_source)
+    plans, notes = plan_funds(options, day.final or day.previous or final_cutoff(now))
     if not plans and not options.codes:
         return SyncStatus.SUCCEEDED, "no listed ETFs to sync yet: run the ETF list sync first"
     recorder.set_total(len(plans))
     if notes:
         recorder.problems([(note, "", "warning", "", None) for note in notes])
+    if day.final is None:  # a closed day, or one nobody could decide: no k-line request
+        recorder.items_skipped(len(plans))
+        return price_run_outcome(recorder, stopped_by=day.failed, notes=[day.note])
     pending = [plan for plan in plans if plan.start <= plan.end]
+    if options.from_list and options.incremental:
+        # The after-close run never re-reads funds that hold the day: corrections are the
+        # Saturday run's job.
+        pending = [plan for plan in pending if plan.last is None or plan.last < day.final]
     recorder.items_skipped(len(plans) - len(pending))
     if pending and recorder.check_stop(force=True):
         return price_run_outcome(recorder)
     batches = BarBatches(recorder)
-    if options.from_list and options.incremental and final_day == today and pending:
-        list_pass = list_pass or provider_for(ListPassBarSource)
-        pending = take_bars_from_list(recorder, batches, pending, list_pass, final_day)
-    if not recorder.stopped:
-        store_klines(recorder, batches, pending, bars, today)
-    return price_run_outcome(recorder)
+    stopped_by = ""
+    if options.from_list and options.incremental and pending:
+        pending = take_bars_from_list(recorder, batches, pending, list_pass, day)
+        stopped_by = too_many_fallbacks(pending, sum(plan.last is not None for plan in plans))
+    if not (recorder.stopped or stopped_by):
+        store_klines(recorder, batches, pending, bars, shanghai_now(now).date())
+    behind = _refresh_days_behind(plans, day.final)
+    clean = not (recorder.stopped or stopped_by or recorder.totals["items_failed"])
+    return price_run_outcome(recorder, stopped_by=stopped_by, notes=[behind] if clean else [])
+
+
+def too_many_fallbacks(plans: list[FundPlan], with_bars: int) -> str:
+    """Why the after-close run stops rather than storm the k-lines, or "" when it need not.
+
+    Funds without bars need their history anyway and are not counted; a few funds
+    (suspensions) may always fall back.
+    """
+    fallbacks = sum(plan.last is not None for plan in plans)
+    share = settings.ETFSYNC_LIST_FALLBACK_MAX_SHARE
+    if fallbacks <= max(FALLBACK_ALWAYS_ALLOWED, share * with_bars):
+        return ""
+    return (
+        f"stopped before the k-lines: {fallbacks} of {len(plans)} ETF(s) have no settled bar "
+        f"in the list (more than {share:.0%} of {with_bars} with bars): the source is late "
+        "publishing the day, or the list pass went wrong; run again later, or without "
+        "--from-list to read every fund's k-lines"
+    )
+
+
+def _refresh_days_behind(plans: list[FundPlan], final_day: dt.date) -> str:
+    """Refresh the run's ETFs' days behind; say how many still lack the last final day."""
+    ids = [plan.security_id for plan in plans]
+    refresh_days_behind(final_day, ids)
+    behind = StockInfo.objects.filter(pk__in=ids).behind(final_day).count()
+    if not behind:
+        return ""
+    return f"{behind} ETF(s) have no bar for {final_day}: suspended, or missing at the source"
 
 
 def take_bars_from_list(
@@ -76,34 +125,29 @@ def take_bars_from_list(
     batches: BarBatches,
     plans: list[FundPlan],
     source: ListPassBarSource,
-    day: dt.date,
+    day: FinalDay,
 ) -> list[FundPlan]:
     """After the close, one pass over the list gives the day's bar of every ETF that traded.
 
-    Funds that have the day's bar already are done; funds whose last stored bar is the
-    previous trading day take it from the list; the others (and funds without a bar in the
+    Funds whose last stored bar is the previous trading day take it from the list (the pass
+    read to decide the day is reused); the others (and funds without a settled bar in the
     list) go on to the k-line endpoint. Returns those.
     """
-    current = [plan for plan in plans if plan.last is not None and plan.last >= day]
-    recorder.items_skipped(len(current))
-    plans = [plan for plan in plans if plan.last is None or plan.last < day]
-    previous = previous_trading_day(day)
+    previous = day.previous or previous_trading_day(day.final)
     one_behind = {(plan.code, plan.exchange): plan for plan in plans if plan.last == previous}
     if not one_behind:
         return plans
-    fetched = source.day_bars(day, on_page=lambda *_: recorder.beat())
+    fetched = day.day_bars or source.day_bars(day.final, on_page=lambda *_: recorder.beat())
     if isinstance(fetched.error, ProviderBlocked):
         recorder.blocked_by(fetched.error, source.name)
     elif fetched.error is not None:
-        recorder.problem(
-            f"daily list pass failed, using k-lines: {fetched.error}", severity="warning"
-        )
+        recorder.problem(f"daily list pass failed: {fetched.error}", severity="warning")
     covered: list[tuple[FundPlan, Sequence[Bar]]] = [
         (one_behind[key], [bar]) for key, bar in fetched.bars.items() if key in one_behind
     ]
     recorder.count(rows_fetched=len(covered))
     batches.write_entries(covered)
-    check_list_previous_closes(recorder, one_behind, fetched.previous_closes, day)
+    check_list_previous_closes(recorder, one_behind, fetched.previous_closes, day.final)
     taken = {plan.security_id for plan, _ in covered}
     return [plan for plan in plans if plan.security_id not in taken]
 
@@ -147,11 +191,17 @@ def _until(bars: Sequence[Bar], day: dt.date) -> Sequence[Bar]:
     return [bar for bar in bars if bar.trade_date <= day]
 
 
-def price_run_outcome(recorder: RunRecorder) -> tuple[str, str]:
-    """The run's status and summary from what the recorder counted."""
+def price_run_outcome(
+    recorder: RunRecorder, *, stopped_by: str = "", notes: Sequence[str] = ()
+) -> tuple[str, str]:
+    """The run's status and summary from what the recorder counted.
+
+    ``stopped_by`` is why the run stopped before asking (an undecidable day, the fallback
+    guard); ``notes`` lead the summary (a holiday, ETFs still behind).
+    """
     recorder.flush()
     totals, total = recorder.totals, recorder.run.items_total
-    notes = []
+    notes = [note for note in notes if note]
     if totals["rows_rejected"]:
         notes.append(f"{totals['rows_rejected']} bar(s) rejected by sanity checks")
     if totals["warnings"]:
@@ -163,6 +213,10 @@ def price_run_outcome(recorder: RunRecorder) -> tuple[str, str]:
         summary = f"stopped, {total - done} of {total} ETF(s) not synced: {recorder.blocked}"
         status = SyncStatus.FAILED if done == 0 else SyncStatus.PARTIAL
         return status, "; ".join([summary, *notes])
+    if stopped_by:
+        written = totals["rows_created"] + totals["rows_updated"]
+        status = SyncStatus.PARTIAL if written else SyncStatus.FAILED
+        return status, "; ".join([stopped_by, *notes])
     if failed := totals["items_failed"]:
         summary = f"{failed} of {total} ETF(s) failed, first: {recorder.first_error}"
         status = SyncStatus.FAILED if failed == total else SyncStatus.PARTIAL

@@ -48,7 +48,11 @@ class BarBatches:
             return
         try:
             with transaction.atomic():
-                result = upsert_fund_bars([(plan.security_id, bars) for plan, bars in entries])
+                run = self.recorder.run
+                result = upsert_fund_bars(
+                    [(plan.security_id, bars) for plan, bars in entries],
+                    run_id=run.parent_id or run.pk,
+                )
                 self.recorder.flush(
                     items_done=len(entries),
                     rows_created=result.inserted,

@@ -1,0 +1,225 @@
+"""Freshness, gaps and revisions: kept on StockInfo by the writes, shown in the admin, and the
+plan of a price run before it runs.
+
+The fake's histories run 2024-01-01..2024-03-29 (a Friday); the clock is moved with
+time-machine to that evening, so "the last final day" is 2024-03-29.
+"""
+
+import datetime as dt
+import io
+import re
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.urls import reverse
+
+from etfs.models import BarRevision, DailyBar, StockInfo, SyncRun, SyncStatus
+from etfs.sync.calendar import SHANGHAI
+from etfs.sync.freshness import missing_trading_days, refresh_bar_summary
+from etfs.sync.lists import sync_etf_lists
+from etfs.sync.prices import PriceOptions, sync_etf_prices
+from tests.conftest import HISTORY_END
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+EVENING = dt.datetime.combine(HISTORY_END, dt.time(17), tzinfo=SHANGHAI)
+SUSPENDED = {dt.date(2024, 3, 11), dt.date(2024, 3, 12), dt.date(2024, 3, 13)}
+
+
+@pytest.fixture(autouse=True)
+def evening():
+    with time_machine.travel(EVENING, tick=False):
+        yield
+
+
+@pytest.fixture
+def server(fake_eastmoney):
+    sync_etf_lists()
+    fake_eastmoney.requests.clear()
+    return fake_eastmoney
+
+
+def fake_fund(server, code: str):
+    [fund] = [fund for fund in server.funds.values() if fund.code == code]
+    return fund
+
+
+def sync(**options) -> SyncRun:
+    options.setdefault("start_year", 2024)
+    run = sync_etf_prices(PriceOptions(**options))
+    run.refresh_from_db()
+    return run
+
+
+def security(code: str) -> StockInfo:
+    return StockInfo.objects.get(code=code)
+
+
+class TestKeptByTheWrites:
+    def test_a_fund_with_a_suspension_has_gaps_and_is_behind(self, server):
+        fund = fake_fund(server, "510001")
+        fund.bars = [bar for bar in fund.bars if bar.day not in SUSPENDED][:-2]  # and at the end
+
+        run = sync()
+
+        suspended = security("510001")
+        assert suspended.bar_count == DailyBar.objects.filter(security=suspended).count()
+        assert (suspended.first_bar_date, suspended.last_bar_date) == (
+            dt.date(2024, 1, 2),
+            dt.date(2024, 3, 27),
+        )
+        assert suspended.missing_days == 3
+        assert missing_trading_days(suspended) == sorted(SUSPENDED)
+        assert suspended.days_behind == 2
+        fresh = security("510000")
+        assert (fresh.missing_days, fresh.days_behind, fresh.last_bar_date) == (0, 0, HISTORY_END)
+        assert run.status == SyncStatus.SUCCEEDED
+        assert run.error_summary == (
+            "1 ETF(s) have no bar for 2024-03-29: suspended, or missing at the source"
+        )
+
+    def test_a_back_filled_hole_closes_the_gap(self, server):
+        sync()
+        DailyBar.objects.filter(security__code="510002", trade_date__in=SUSPENDED).delete()
+        refresh_bar_summary([security("510002").pk])
+        assert security("510002").missing_days == 3
+
+        sync(start=dt.date(2024, 3, 1))
+
+        assert security("510002").missing_days == 0
+
+    def test_a_revised_bar_leaves_a_revision_and_counts_as_updated(self, server):
+        first = sync()
+        revised = fake_fund(server, "159001").bars[-3]
+        old_close, old_high = revised.close, revised.high
+        revised.close = revised.high + Decimal("0.011")
+        revised.high = revised.close + Decimal("0.002")
+
+        run = sync()
+
+        assert run.rows_updated == 1
+        [revision] = BarRevision.objects.all()
+        assert (revision.security.code, revision.trade_date, revision.run) == (
+            "159001",
+            revised.day,
+            run,
+        )
+        assert (revision.old_close, revision.old_high) == (old_close, old_high)
+        assert (revision.new_close, revision.new_high) == (revised.close, revised.high)
+        assert revision.old_volume == revision.new_volume == revised.lots * 100
+        assert not BarRevision.objects.filter(run=first).exists()
+
+
+class TestDryRun:
+    def test_prints_the_plan_and_sends_no_request(self, server):
+        sync(codes=("510000", "159000"))
+        DailyBar.objects.filter(security__code="159000", trade_date=HISTORY_END).delete()
+        refresh_bar_summary([security("159000").pk])
+        server.requests.clear()
+        out = io.StringIO()
+
+        call_command("sync_etf_prices", "--dry-run", stdout=out)
+
+        assert server.requests == []
+        assert not SyncRun.objects.filter(parameters__has_key="dry_run").exists()
+        lines = out.getvalue().splitlines()
+        assert lines[0] == "last final day: 2024-03-29"
+        assert lines[1] == "ETFs: 1 up to date, 1 behind, 4 without bars"
+        assert lines[2].startswith("requests: 0 list page(s) + 6 k-line(s) = 6")
+
+    def test_the_after_close_plan_counts_list_pages_and_fallbacks(self, server, settings):
+        settings.ETFSYNC_RATE_LIMIT = 1.0
+        sync(codes=("510000", "159000"))
+        DailyBar.objects.filter(security__code="159000", trade_date=HISTORY_END).delete()
+        server.requests.clear()
+        out = io.StringIO()
+
+        call_command("sync_etf_prices", "--dry-run", "--from-list", stdout=out)
+
+        assert server.requests == []
+        assert out.getvalue().splitlines()[2] == (
+            "requests: 1 list page(s) + 4 k-line(s) = 5, about 5 s at 1 request(s)/s"
+        )
+
+
+@pytest.fixture
+def operator(admin_client):
+    return admin_client
+
+
+STOCKINFO_LIST = "admin:etfs_stockinfo_changelist"
+
+
+def listed_codes(response) -> set[str]:
+    return {row.code for row in response.context["cl"].result_list}
+
+
+class TestAdmin:
+    @pytest.fixture
+    def synced(self, server):
+        fund = fake_fund(server, "510001")
+        fund.bars = [bar for bar in fund.bars if bar.day not in SUSPENDED][:-2]
+        sync()
+        return server
+
+    @pytest.mark.parametrize(
+        ("freshness", "expected"),
+        [
+            ("up_to_date", {"510000", "510002", "159000", "159001", "159002"}),
+            ("behind", {"510001"}),
+            ("gaps", {"510001"}),
+        ],
+    )
+    def test_filters(self, operator, synced, freshness, expected):
+        response = operator.get(reverse(STOCKINFO_LIST) + f"?freshness={freshness}")
+
+        assert listed_codes(response) == expected
+
+    def test_sorts_by_the_stored_columns(self, operator, synced):
+        response = operator.get(reverse(STOCKINFO_LIST) + "?o=-9")  # missing days, descending
+
+        assert [row.code for row in response.context["cl"].result_list][0] == "510001"
+        assert '<td class="field-missing_days">3</td>' in response.content.decode()
+
+    def test_an_etf_page_lists_its_missing_days(self, operator, synced):
+        page = reverse("admin:etfs_stockinfo_change", args=[security("510001").pk])
+
+        content = operator.get(page).content.decode()
+
+        assert "2024-03-11, 2024-03-12, 2024-03-13" in content
+        assert "a suspension&#x27;s days count as missing too" in content
+
+    def test_the_front_page_shows_up_to_date_etfs_per_exchange(self, operator, synced):
+        content = operator.get(reverse("admin:index")).content.decode()
+
+        assert "Freshness: a bar for 2024-03-29" in content
+        rows = re.findall(
+            r"<tr><th scope=\"row\">(XSH[GE])</th><td class=\"numeric\">"
+            r"(\d+) of (\d+)</td><td>([\d-]+)</td></tr>",
+            content,
+        )
+        assert sorted(rows) == [("XSHE", "3", "3", "2024-03-29"), ("XSHG", "2", "3", "2024-03-27")]
+
+    def test_the_run_page_lists_revised_bars(self, operator, synced):
+        fake_fund(synced, "159001").bars[-3].low -= Decimal("0.001")
+        run = sync()
+
+        content = operator.get(reverse("admin:etfs_syncrun_change", args=[run.pk])).content
+        text = content.decode()
+
+        assert "Revised bars" in text
+        assert "159001" in text
+
+    def test_the_price_sync_confirmation_shows_the_plan_without_asking(self, operator, synced):
+        synced.requests.clear()
+
+        response = operator.get(reverse("admin:etfs_stockinfo_sync_prices"))
+
+        content = response.content.decode()
+        assert response.status_code == 200
+        assert "<strong>5</strong> up to date, <strong>1</strong> behind" in content
+        assert "= <strong>6</strong>" in content
+        assert synced.requests == []
+        assert not SyncRun.objects.filter(status="queued").exists()
