@@ -61,7 +61,9 @@ class StockInfoQuerySet(models.QuerySet):
         return self.filter(missing_days__gt=0)
 
     def freshness_by_exchange(self, final_day) -> dict[str, dict]:
-        """Per exchange: listed ETFs, how many hold ``final_day``, and the oldest last bar."""
+        """Per exchange: listed ETFs, how many hold ``final_day``, how many are behind it or
+        have gaps, and the oldest last bar."""
+        behind = Q(last_bar_date__lt=final_day) | Q(last_bar_date__isnull=True)
         rows = (
             self.etfs()
             .order_by()
@@ -69,6 +71,8 @@ class StockInfoQuerySet(models.QuerySet):
             .annotate(
                 listed=Count("id"),
                 up_to_date=Count("id", filter=Q(last_bar_date__gte=final_day)),
+                behind=Count("id", filter=behind),
+                with_gaps=Count("id", filter=Q(missing_days__gt=0)),
                 oldest_last_bar=Min("last_bar_date"),
             )
         )

@@ -4,20 +4,13 @@ from django.contrib import admin
 
 from etfs.models import TradingDay
 
+from .read_only import SyncedDataAdmin
+
 
 @admin.register(TradingDay)
-class TradingDayAdmin(admin.ModelAdmin):
+class TradingDayAdmin(SyncedDataAdmin, admin.ModelAdmin):
     list_display = ("date", "is_open", "source")
     list_filter = ("is_open", "source")
     date_hierarchy = "date"
     ordering = ("-date",)
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -104,3 +104,17 @@ def test_a_runs_problems_go_only_with_the_run(client, superuser):
 
     assert delete.status_code == 403
     assert SyncRunError.objects.count() == 1
+
+
+def test_the_trading_calendar_is_read_only(client, superuser):
+    from etfs.models import TradingDay
+
+    day = TradingDay.objects.order_by("date").first()
+
+    listing = client.get(reverse("admin:etfs_tradingday_changelist"))
+    add = client.get(reverse("admin:etfs_tradingday_add"))
+    delete = client.post(reverse("admin:etfs_tradingday_delete", args=[day.pk]), {"post": "yes"})
+
+    assert listing.status_code == 200
+    assert (add.status_code, delete.status_code) == (403, 403)
+    assert TradingDay.objects.filter(pk=day.pk).exists()

@@ -1,0 +1,35 @@
+"""The front page counts, per exchange, the ETFs up to date, behind and with gaps."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.contrib.auth.models import User
+
+from tests.factories import make_security
+
+pytestmark = pytest.mark.django_db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_freshness_per_exchange_with_links_to_the_funds(client):
+    client.force_login(User.objects.create_superuser("root", password="unused"))
+    day, before = dt.date(2024, 3, 5), dt.date(2024, 3, 1)  # a Tuesday; the Friday before
+    make_security("510300", last_bar_date=day)
+    make_security("510500", last_bar_date=before, missing_days=2)
+    make_security("512880")  # no bars yet: behind
+    make_security("159915", "XSHE", last_bar_date=day, missing_days=1)
+
+    with time_machine.travel(dt.datetime(2024, 3, 5, 18, 0, tzinfo=SHANGHAI), tick=False):
+        response = client.get("/admin/")
+
+    overview = response.context["overview"]
+    assert overview["final_day"] == day
+    freshness = {
+        exchange: (n["listed"], n["up_to_date"], n["behind"], n["with_gaps"])
+        for exchange, n in overview["freshness"].items()
+    }
+    assert freshness == {"XSHG": (3, 1, 2, 1), "XSHE": (1, 1, 0, 1)}
+    assert "?freshness=behind&amp;exchange__exact=XSHG" in response.content.decode()
