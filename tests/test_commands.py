@@ -157,12 +157,32 @@ class TestSetupSchedules:
         syncs = Schedule.objects.filter(func="etfs.tasks.scheduled_sync")
         assert sorted(syncs.values_list("args", "schedule_type", "cron")) == [
             ("('calendar', {}, False)", Schedule.CRON, "45 7 * * *"),
+            ("('calendar', {}, False)", Schedule.CRON, "5 16 * * 1-5"),
             ("('corporate_actions', {'cross_check': True}, False)", Schedule.CRON, "0 10 * * 6"),
             ("('corporate_actions',)", Schedule.CRON, "0 18 * 11,12,1 1-5"),
             ("('etf_lists',)", Schedule.CRON, "0 8 * * 1-5"),
             ("('etf_prices', {'from_list': True})", Schedule.CRON, "15 16 * * 1-5"),
             ("('etf_prices', {}, False)", Schedule.CRON, "0 9 * * 6"),
         ]
+
+    def test_the_calendar_learns_the_day_before_the_after_close_price_run(self):
+        """A list late on a trading day must meet a day the calendar knows (test_calendar)."""
+        import datetime as dt
+
+        from croniter import croniter
+
+        run_command("setup_schedules")
+        monday_noon = dt.datetime(2027, 1, 4, 12, 0)
+        price = Schedule.objects.get(args="('etf_prices', {'from_list': True})")
+        calendar_crons = Schedule.objects.filter(args="('calendar', {}, False)")
+        next_price = croniter(price.cron, monday_noon).get_next(dt.datetime)
+        next_calendar = min(
+            croniter(cron, monday_noon).get_next(dt.datetime)
+            for cron in calendar_crons.values_list("cron", flat=True)
+        )
+        assert dt.time(15, 30) <= next_calendar.time()  # the index's bar is final by then
+        assert next_calendar < next_price
+        assert next_price.date() == next_calendar.date()
 
     def test_the_after_close_time_is_configurable(self, settings):
         settings.ETFSYNC_AFTER_CLOSE_CRON = "30 16 * * 1-5"
@@ -196,6 +216,7 @@ class TestSetupSchedules:
         syncs = Schedule.objects.filter(func="etfs.tasks.scheduled_sync")
         assert set(syncs.values_list("cron", flat=True)) == {
             "45 7 * * *",
+            "5 16 * * 1-5",
             "0 8 * * 1-5",
             "15 16 * * 1-5",
             "0 9 * * 6",

@@ -8,14 +8,21 @@ from etfs.models import SyncKind
 
 # Cron in settings.TIME_ZONE (Asia/Shanghai). The task itself skips exchange holidays.
 # name: (cron, scheduled_sync arguments). The calendar learns yesterday's trading day from the
-# index before the list sync; the daily price run takes the day's bars from the list endpoint
-# (on a day the calendar does not know yet, the list's trade date decides whether it traded);
+# index before the list sync, and today's once the day has settled, just before the after-close
+# price run: a source whose list is late that day then meets a known trading day (and stops
+# instead of calling it a holiday). The daily price run takes the day's bars from the list
+# endpoint (on a day the calendar does not know yet, the list's trade date decides whether it
+# traded);
 # the Saturday run re-reads each fund's recent bars (the look-back window) from the k-line
 # endpoint to pick up the source's corrections.
 def schedules() -> dict:
     return {
         "etfsync: trading calendar (every morning)": (
             "45 7 * * *",
+            (SyncKind.CALENDAR, {}, False),
+        ),
+        "etfsync: trading calendar (after the close)": (
+            settings.ETFSYNC_CALENDAR_AFTER_CLOSE_CRON,
             (SyncKind.CALENDAR, {}, False),
         ),
         "etfsync: ETF lists (trading-day mornings)": ("0 8 * * 1-5", (SyncKind.ETF_LISTS,)),
