@@ -166,7 +166,11 @@ class DailyBar(models.Model):
     with a composite key; on TimescaleDB the key becomes (id, trade_date) (see migrations).
     """
 
-    security = models.ForeignKey(StockInfo, on_delete=models.PROTECT, related_name="bars")
+    # No index of its own: the unique (security, trade_date) index starts with it and serves
+    # every lookup by security; a second index only made each bar's insert dearer.
+    security = models.ForeignKey(
+        StockInfo, on_delete=models.PROTECT, related_name="bars", db_index=False
+    )
     trade_date = models.DateField()
     open = models.DecimalField(max_digits=14, decimal_places=4, help_text="Yuan, unadjusted.")
     high = models.DecimalField(max_digits=14, decimal_places=4, help_text="Yuan, unadjusted.")

@@ -162,8 +162,12 @@ def copy_rows(cursor, table: str, rows: Sequence[SecurityBar]) -> None:
 
 def copy_fund_bars(cursor, table: str, funds: Sequence[FundBars]) -> None:
     """COPY each security's bars into ``table``'s bar columns: BarRows as their own text
-    (PostgreSQL parses the dates and decimals), other bars value by value."""
-    with cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+    (PostgreSQL parses the dates and decimals), other bars value by value. What the database
+    refuses is raised as Django's error types, as from ``cursor.execute``."""
+    with (
+        connection.wrap_database_errors,
+        cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+    ):
         for security_id, bars in funds:
             if isinstance(bars, BarRows):
                 copy.write(bars.copy_text(security_id))
@@ -174,8 +178,29 @@ def copy_fund_bars(cursor, table: str, funds: Sequence[FundBars]) -> None:
                 )
 
 
+# Is any bar of the batch's securities stored within its dates? An index range probe.
+STORED_IN_SCOPE_SQL = f"""
+SELECT EXISTS (
+    SELECT 1 FROM {TABLE} AS stored
+    WHERE stored.security_id = ANY(%(ids)s) AND stored.trade_date BETWEEN %(first)s AND %(last)s
+)
+"""
+
+
 def _upsert_postgresql(funds: Sequence[FundBars], run_id: int | None) -> UpsertResult:
     with connection.cursor() as cursor:
+        scope = _scope(funds)
+        cursor.execute(STORED_IN_SCOPE_SQL, scope)
+        if not cursor.fetchone()[0]:
+            # Nothing stored where these bars go (a first sync): COPY them straight into the
+            # table, at raw COPY's speed. If a concurrent writer stored some meanwhile, the
+            # unique index refuses the COPY and the staged path below settles the batch.
+            try:
+                with transaction.atomic():
+                    copy_fund_bars(cursor, TABLE, funds)
+                return UpsertResult(inserted=sum(len(bars) for _, bars in funds))
+            except IntegrityError:
+                pass
         # The stage lives as long as the session and empties itself at every commit.
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ("
@@ -186,7 +211,6 @@ def _upsert_postgresql(funds: Sequence[FundBars], run_id: int | None) -> UpsertR
         # Inside an outer transaction a commit has not emptied it yet: start from nothing.
         cursor.execute(f"TRUNCATE {STAGE}")
         copy_fund_bars(cursor, STAGE, funds)
-        scope = _scope(funds)
         cursor.execute(CHANGED_KEYS_SQL, scope)
         changed_ids, changed_first, changed_last = cursor.fetchone()
         updated = 0
