@@ -189,6 +189,13 @@ SELECT EXISTS (
 
 def _upsert_postgresql(funds: Sequence[FundBars], run_id: int | None) -> UpsertResult:
     with connection.cursor() as cursor:
+        # The stage lives as long as the session and empties itself at every commit.
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ("
+            "security_id bigint, trade_date date, open numeric(14, 4), high numeric(14, 4),"
+            " low numeric(14, 4), close numeric(14, 4), volume bigint, amount numeric(22, 3)"
+            ") ON COMMIT DELETE ROWS"
+        )
         scope = _scope(funds)
         cursor.execute(STORED_IN_SCOPE_SQL, scope)
         if not cursor.fetchone()[0]:
@@ -201,13 +208,6 @@ def _upsert_postgresql(funds: Sequence[FundBars], run_id: int | None) -> UpsertR
                 return UpsertResult(inserted=sum(len(bars) for _, bars in funds))
             except IntegrityError:
                 pass
-        # The stage lives as long as the session and empties itself at every commit.
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ("
-            "security_id bigint, trade_date date, open numeric(14, 4), high numeric(14, 4),"
-            " low numeric(14, 4), close numeric(14, 4), volume bigint, amount numeric(22, 3)"
-            ") ON COMMIT DELETE ROWS"
-        )
         # Inside an outer transaction a commit has not emptied it yet: start from nothing.
         cursor.execute(f"TRUNCATE {STAGE}")
         copy_fund_bars(cursor, STAGE, funds)
