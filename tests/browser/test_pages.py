@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from etfs.models import DailyBar, SourceCooldown, SyncRun
+from etfs.sync.freshness import refresh_bar_summary
 from tests.browser.conftest import PASSWORD, log_in, serious_accessibility_violations
 from tests.factories import make_run, make_run_error, make_security
 
@@ -56,6 +57,9 @@ def make_price_history(security, days: int, seed: int = 7) -> None:
             price = close
         day += dt.timedelta(days=1)
     DailyBar.objects.bulk_create(bars)
+    # Bars written around the upsert: keep the stored summary as the upsert would, so the page
+    # shows the freshness a sync would have left.
+    refresh_bar_summary([security.pk])
 
 
 @pytest.fixture
