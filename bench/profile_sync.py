@@ -17,6 +17,7 @@ import cProfile
 import datetime as dt
 import os
 import pstats
+import secrets
 import shutil
 import subprocess
 import sys
@@ -134,6 +135,8 @@ def main():
         print(f"sync took {run_sync(args):.1f} s")
         return
     os.environ["ETFSYNC_CONCURRENCY"] = str(args.concurrency)
+    # The fake sets Django up (for the calendar); DEBUG off wants a real key.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     end = dt.date.fromisoformat(args.end)
     process, url = start_fake(args.port, args.funds, args.days, args.latency, end)
     try:

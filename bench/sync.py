@@ -25,6 +25,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -336,6 +337,8 @@ def main():
         print(json.dumps(SIDES[args.child](args)))
         return
     end = dt.date.fromisoformat(args.end)
+    # The fake sets Django up (for the calendar); DEBUG off wants a real key.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     process, url = start_fake(args.port, args.funds, args.days, args.latency, end)
     try:
         loads = [load()]
