@@ -11,23 +11,16 @@ Saturdays are working days for offices only: shared/providers.md section 5).
 from __future__ import annotations
 
 import datetime as dt
-import json
-from functools import cache
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from django.db.models import Max, Q
 
+from etfs.market import SHANGHAI, shipped_trading_days
 from etfs.models import TradingDay
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Trading ends at 15:00; the source needs a little while to publish the final values.
 MARKET_CLOSE = dt.time(15, 0)
 SETTLED_AFTER = dt.time(15, 30)
-# SSE/SZSE trading days 1990-12-19 .. 2026-12-31 as shipped by akshare (calendar.json): the
-# offline seed of TradingDay (migration 0006).
 EARLIEST_TRADING_DAY = dt.date(1990, 12, 19)
-CALENDAR_FILE = Path(__file__).resolve().parent.parent / "data" / "trading_calendar.json"
 
 
 class UnknownDay(LookupError):
@@ -40,13 +33,6 @@ class UnknownDay(LookupError):
             f"the trading calendar does not know {day} yet (it knows days up to "
             f"{known_through or 'none'}): run `manage.py sync_calendar`"
         )
-
-
-@cache
-def shipped_trading_days() -> tuple[dt.date, ...]:
-    """The trading days of the shipped file, sorted (pure: no database)."""
-    days = json.loads(CALENDAR_FILE.read_text())
-    return tuple(sorted({dt.datetime.strptime(day, "%Y%m%d").date() for day in days}))
 
 
 def _is_weekend(day: dt.date) -> bool:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
 import socket
 import threading
@@ -26,15 +25,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-if __name__ == "__main__":
-    # Run as a program (offline use, the benchmarks): the calendar module imports the models,
-    # which need Django set up first.
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etfsync_site.settings")
-    django.setup()
-
-from etfs.sync.calendar import SHANGHAI, shipped_trading_days  # noqa: E402
+# Pure (no Django): the fake also runs as a program, for offline use and the benchmarks.
+from etfs.market import SHANGHAI, shipped_trading_days
 
 PAGE_CAP = 100
 INDEX_CODE = "000001"  # the SSE Composite (secid 1.000001): the market's calendar
