@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import InterfaceError, OperationalError
 from tqdm import tqdm
 
 from etfs.models import SyncRun, SyncStatus
+from etfs.sync.runs import SyncAlreadyRunning
 
 # Exit statuses: 0 succeeded, 1 failed, 2 bad arguments (argparse), 3 partial.
 EXIT_FAILED = 1
@@ -23,6 +26,17 @@ class SyncCommand(BaseCommand):
             reason = next(iter(str(exc).strip().splitlines()), type(exc).__name__)
             message = f"the database is unreachable: {reason}"
             raise CommandError(message, returncode=EXIT_FAILED) from exc
+
+
+@contextmanager
+def refusing_a_second_run(what: str):
+    """A run whose scope is already queued or running: one line naming that run, exit 1."""
+    try:
+        yield
+    except SyncAlreadyRunning as exc:
+        raise CommandError(
+            f"{what} is already {exc.run.status}: run #{exc.run.pk}", returncode=EXIT_FAILED
+        ) from exc
 
 
 class ProgressBar:

@@ -1,11 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from etfs.models import SyncKind, SyncTrigger
 from etfs.sync.calendar_sync import sync_calendar
 from etfs.sync.queue import enqueue_sync
-from etfs.sync.runs import SyncAlreadyRunning
 
-from ._runs import EXIT_FAILED, finish_command, report_queued
+from ._runs import finish_command, refusing_a_second_run, report_queued
 
 
 class Command(BaseCommand):
@@ -24,11 +23,6 @@ class Command(BaseCommand):
             run, created = enqueue_sync(SyncKind.CALENDAR, SyncTrigger.COMMAND, {})
             report_queued(self, run, created)
             return
-        try:
+        with refusing_a_second_run("a calendar sync"):
             run = sync_calendar(trigger=SyncTrigger.COMMAND)
-        except SyncAlreadyRunning as exc:
-            raise CommandError(
-                f"a calendar sync is already {exc.run.status}: run #{exc.run.pk}",
-                returncode=EXIT_FAILED,
-            ) from exc
         finish_command(self, run)

@@ -1,3 +1,5 @@
+from contextlib import closing
+
 from django.core.management.base import BaseCommand, CommandError
 
 from etfs.models import SyncKind, SyncTrigger
@@ -9,9 +11,8 @@ from etfs.sync.corporate_actions import (
     sync_corporate_actions,
 )
 from etfs.sync.queue import enqueue_sync
-from etfs.sync.runs import SyncAlreadyRunning
 
-from ._runs import EXIT_FAILED, ProgressBar, finish_command, report_queued
+from ._runs import ProgressBar, finish_command, refusing_a_second_run, report_queued
 
 EXIT_USAGE = 2
 
@@ -59,13 +60,6 @@ class Command(BaseCommand):
             report_queued(self, run, created)
             return
         bar = ProgressBar(self.stderr, unit="list", enabled=not options["no_progress"])
-        try:
+        with refusing_a_second_run("a corporate-action sync"), closing(bar):
             run = sync_corporate_actions(action_options, trigger=SyncTrigger.COMMAND, progress=bar)
-        except SyncAlreadyRunning as exc:
-            raise CommandError(
-                f"a corporate-action sync is already {exc.run.status}: run #{exc.run.pk}",
-                returncode=EXIT_FAILED,
-            ) from exc
-        finally:
-            bar.close()
         finish_command(self, run)

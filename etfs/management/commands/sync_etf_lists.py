@@ -1,11 +1,16 @@
-from django.core.management.base import CommandError
+from contextlib import closing
 
 from etfs.models import Exchange, SyncKind, SyncTrigger
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.queue import enqueue_sync
-from etfs.sync.runs import SyncAlreadyRunning
 
-from ._runs import EXIT_FAILED, ProgressBar, SyncCommand, finish_command, report_queued
+from ._runs import (
+    ProgressBar,
+    SyncCommand,
+    finish_command,
+    refusing_a_second_run,
+    report_queued,
+)
 
 
 class Command(SyncCommand):
@@ -33,13 +38,6 @@ class Command(SyncCommand):
             report_queued(self, run, created)
             return
         bar = ProgressBar(self.stderr, unit="fund", enabled=not options["no_progress"])
-        try:
+        with refusing_a_second_run("a list sync of this scope"), closing(bar):
             run = sync_etf_lists(exchanges=exchanges, trigger=SyncTrigger.COMMAND, progress=bar)
-        except SyncAlreadyRunning as exc:
-            raise CommandError(
-                f"a list sync of this scope is already {exc.run.status}: run #{exc.run.pk}",
-                returncode=EXIT_FAILED,
-            ) from exc
-        finally:
-            bar.close()
         finish_command(self, run)

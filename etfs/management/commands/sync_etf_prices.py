@@ -1,3 +1,4 @@
+from contextlib import closing
 from functools import partial
 
 from django.core.management.base import CommandError
@@ -14,9 +15,14 @@ from etfs.sync.limits import (
 from etfs.sync.price_plan import plan_price_run
 from etfs.sync.prices import PriceOptions, sync_etf_prices
 from etfs.sync.queue import enqueue_sync
-from etfs.sync.runs import SyncAlreadyRunning
 
-from ._runs import EXIT_FAILED, ProgressBar, SyncCommand, finish_command, report_queued
+from ._runs import (
+    ProgressBar,
+    SyncCommand,
+    finish_command,
+    refusing_a_second_run,
+    report_queued,
+)
 
 EXIT_USAGE = 2
 
@@ -79,15 +85,8 @@ class Command(SyncCommand):
             report_queued(self, run, created)
             return
         bar = ProgressBar(self.stderr, unit="ETF", enabled=not options["no_progress"])
-        try:
+        with refusing_a_second_run("a price sync of this scope"), closing(bar):
             run = sync_etf_prices(price_options, trigger=SyncTrigger.COMMAND, progress=bar)
-        except SyncAlreadyRunning as exc:
-            raise CommandError(
-                f"a price sync of this scope is already {exc.run.status}: run #{exc.run.pk}",
-                returncode=EXIT_FAILED,
-            ) from exc
-        finally:
-            bar.close()
         finish_command(self, run)
 
     def price_options(self, options) -> PriceOptions:
