@@ -5,18 +5,16 @@ total deadline per request ends it; meanwhile the run's heartbeat thread keeps t
 being taken for dead, however short the stale limit.
 """
 
-import threading
 import urllib.request
 
 import pytest
-from django.db import connection
 
 from etfs.models import StockInfo, SyncRun, SyncStatus
 from etfs.providers.base import DailyBarSource, ProviderUnavailable
-from etfs.sync.runs import recover_stale_runs
 from etfs.sync.sources import provider_for
 from tests.bars import assert_same_bars, served_bars, stored_bars
 from tests.conftest import HISTORY_END, HISTORY_START
+from tests.recovery import recovering_all_along
 from tests.reliability.conftest import sync_prices
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,23 +63,8 @@ def test_a_run_behind_a_trickling_fund_is_never_taken_for_dead(server, settings)
     settings.ETFSYNC_STALE_RUN_SECONDS = 1
     settings.ETFSYNC_CONCURRENCY = 1
     trickle(server)
-    recovered = []
-    stop = threading.Event()
-
-    def recover_all_along():
-        try:
-            while not stop.wait(0.2):
-                recovered.append(recover_stale_runs())
-        finally:
-            connection.close()
-
-    watcher = threading.Thread(target=recover_all_along, daemon=True)
-    watcher.start()
-    try:
+    with recovering_all_along() as recovered:
         run = sync_prices()
-    finally:
-        stop.set()
-        watcher.join()
 
     assert len(recovered) >= 5 and not any(recovered)
     assert run.status == SyncStatus.PARTIAL, run.error_summary

@@ -5,7 +5,6 @@ import threading
 import time
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from etfs.models import SyncKind, SyncRun, SyncRunError, SyncStatus
@@ -24,6 +23,7 @@ from etfs.sync.runs import (
     start_run,
 )
 from tests.factories import make_run
+from tests.recovery import recovering_all_along
 
 CODES = [f"{510000 + index:06d}" for index in range(40)]
 
@@ -66,23 +66,8 @@ def test_a_run_whose_work_blocks_keeps_beating_and_is_never_taken_for_dead(setti
     """The body makes no progress for longer than the stale limit (one hanging request);
     recovery, checking all along, must not fail it."""
     settings.ETFSYNC_STALE_RUN_SECONDS = 1
-    recovered = []
-    stop = threading.Event()
-
-    def recover_all_along():
-        try:
-            while not stop.wait(0.2):
-                recovered.append(recover_stale_runs())
-        finally:
-            connection.close()
-
-    watcher = threading.Thread(target=recover_all_along, daemon=True)
-    watcher.start()
-    try:
+    with recovering_all_along() as recovered:
         run = run_sync(SyncKind.ETF_PRICES, lambda recorder: _blocked(3.0), {"codes": ["510300"]})
-    finally:
-        stop.set()
-        watcher.join()
 
     assert run.status == SyncStatus.SUCCEEDED
     assert run.error_summary == "worked"
