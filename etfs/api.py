@@ -2,50 +2,88 @@
 
 The same door as the admin buttons and the ``--queue`` commands: an endpoint takes a request its
 schema has checked (``api_schemas``), queues a run or reads a queryset, and answers with a
-schema. Every refusal is the envelope ``{"error", "message", "field"}``, whoever refuses.
+schema. Every refusal, whoever refuses, is the envelope ``{"error", "message", "field"}``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from functools import partial, wraps
 
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
+from django.urls import URLPattern, path, re_path
+from django.utils import timezone
 from ninja import NinjaAPI, Query, Status
-from ninja.errors import HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.views import openapi_view
 from ninja.parser import Parser
+from ninja.security import HttpBearer
 
 from . import api_schemas as schemas
-from .api_auth import TokenAuth
+from . import limits
 from .api_schemas import ApiError, ListSyncRequest, PriceSyncRequest
-from .models import Exchange, StockInfo, SyncKind, SyncRun, SyncTrigger
-from .sync import limits
+from .models import ApiToken, Exchange, StockInfo, SyncKind, SyncRun, SyncTrigger
 from .sync.prices import PriceOptions
 from .sync.queue import enqueue_sync
 
 logger = logging.getLogger(__name__)
 
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer <token>``: a usable token whose owner holds one of ``permissions``.
+
+    Session cookies count for nothing here, so the API needs no CSRF protection. The secret is
+    looked up by its SHA-256, so a lookup's time says nothing of how close a guess was; it is
+    never logged or stored. The owner's permissions are read at each request: taking one away
+    from the user takes it from their tokens.
+    """
+
+    def __init__(self, *permissions: str):
+        super().__init__()
+        self.permissions = permissions
+
+    def __call__(self, request) -> ApiToken | None:
+        # Not HttpBearer's own: with DEBUG on, that logs a header of another scheme, secret and all.
+        scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+        return self.authenticate(request, secret) if scheme.lower() == "bearer" else None
+
+    def authenticate(self, request, token: str) -> ApiToken:
+        hashed = ApiToken.hash_secret(token.strip())
+        found = ApiToken.objects.select_related("owner").filter(token_hash=hashed).first()
+        if found is None or found.state != "active" or not found.owner.is_active:
+            raise ApiError(401, TOKEN_REFUSALS[found and found.state])
+        if not any(map(found.owner.has_perm, self.permissions)):
+            raise ApiError(403, f"the token's owner needs {' or '.join(self.permissions)}")
+        found.last_used_at = timezone.now()
+        ApiToken.objects.filter(pk=found.pk).update(last_used_at=found.last_used_at)
+        return found
+
+
+# By the token's state (None: no such token); an "active" token refused has an inactive owner.
+TOKEN_REFUSALS = {
+    None: "the token is not valid",
+    "revoked": "the token has been revoked",
+    "expired": "the token has expired",
+    "active": "the token's owner is not active",
+}
 RUN_SYNC = TokenAuth("etfs.run_sync")
 VIEW_RUNS = TokenAuth("etfs.view_syncrun", "etfs.run_sync")  # who may start runs may watch them
 VIEW_SECURITIES = TokenAuth("etfs.view_stockinfo")
 MAX_ID = 2**63 - 1  # PostgreSQL's largest bigint: a larger id names no run
 
 
-class JsonObjectParser(Parser):
+class JsonParser(Parser):
     """Any content type is read as JSON (``curl -d`` works as shown); a blank body is ``{}``."""
 
-    def parse_body(self, request) -> dict:
-        try:
-            body = json.loads(request.body.strip() or b"{}", parse_constant=refuse_constant)
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
-            raise ApiError(400, f"is not valid JSON: {exc}", "body") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "must be a JSON object", "body")
-        return body
+    def parse_body(self, request):
+        return json.loads(request.body.strip() or b"{}", parse_constant=refuse_constant)
 
 
-def refuse_constant(name: str):
+def refuse_constant(name: str):  # NaN and Infinity, which Python's json reads
     raise ValueError(f"{name} is not a JSON value")
 
 
@@ -57,13 +95,12 @@ api = NinjaAPI(
     "Errors are JSON objects (the Error schema); a method an endpoint does not offer "
     "gets 405 with an Allow header, and a path under /api/ that is not listed gets 404.",
     urls_namespace="etfs_api",
-    parser=JsonObjectParser(),
+    parser=JsonParser(),
     openapi_url=None,  # the document is an operation below (GET only); the docs page is in urls
     docs_url=None,
 )
 
 
-@api.exception_handler(ApiError)
 def refuse(request, error: ApiError) -> HttpResponse:
     response = api.create_response(request, error.body(), status=error.status)
     if error.status == 401:
@@ -71,28 +108,30 @@ def refuse(request, error: ApiError) -> HttpResponse:
     return response
 
 
-@api.exception_handler(ValidationError)
-def refuse_invalid(request, exc: ValidationError) -> HttpResponse:
+# What ninja and Django raise, refused in the envelope too (ninja answers in its own shapes).
+REFUSALS = {
+    ApiError: lambda error: error,
+    ValidationError: lambda exc: invalid(exc.errors),
+    AuthenticationError: lambda _: ApiError(401, "send the header Authorization: Bearer <token>"),
+    # The only HttpError raised here: a body the parser could not read (a RecursionError when
+    # nested too deeply); ninja keeps the parser's exception as the cause.
+    HttpError: lambda exc: ApiError(400, f"is not valid JSON: {exc.__cause__}", "body"),
+    RequestDataTooBig: lambda _: ApiError(413, "the request body is too large"),
+}
+for raised, as_refusal in REFUSALS.items():
+    api.add_exception_handler(raised, lambda request, exc, to=as_refusal: refuse(request, to(exc)))
+
+
+def invalid(errors: list[dict]) -> ApiError:
     """The first problem (unknown fields first), naming the field at fault."""
-    first = min(exc.errors, key=lambda error: error["type"] != "extra_forbidden")
+    first = min(errors, key=lambda error: error["type"] != "extra_forbidden")
     context = first.get("ctx", {})
     # The location ends with the field (or the unknown one), perhaps followed by an item's index.
     field = context.get("field") or [part for part in first["loc"] if isinstance(part, str)][-1]
     if first["type"] == "extra_forbidden":
-        return refuse(request, ApiError(400, f"unknown field {limits.cut(field)!r}", field))
-    return refuse(request, ApiError(400, str(context.get("error") or first["msg"]), field))
-
-
-@api.exception_handler(HttpError)
-def refuse_unreadable(request, exc: HttpError) -> HttpResponse:
-    """ninja wraps the body parser's refusal in an HttpError."""
-    cause = exc.__cause__
-    return refuse(request, cause if isinstance(cause, ApiError) else ApiError(400, str(exc)))
-
-
-@api.exception_handler(RequestDataTooBig)
-def refuse_too_large(request, exc: RequestDataTooBig) -> HttpResponse:
-    return refuse(request, ApiError(413, "the request body is too large"))
+        return ApiError(400, f"unknown field {limits.cut(field)!r}", field)
+    message = context.get("error") or schemas.WRONG_TYPE.get(field) or first["msg"]
+    return ApiError(400, str(message), field)
 
 
 def errors(*statuses: int) -> dict:
@@ -116,11 +155,7 @@ def queue_list_sync(request, response: HttpResponse, body: ListSyncRequest = NO_
 @api.post("/sync/etf/prices", auth=RUN_SYNC, response=QUEUED)
 def queue_price_sync(request, response: HttpResponse, body: PriceSyncRequest = NO_PRICE_FIELDS):
     """Needs the permission etfs.run_sync. At most one of start_year, start and full."""
-    try:
-        codes = limits.check_known_codes(body.codes or (), StockInfo.objects.etf_codes_among)
-    except ValueError as exc:
-        raise ApiError(400, str(exc), "codes") from None
-    options = PriceOptions(codes, body.start, body.end, body.start_year, full=bool(body.full))
+    options = PriceOptions(body.codes or (), body.start, body.end, body.start_year, bool(body.full))
     return enqueue(request, response, SyncKind.ETF_PRICES, options.as_parameters())
 
 
@@ -128,8 +163,7 @@ def enqueue(request, response: HttpResponse, kind: str, parameters: dict) -> Sta
     """202 with a new run, or 200 with the queued or running run of the same scope."""
     token = request.auth
     run, created = enqueue_sync(kind, SyncTrigger.API, parameters, user=token.owner)
-    action = "queued" if created else "joined"
-    owner = token.owner.get_username()
+    owner, action = token.owner.get_username(), "queued" if created else "joined"
     logger.info("API token #%s of %s: %s run #%s (%s)", token.pk, owner, action, run.pk, kind)
     run.already_in_progress = not created
     if created:
@@ -162,7 +196,9 @@ def show_run(request, run_id: int, query: Query[schemas.RunErrorsQuery]):
 
 
 @api.get(
-    "/etfs/summary", auth=VIEW_SECURITIES, response={200: schemas.EtfSummary, **errors(401, 403)}
+    "/etfs/summary",
+    auth=VIEW_SECURITIES,
+    response={200: schemas.EtfSummary, **errors(401, 403)},
 )
 def count_etfs(request):
     """Listed ETFs per exchange. Needs etfs.view_stockinfo."""
@@ -193,3 +229,40 @@ def page_url(request, page: int) -> str:
     query = request.GET.copy()
     query["page"] = str(page)
     return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+
+# URLs, mounted at /api/: a 405 answers in the envelope too, any other path under /api/ gets a
+# JSON 404 rather than the HTML page, and the interactive docs need a staff login.
+def not_found(request, path=""):
+    return refuse(request, ApiError(404, f"no API endpoint at {request.path}"))
+
+
+def enveloped_405(view):
+    @wraps(view)
+    def answer(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405:
+            allowed = response["Allow"]
+            message = f"{request.method} is not allowed here; use {allowed}"
+            response = refuse(request, ApiError(405, message))
+            response["Allow"] = allowed
+        return response
+
+    return answer
+
+
+def docs(request):
+    if not settings.ETFSYNC_API_DOCS:
+        return not_found(request)
+    return staff_member_required(partial(openapi_view, api=api))(request)
+
+
+def answering_in_json(route: URLPattern) -> URLPattern:
+    # ninja's root (/api/ itself) serves only to reverse the API's prefix: a 404 there too.
+    view = not_found if route.name == "api-root" else enveloped_405(route.callback)
+    return URLPattern(route.pattern, view, name=route.name)
+
+
+app_name = "etfs_api"
+urlpatterns = [*map(answering_in_json, api.urls[0]), path("docs", docs, name="docs")]
+urlpatterns += [re_path(r"^(?P<path>.*)$", not_found)]

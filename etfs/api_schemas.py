@@ -1,9 +1,7 @@
 """What the API accepts and answers, as schemas; /api/openapi.json is generated from them.
 
-Requests are closed (``extra="forbid"``) and strict (the JSON string ``"2020"`` is no year,
-``true`` no integer); a field given as null counts as left out. The limits are those of
-``etfs.sync.limits``, shared with the commands: a schema says where they apply and words the
-refusal. Answers are read from the models, so no field can be left out of one.
+Requests are closed and strict (the JSON string ``"2020"`` is no year); a field given as null
+counts as left out. Their limits are those of ``etfs.limits``, shared with the commands.
 """
 
 from __future__ import annotations
@@ -13,153 +11,129 @@ from typing import Annotated, Literal
 
 from django.urls import reverse
 from ninja import Schema
-from pydantic import (
-    AfterValidator,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    StrictStr,
-    ValidationError,
-    WrapValidator,
-    create_model,
-    model_validator,
-)
+from pydantic import AfterValidator, BeforeValidator, Field, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
+from . import limits
 from .codes import CODE_PATTERN
-from .models import COUNTERS, Exchange, SyncKind, SyncRunError, SyncStatus, SyncTrigger
-from .sync import limits
+from .models import COUNTERS, Exchange, StockInfo, SyncKind, SyncRunError, SyncStatus, SyncTrigger
 from .sync.calendar import shanghai_now
 
 COUNTER_FIELDS = ("items_total", *COUNTERS)
-MAX_PAGE = 1_000_000
 Count = Annotated[int, Field(ge=0)]
+ERRORS = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
+ERRORS |= {405: "method_not_allowed", 413: "too_large"}
+# A value of the wrong type, refused in the API's words rather than pydantic's.
+WRONG_TYPE = {
+    "body": "must be a JSON object",
+    "exchange_codes": "must be a list of exchange codes (strings)",
+    "codes": "must be a list of ETF codes (strings)",
+    "start": "must be a date as a string, YYYY-MM-DD",
+    "end": "must be a date as a string, YYYY-MM-DD",
+    "start_year": "must be an integer",
+    "full": "must be true or false",
+}
 
 
-def says(message: str) -> WrapValidator:
-    """Pydantic's own check of the value, refused in the API's words."""
-
-    def validate(value, handler):
-        try:
-            return handler(value)
-        except ValidationError:
-            raise ValueError(message) from None
-
-    return WrapValidator(validate)
+def checked(kind, check=None, **schema) -> type:
+    """``kind`` through ``check`` (a limit); ``schema`` writes the limit into the document."""
+    checks = [AfterValidator(check)] if check else []
+    return Annotated[kind, *checks, Field(json_schema_extra=schema)]
 
 
-def documented(**keywords) -> Field:
-    """JSON Schema keywords for the document; the check itself is a validator in the API's words."""
-    return Field(json_schema_extra=keywords)
+def refusal(field: str, message: str) -> PydanticCustomError:
+    """A refusal naming its field although the whole request was needed to see it."""
+    return PydanticCustomError("invalid", "{error}", {"field": field, "error": message})
 
 
-def field_error(field: str, message: str) -> PydanticCustomError:
-    """A refusal that names its field although the whole request was needed to see it."""
-    return PydanticCustomError("invalid", "{message}", {"field": field, "message": message})
+def today() -> dt.date:
+    return shanghai_now().date()
 
 
-def whole_number(maximum: int):
-    """1 to ``maximum`` in ASCII digits (int() would also take "+5", "5_0" and "５")."""
-    digits = BeforeValidator(lambda text: text if text.isascii() and text.isdigit() else None)
-    message = f"must be a whole number from 1 to {maximum}"
-    return Annotated[int, Field(ge=1, le=maximum), digits, says(message)]
+def known_codes(codes: list[str]) -> tuple[str, ...]:
+    return limits.check_known_codes(limits.check_codes(codes), StockInfo.objects.etf_codes_among)
 
 
 # XSHG or XSHE in any case (JSON Schema patterns have no case-insensitive flag).
-EXCHANGE_PATTERN = "^({})$".format(
-    "|".join("".join(f"[{c.upper()}{c.lower()}]" for c in code) for code in Exchange.values)
-)
-ExchangeCodes = Annotated[
-    list[Annotated[StrictStr, documented(pattern=EXCHANGE_PATTERN)]],
-    says("must be a list of exchange codes (strings)"),
-    AfterValidator(limits.check_exchanges),
-    documented(minItems=1),
-]
-Codes = Annotated[
-    list[Annotated[StrictStr, documented(pattern=CODE_PATTERN)]],
-    says("must be a list of ETF codes (strings)"),
-    AfterValidator(limits.check_codes),
-    documented(minItems=1, maxItems=limits.MAX_CODES),
-]
-Day = Annotated[
-    StrictStr,
-    says("must be a date as a string, YYYY-MM-DD"),
-    AfterValidator(lambda text: limits.parse_day(text, shanghai_now().date())),
-    documented(format="date"),
-]
-StartYear = Annotated[
-    StrictInt,
-    says("must be an integer"),
-    AfterValidator(lambda year: limits.check_start_year(year, shanghai_now().date())),
-    documented(minimum=limits.EARLIEST_YEAR),
-]
+EXCHANGE = "^({})$".format("|".join("".join(f"[{c}{c.lower()}]" for c in x) for x in Exchange))
+Exchanges = checked(list[checked(str, pattern=EXCHANGE)], limits.check_exchanges, minItems=1)
+CodeList = list[checked(str, pattern=CODE_PATTERN)]
+Codes = checked(CodeList, known_codes, minItems=1, maxItems=limits.MAX_CODES)
+Day = checked(str, lambda text: limits.parse_day(text, today()), format="date")
+Year = checked(int, lambda year: limits.check_start_year(year, today()))
 
 
 class Request(Schema):
-    model_config = ConfigDict(extra="forbid")
+    """Every field is optional; null is the same as leaving a field out."""
+
+    model_config = {"extra": "forbid", "strict": True}
 
 
 class ListSyncRequest(Request):
-    """Every field is optional; null is the same as leaving a field out."""
-
-    exchange_codes: ExchangeCodes | None = None
+    exchange_codes: Exchanges | None = None
 
 
 class PriceSyncRequest(Request):
-    """Every field is optional; null is the same as leaving a field out."""
+    """Every field is optional; null is the same as leaving a field out. At most one of
+    start_year, start and full: each says where a fund's history starts."""
 
-    start_year: StartYear | None = None
+    start_year: checked(Year, minimum=limits.EARLIEST_YEAR) | None = None
     start: Day | None = None
     end: Day | None = None
     codes: Codes | None = None
-    full: Annotated[StrictBool, says("must be true or false")] | None = None
+    full: bool | None = None
 
     @model_validator(mode="after")
     def one_start_and_an_ordered_window(self) -> PriceSyncRequest:
-        # Each picks where a fund's history starts; more than one would leave that to chance.
         chosen = [name for name in ("start_year", "start", "full") if getattr(self, name)]
         if len(chosen) > 1:
-            message = f"cannot be combined with {chosen[0]}; give one of them"
-            raise field_error(chosen[1], message)
+            raise refusal(chosen[1], f"cannot be combined with {chosen[0]}; give one of them")
         try:
             limits.check_date_range(self.start, self.end)
         except ValueError as exc:
-            raise field_error("start", str(exc)) from None
+            raise refusal("start", str(exc)) from None
         return self
 
 
-class QueryString(Request):
+def page_number(maximum: int) -> type:
+    """1 to ``maximum`` in ASCII digits (pydantic's int would also take "+5", "5_0" and " 5")."""
+
+    def whole_number(text: str) -> int:
+        digits = text.isascii() and text.isdigit() and len(text) <= len(str(maximum))
+        if not (digits and 1 <= int(text) <= maximum):
+            raise ValueError(f"must be a whole number from 1 to {maximum}")
+        return int(text)
+
+    return Annotated[int, Field(ge=1, le=maximum), BeforeValidator(whole_number)]
+
+
+class RunErrorsQuery(Schema):
+    page: page_number(1_000_000) = 1
+    page_size: page_number(500) = 50
+
     @model_validator(mode="before")
     @classmethod
     def closed(cls, data, info):
-        """ninja hands the schema one value of each field it declares, and no other field."""
+        """ninja hands a query schema one value of each field it declares, and no other field."""
         query = info.context["request"].GET
         for field in query:
             if field not in cls.model_fields:
-                raise field_error(field, f"unknown field {limits.cut(field)!r}")
+                raise refusal(field, f"unknown field {limits.cut(field)!r}")
             if len(query.getlist(field)) > 1:
-                raise field_error(field, "give it once")
+                raise refusal(field, "give it once")
         return data
 
 
-class RunListQuery(QueryString):
+class RunListQuery(RunErrorsQuery):
     kind: SyncKind | None = None
     status: SyncStatus | None = None
-    page: whole_number(MAX_PAGE) = 1
-    page_size: whole_number(100) = 20
+    page_size: page_number(100) = 20
 
 
-class RunErrorsQuery(QueryString):
-    page: whole_number(MAX_PAGE) = 1
-    page_size: whole_number(500) = 50
-
-
-def counts(name: str, fields: list[str]) -> type[Schema]:
+def counts(name: str, fields) -> type[Schema]:
     """An object of counts named after choices that live in the models."""
     fields = {field: (Count, ...) for field in fields}
-    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+    return create_model(name, __config__={"extra": "forbid"}, **fields)
 
 
 class Run(Schema):
@@ -188,7 +162,7 @@ class Run(Schema):
 
     @staticmethod
     def resolve_requested_by(run) -> str | None:
-        return run.requested_by.get_username() if run.requested_by else None
+        return run.requested_by and run.requested_by.get_username()
 
     @staticmethod
     def resolve_duration_seconds(run) -> float | None:
@@ -200,8 +174,7 @@ class Run(Schema):
 
 
 class RunAccepted(Run):
-    # True when a run of the same scope was already queued or running: that run, not a new one.
-    already_in_progress: bool
+    already_in_progress: bool = Field(description="A run of the same scope was already queued.")
 
 
 class RunError(Schema):
@@ -226,10 +199,7 @@ class RunPage(Page):
 
 
 class RunDetail(Run):
-    class RunErrorPage(Page):
-        results: list[RunError]
-
-    errors: RunErrorPage
+    errors: create_model("RunErrorPage", __base__=Page, results=(list[RunError], ...))
 
     @staticmethod
     def resolve_errors(run) -> dict:
@@ -239,16 +209,6 @@ class RunDetail(Run):
 class EtfSummary(Schema):
     etf_count_by_exchange: counts("EtfCountByExchange", Exchange.values)
     etf_count: Count
-
-
-ERRORS = {
-    400: "invalid",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "too_large",
-}
 
 
 class Error(Schema):

@@ -10,5 +10,5 @@ admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/", include("etfs.api_urls")),
+    path("api/", include("etfs.api")),
 ]

@@ -17,8 +17,8 @@ from etfs.exports import (
     securities_with_codes,
     security_rows,
 )
+from etfs.limits import check_codes, sample
 from etfs.models import StockInfo
-from etfs.sync.limits import check_codes, sample
 
 
 class BarExportForm(forms.Form):

@@ -487,6 +487,15 @@ class TestRunDetail:
 
         assert errors["results"] == [] and errors["count"] == 0
 
+    @pytest.mark.parametrize("page", ["+2", "2_0", " 2", "２", "1" * 5000])
+    def test_a_page_is_written_in_ascii_digits(self, api, page):
+        run = make_run()
+
+        response = api.get(run_url(run.pk), page=page)
+
+        assert response.status_code == 400
+        assert response.json()["message"] == "must be a whole number from 1 to 1000000"
+
     @pytest.mark.parametrize(
         ("query", "field"),
         [({"page": "0"}, "page"), ({"page_size": "501"}, "page_size"), ({"sort": "id"}, "sort")],
@@ -575,6 +584,18 @@ def test_the_etf_summary_counts_listed_etfs_by_exchange(api):
 
 
 class TestSecrecy:
+    def test_a_header_of_another_scheme_is_not_logged_in_debug(self, client, settings, caplog):
+        """ninja's own bearer check logs such a header, secret and all, when DEBUG is on."""
+        settings.DEBUG = True
+        _, secret = make_token(make_staff_user("robot", *SYNC_AND_VIEW))
+        caplog.set_level(logging.DEBUG)
+
+        response = client.get(RUNS, headers={"Authorization": f"Token {secret}"})
+
+        assert response.status_code == 401
+        assert "Authorization: Bearer" in response.json()["message"]
+        assert secret not in caplog.text
+
     def test_the_token_appears_in_no_log_and_no_run_record(self, client, caplog):
         owner = make_staff_user("robot", *SYNC_AND_VIEW)
         token, secret = make_token(owner)

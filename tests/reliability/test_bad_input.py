@@ -154,7 +154,7 @@ BAD_ARGUMENTS = {
         ["sync_etf_prices", "--start-year", "abc"],
         "error: argument --start-year: invalid int value: 'abc'",
     ),
-    # Dates go through the API's limits (etfs.sync.limits): one line, like the API's 400.
+    # Dates go through the API's limits (etfs.limits): one line, like the API's 400.
     "start-not-a-date": (
         ["sync_etf_prices", "--start", "2024-13-01"],
         "CommandError: --start: 2024-13-01 is not a calendar date",

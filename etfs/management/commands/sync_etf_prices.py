@@ -3,15 +3,15 @@ from functools import partial
 
 from django.core.management.base import CommandError
 
-from etfs.models import StockInfo, SyncKind, SyncTrigger
-from etfs.sync.calendar import shanghai_now
-from etfs.sync.limits import (
+from etfs.limits import (
     check_codes,
     check_date_range,
     check_known_codes,
     check_start_year,
     parse_day,
 )
+from etfs.models import StockInfo, SyncKind, SyncTrigger
+from etfs.sync.calendar import shanghai_now
 from etfs.sync.price_plan import plan_price_run
 from etfs.sync.prices import PriceOptions, sync_etf_prices
 from etfs.sync.queue import enqueue_sync
@@ -90,7 +90,7 @@ class Command(SyncCommand):
         finish_command(self, run)
 
     def price_options(self, options) -> PriceOptions:
-        """The API's limits (etfs.sync.limits), refused as usage errors: exit 2, one line."""
+        """The API's limits (etfs.limits), refused as usage errors: exit 2, one line."""
         today = shanghai_now().date()
         start_year = usage_checked(
             "--start-year", partial(check_start_year, today=today), options["start_year"]

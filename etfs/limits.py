@@ -13,8 +13,7 @@ import re
 from collections.abc import Callable, Collection, Iterable
 
 from etfs.codes import CODE_RULE, is_security_code
-
-from .lists import normalise_exchanges
+from etfs.sync.lists import normalise_exchanges
 
 EARLIEST_YEAR = 1990
 EARLIEST_DAY = dt.date(EARLIEST_YEAR, 1, 1)

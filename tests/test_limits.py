@@ -1,10 +1,10 @@
-"""The limits every door checks (etfs.sync.limits): pure functions, no database."""
+"""The limits every door checks (etfs.limits): pure functions, no database."""
 
 import datetime as dt
 
 import pytest
 
-from etfs.sync import limits
+from etfs import limits
 
 TODAY = dt.date(2026, 6, 1)
 
