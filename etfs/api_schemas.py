@@ -108,6 +108,7 @@ def page_number(maximum: int) -> type:
 
 
 class RunErrorsQuery(Schema):
+    model_config = {"extra": "forbid"}
     page: page_number(1_000_000) = 1
     page_size: page_number(500) = 50
 
