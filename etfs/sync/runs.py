@@ -289,6 +289,8 @@ def _fail_orphaned_queued_runs(now, stale_before) -> tuple[int, set[int]]:
         error_summary="Never started: no qcluster worker took it within a day. Is `manage.py "
         "qcluster` running?",
     )
+    # Announced like a dead worker's run: nobody else notices a run that never started.
+    notify_runs_finished(pk for pk, parent in rows if not parent)
     return count, {parent for _, parent in rows if parent}
 
 

@@ -1,8 +1,10 @@
 """A scheduled or API run that ends failed or partial is announced by mail and webhook."""
 
+import datetime as dt
 import json
 
 import pytest
+import time_machine
 from django.core import mail
 
 from etfs.models import SyncStatus
@@ -130,4 +132,33 @@ def test_a_scheduled_run_whose_worker_died_is_announced_when_marked_failed(
     [document] = received(receiver)
     assert (document["run"], document["status"]) == (run.pk, "failed")
     assert "stopped sending heartbeats" in document["summary"]
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "wait", "words"),
+    [
+        ({"task_id": ""}, dt.timedelta(hours=1), "its task was not queued"),
+        ({"task_id": "lost"}, dt.timedelta(days=2), "no qcluster worker took it"),
+    ],
+)
+def test_a_scheduled_run_that_never_started_is_announced_when_marked_failed(
+    receiver, django_capture_on_commit_callbacks, fields, wait, words
+):
+    from django.utils import timezone
+
+    from etfs.sync.runs import recover_stale_runs
+
+    run = make_run(status="queued", trigger="schedule", scope="etf_prices", **fields)
+    chunk = make_run(status="queued", trigger="schedule", parent=run, scope="", **fields)
+
+    with time_machine.travel(timezone.now() + wait, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            recover_stale_runs()
+
+    chunk.refresh_from_db()
+    assert chunk.status == "failed"
+    [document] = received(receiver)  # the run, not its chunk
+    assert (document["run"], document["status"]) == (run.pk, "failed")
+    assert words in document["summary"]
     assert len(mail.outbox) == 1
