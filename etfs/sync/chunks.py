@@ -12,6 +12,7 @@ from django_q.tasks import async_task
 from etfs.models import StockInfo, SyncKind, SyncRun, SyncStatus
 
 from .prices import PriceOptions, sync_etf_prices
+from .prices.planning import failed_in_last_price_run
 from .queue import EXECUTE_RUN
 from .runs import finish_parent_if_last, start_run
 
@@ -34,6 +35,11 @@ def run_price_sync(run: SyncRun) -> SyncRun:
         return sync_etf_prices(options, run=run)
     if not start_run(run):
         return run
+    # Funds that failed last time go into the last chunks (each chunk orders its own the same
+    # way), so that whatever is wrong with them meets the others only after those are done.
+    failed = StockInfo.objects.filter(pk__in=failed_in_last_price_run())
+    failed_codes = set(failed.values_list("code", flat=True))
+    codes.sort(key=lambda code: code in failed_codes)
     SyncRun.objects.filter(pk=run.pk).update(items_total=len(codes))
     chunks = SyncRun.objects.bulk_create(
         SyncRun(

@@ -43,7 +43,7 @@ from etfs.tasks import execute_run
 from tests.bars import assert_same_bars, served_bars, stored_bars
 from tests.conftest import HISTORY_END
 from tests.database import terminate_backend
-from tests.factories import make_bars, make_security, make_staff_user
+from tests.factories import make_bars, make_run, make_run_error, make_security, make_staff_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -1021,6 +1021,19 @@ class TestFanOut:
         assert (parent.items_total, parent.items_done) == (8, 8)
         assert parent.rows_created == sum(chunk.rows_created for chunk in chunks)
         assert parent.rows_created == DailyBar.objects.count() == len(served_bars(eight_funds))
+
+    def test_funds_that_failed_last_time_go_into_the_last_chunk(self, eight_funds):
+        codes = sorted(fund.code for fund in eight_funds.funds.values())
+        before = make_run("etf_prices", status="partial", scope="old")
+        for code in codes[:2]:
+            security = StockInfo.objects.get(code=code)
+            make_run_error(before, "timeout", code=code, security=security)
+        parent, _ = enqueue_sync(SyncKind.ETF_PRICES, SyncTrigger.ADMIN, {"start_year": 2024})
+
+        execute_run(parent.pk)
+
+        chunks = [chunk.parameters["codes"] for chunk in parent.chunks.order_by("id")]
+        assert chunks == [codes[2:5], codes[5:8], codes[:2]]
 
     def test_a_chunk_that_raises_still_finishes_the_parent(self, eight_funds):
         """The database ends the last chunk's connection while it fetches: the chunk raises
