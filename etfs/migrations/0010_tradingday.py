@@ -7,9 +7,15 @@ from django.db import migrations, models
 
 
 def seed_trading_days(apps, schema_editor):
-    from etfs.sync.calendar import seed_from_shipped_file
+    # etfs.market reads the shipped file and needs no models: the app's later code stays out.
+    from etfs.market import shipped_trading_days
 
-    seed_from_shipped_file(apps.get_model("etfs", "TradingDay"))
+    trading_day = apps.get_model("etfs", "TradingDay")
+    if not trading_day.objects.exists():
+        rows = [
+            trading_day(date=day, is_open=True, source="shipped") for day in shipped_trading_days()
+        ]
+        trading_day.objects.bulk_create(rows, batch_size=2000)
 
 
 class Migration(migrations.Migration):

@@ -133,10 +133,12 @@ def record_closed_day(day: dt.date, source: str) -> None:
     TradingDay.objects.get_or_create(date=day, defaults={"is_open": False, "source": source})
 
 
-def seed_from_shipped_file(model=TradingDay) -> int:
-    """Fill an empty table from the shipped file (the data migration, and tests after a flush)."""
-    if model.objects.exists():
+def seed_from_shipped_file() -> int:
+    """Fill an empty table from the shipped file, as migration 0010 does (tests after a flush)."""
+    if TradingDay.objects.exists():
         return 0
-    rows = [model(date=day, is_open=True, source="shipped") for day in shipped_trading_days()]
-    model.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+    days = shipped_trading_days()
+    TradingDay.objects.bulk_create(
+        [TradingDay(date=day, is_open=True, source="shipped") for day in days], batch_size=2000
+    )
+    return len(days)
