@@ -18,7 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from etfs.models import BarRevision, DailyBar
 from etfs.providers.base import Bar, BarRows
 
-from .freshness import refresh_bar_summary
+from .freshness import NewBars, add_new_bars, refresh_bar_summary
 
 TABLE = DailyBar._meta.db_table
 REVISIONS = BarRevision._meta.db_table
@@ -56,18 +56,22 @@ def upsert_fund_bars(funds: Sequence[FundBars], run_id: int | None = None) -> Up
     """Write each security's bars in one transaction; unique per (security, trade_date).
 
     A stored bar whose values change leaves a BarRevision (old and new values, ``run_id``);
-    the securities' freshness summary is refreshed in the same transaction.
+    the bars inserted are added to the securities' freshness summary in the same transaction.
     """
     funds = [(security_id, bars) for security_id, bars in funds if bars]
     if not funds:
         return UpsertResult()
+    security_ids = [security_id for security_id, _ in funds]
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            result = _upsert_postgresql(funds, run_id)
+            result, new_bars = _upsert_postgresql(funds, run_id)
         else:
             rows = [(security_id, _as_rows(bars)) for security_id, bars in funds]
-            result = _upsert_generic(rows, run_id)
-        refresh_bar_summary(security_id for security_id, _ in funds)
+            result, new_bars = _upsert_generic(rows, run_id)
+        if new_bars is None:
+            refresh_bar_summary(security_ids)
+        else:
+            add_new_bars(new_bars, security_ids)
     return result
 
 
@@ -75,20 +79,29 @@ def _as_rows(bars: Sequence[Bar]) -> BarRows:
     return bars if isinstance(bars, BarRows) else BarRows.from_bars(bars)
 
 
+def _span(bars: Sequence[Bar]) -> tuple[dt.date, dt.date]:
+    """The earliest and the latest trade date of some bars."""
+    if isinstance(bars, BarRows):
+        return dt.date.fromisoformat(bars.first), dt.date.fromisoformat(bars.last)
+    return min(bar.trade_date for bar in bars), max(bar.trade_date for bar in bars)
+
+
 def _scope(funds: Sequence[FundBars]) -> dict:
-    firsts, lasts = [], []
-    for _, bars in funds:
-        if isinstance(bars, BarRows):
-            firsts.append(dt.date.fromisoformat(bars.first))
-            lasts.append(dt.date.fromisoformat(bars.last))
-        else:
-            firsts.append(min(bar.trade_date for bar in bars))
-            lasts.append(max(bar.trade_date for bar in bars))
+    firsts, lasts = zip(*(_span(bars) for _, bars in funds), strict=True)
     return {
         "ids": sorted({security_id for security_id, _ in funds}),
         "first": min(firsts),
         "last": max(lasts),
     }
+
+
+def _all_new(funds: Sequence[FundBars]) -> dict[int, NewBars]:
+    """Every bar of the batch inserted: each security's count and span."""
+    new_bars: dict[int, NewBars] = {}
+    for security_id, bars in funds:
+        new = NewBars(len(bars), *_span(bars))
+        new_bars[security_id] = new_bars[security_id] + new if security_id in new_bars else new
+    return new_bars
 
 
 def _distinct(left: str, right: str) -> str:
@@ -131,16 +144,22 @@ FROM {STAGE} AS incoming
 WHERE {_SAME_KEY} AND {_distinct("stored", "incoming")}
 """
 # New bars: a plain INSERT of the rows not stored yet. It avoids ON CONFLICT's speculative
-# insertion, which measured about twice as slow on a million new bars (bench/ingest.py).
+# insertion, which measured about twice as slow on a million new bars (bench/ingest.py). What
+# it inserted comes back counted per security, for the freshness summary.
 INSERT_NEW_SQL = f"""
-INSERT INTO {TABLE} ({", ".join(COLUMNS)})
-SELECT {", ".join("incoming." + column for column in COLUMNS)}
-FROM {STAGE} AS incoming
-WHERE NOT EXISTS (SELECT 1 FROM {TABLE} AS stored WHERE {_SAME_KEY})
-ORDER BY incoming.security_id, incoming.trade_date
+WITH inserted AS (
+    INSERT INTO {TABLE} ({", ".join(COLUMNS)})
+    SELECT {", ".join("incoming." + column for column in COLUMNS)}
+    FROM {STAGE} AS incoming
+    WHERE NOT EXISTS (SELECT 1 FROM {TABLE} AS stored WHERE {_SAME_KEY})
+    ORDER BY incoming.security_id, incoming.trade_date
+    RETURNING security_id, trade_date
+)
+SELECT security_id, count(*), min(trade_date), max(trade_date) FROM inserted GROUP BY security_id
 """
 # If another transaction inserted some of the same bars meanwhile, the plain INSERT fails on
-# the unique constraint; this slower statement then settles the batch row by row.
+# the unique constraint; this slower statement then settles the batch row by row (its count
+# mixes inserted and updated rows, so the batch's summary is then recounted from the bars).
 INSERT_RACING_SQL = f"""
 INSERT INTO {TABLE} AS stored ({", ".join(COLUMNS)})
 SELECT {", ".join("incoming." + column for column in COLUMNS)}
@@ -187,7 +206,10 @@ SELECT EXISTS (
 """
 
 
-def _upsert_postgresql(funds: Sequence[FundBars], run_id: int | None) -> UpsertResult:
+def _upsert_postgresql(
+    funds: Sequence[FundBars], run_id: int | None
+) -> tuple[UpsertResult, dict[int, NewBars] | None]:
+    """The counts, and the bars inserted per security (None: unknown, recount them)."""
     with connection.cursor() as cursor:
         # The stage lives as long as the session and empties itself at every commit.
         cursor.execute(
@@ -205,7 +227,7 @@ def _upsert_postgresql(funds: Sequence[FundBars], run_id: int | None) -> UpsertR
             try:
                 with transaction.atomic():
                     copy_fund_bars(cursor, TABLE, funds)
-                return UpsertResult(inserted=sum(len(bars) for _, bars in funds))
+                return UpsertResult(inserted=sum(len(bars) for _, bars in funds)), _all_new(funds)
             except IntegrityError:
                 pass
         # Inside an outer transaction a commit has not emptied it yet: start from nothing.
@@ -222,11 +244,13 @@ def _upsert_postgresql(funds: Sequence[FundBars], run_id: int | None) -> UpsertR
         try:
             with transaction.atomic():
                 cursor.execute(INSERT_NEW_SQL, scope)
+                new_bars = {row[0]: NewBars(*row[1:]) for row in cursor.fetchall()}
+            inserted = sum(new.count for new in new_bars.values())
         except IntegrityError:
             cursor.execute(INSERT_RACING_SQL, scope)
-        inserted = cursor.rowcount
+            new_bars, inserted = None, cursor.rowcount
     total = sum(len(bars) for _, bars in funds)
-    return UpsertResult(inserted, updated, total - inserted - updated)
+    return UpsertResult(inserted, updated, total - inserted - updated), new_bars
 
 
 INSERT_SQL = (
@@ -235,9 +259,12 @@ INSERT_SQL = (
 UPDATE_SQL = f"UPDATE {TABLE} SET {', '.join(c + ' = %s' for c in VALUE_COLUMNS)} WHERE id = %s"
 
 
-def _upsert_generic(funds: Sequence[tuple[int, BarRows]], run_id: int | None) -> UpsertResult:
+def _upsert_generic(
+    funds: Sequence[tuple[int, BarRows]], run_id: int | None
+) -> tuple[UpsertResult, dict[int, NewBars]]:
     """One read of the stored rows, then plain INSERTs and UPDATEs of the text values (the
-    database converts them, as it does for Django's own Decimal parameters)."""
+    database converts them, as it does for Django's own Decimal parameters). The counts, and
+    the bars inserted per security."""
     scope = _scope(funds)
     stored = {
         (row[0], row[1].isoformat()): row[2:]
@@ -261,7 +288,21 @@ def _upsert_generic(funds: Sequence[tuple[int, BarRows]], run_id: int | None) ->
         cursor.executemany(INSERT_SQL, new)
         cursor.executemany(UPDATE_SQL, changed)
     BarRevision.objects.bulk_create(revisions, batch_size=500)
-    return UpsertResult(len(new), len(changed), total - len(new) - len(changed))
+    result = UpsertResult(len(new), len(changed), total - len(new) - len(changed))
+    return result, _new_bars_of_rows(new)
+
+
+def _new_bars_of_rows(rows: Sequence[tuple]) -> dict[int, NewBars]:
+    """Count and span per security of (security_id, ISO date, ...) rows."""
+    days: dict[int, list[str]] = {}
+    for security_id, day, *_ in rows:
+        days.setdefault(security_id, []).append(day)
+    return {
+        security_id: NewBars(
+            len(dates), dt.date.fromisoformat(min(dates)), dt.date.fromisoformat(max(dates))
+        )
+        for security_id, dates in days.items()
+    }
 
 
 def _exact_values(fields: Sequence[str]) -> tuple:
