@@ -7,19 +7,24 @@ time-machine to that evening, so "the last final day" is 2024-03-29.
 
 import datetime as dt
 import io
+import random
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connections, transaction
 from django.urls import reverse
 
-from etfs.models import BarRevision, DailyBar, StockInfo, SyncRun, SyncStatus
-from etfs.sync.calendar import SHANGHAI
+from etfs.models import BarRevision, DailyBar, StockInfo, SyncRun, SyncStatus, TradingDay
+from etfs.providers.base import Bar, BarRows
+from etfs.sync.calendar import SHANGHAI, seed_from_shipped_file
 from etfs.sync.freshness import missing_trading_days, refresh_bar_summary
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.prices import PriceOptions, sync_etf_prices
+from etfs.sync.upsert import upsert_fund_bars
 from tests.conftest import HISTORY_END
+from tests.factories import make_security
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,6 +114,117 @@ class TestKeptByTheWrites:
         assert (revision.new_close, revision.new_high) == (revised.close, revised.high)
         assert revision.old_volume == revision.new_volume == revised.lots * 100
         assert not BarRevision.objects.filter(run=first).exists()
+
+
+SUMMARY = ("bar_count", "first_bar_date", "last_bar_date", "missing_days")
+
+
+def summaries(securities) -> dict[int, tuple]:
+    rows = StockInfo.objects.filter(pk__in=[s.pk for s in securities])
+    return {row[0]: row[1:] for row in rows.values_list("pk", *SUMMARY)}
+
+
+def recounted(securities) -> dict[int, tuple]:
+    """The summaries a full recount of the bars gives, rolled back: the kept ones stay as the
+    batches left them."""
+    with transaction.atomic():
+        refresh_bar_summary([s.pk for s in securities])
+        recount = summaries(securities)
+        transaction.set_rollback(True)
+    return recount
+
+
+def bar(day: dt.date, close: str = "1.000") -> Bar:
+    price = Decimal(close)
+    return Bar(day, price, price, price, price, 1000, price * 1000)
+
+
+def days(first: dt.date, count: int) -> list[dt.date]:
+    return [first + dt.timedelta(days=n) for n in range(count)]
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def database(request):
+    """The writes on PostgreSQL, or on SQLite (the embedded default): the test's default
+    connection is the in-memory SQLite test database for its duration."""
+    if request.param == "sqlite":
+        postgresql = connections["default"]
+        connections["default"] = connections["sqlite"]
+        seed_from_shipped_file()  # its migration seeded the default database's calendar
+        yield request.param
+        connections["default"] = postgresql
+    else:
+        yield request.param
+
+
+@pytest.mark.django_db(databases=["default", "sqlite"])
+class TestKeptByEachBatch:
+    """Each batch adds what it inserted to the summary; it must stay what a full recount of
+    the bars gives (2024-01-06 and 07 are a weekend, 2024-02-09..17 the Spring Festival)."""
+
+    def test_a_batch_that_inserts_nothing_leaves_the_summary(self, database):
+        fund = make_security()
+        upsert_fund_bars([(fund.pk, [bar(day) for day in days(dt.date(2024, 1, 2), 20)])])
+        kept = summaries([fund])
+
+        unchanged = upsert_fund_bars([(fund.pk, [bar(dt.date(2024, 1, 5))])])
+        revised = upsert_fund_bars([(fund.pk, [bar(dt.date(2024, 1, 8), "1.001")])])
+
+        assert (unchanged.inserted, unchanged.unchanged) == (0, 1)
+        assert (revised.inserted, revised.updated) == (0, 1)
+        assert summaries([fund]) == kept == recounted([fund])
+        assert kept[fund.pk] == (20, dt.date(2024, 1, 2), dt.date(2024, 1, 21), 0)
+
+    def test_new_bars_before_after_and_inside_widen_and_count(self, database):
+        fund = make_security()
+        upsert_fund_bars([(fund.pk, [bar(dt.date(2024, 3, 4)), bar(dt.date(2024, 3, 8))])])
+        assert summaries([fund])[fund.pk] == (2, dt.date(2024, 3, 4), dt.date(2024, 3, 8), 3)
+
+        # One batch: a bar before the first, one inside the gap, one after the last, and one
+        # stored bar revised; the same security twice in the batch.
+        upsert_fund_bars(
+            [
+                (fund.pk, [bar(dt.date(2024, 2, 29)), bar(dt.date(2024, 3, 4), "1.002")]),
+                (fund.pk, BarRows.from_bars([bar(dt.date(2024, 3, 6)), bar(dt.date(2024, 3, 12))])),
+            ]
+        )
+
+        assert summaries([fund])[fund.pk] == (5, dt.date(2024, 2, 29), dt.date(2024, 3, 12), 4)
+        assert summaries([fund]) == recounted([fund])
+
+    def test_a_batch_counts_missing_days_on_the_calendar_as_it_is_now(self, database):
+        fund = make_security()
+        upsert_fund_bars([(fund.pk, [bar(dt.date(2024, 3, 4)), bar(dt.date(2024, 3, 8))])])
+        TradingDay.objects.filter(date=dt.date(2024, 3, 6)).update(is_open=False)
+
+        upsert_fund_bars([(fund.pk, [bar(dt.date(2024, 3, 8))])])
+
+        assert summaries([fund])[fund.pk] == (2, dt.date(2024, 3, 4), dt.date(2024, 3, 8), 2)
+        assert summaries([fund]) == recounted([fund])
+
+    def test_mixed_batches_keep_the_summary_a_recount_gives(self, database):
+        """Seeded rounds of batches over a few funds: new funds, new bars anywhere in their
+        history, bars sent again unchanged or revised, a fund twice in one batch."""
+        funds = [make_security() for _ in range(5)]
+        calendar = days(dt.date(2023, 12, 1), 120)
+        rng = random.Random(20261130)
+        for round_number in range(25):
+            batch = []
+            for fund in rng.sample(funds, rng.randint(1, len(funds))):
+                sent = sorted(rng.sample(calendar, rng.randint(1, 12)))
+                bars = [bar(day, rng.choice(["1.000", "1.001"])) for day in sent]
+                if len(bars) > 1 and rng.random() < 0.3:
+                    cut = rng.randint(1, len(bars) - 1)
+                    batch += [(fund.pk, bars[:cut]), (fund.pk, BarRows.from_bars(bars[cut:]))]
+                else:
+                    batch.append((fund.pk, bars))
+
+            upsert_fund_bars(batch)
+
+            assert summaries(funds) == recounted(funds), f"after round {round_number}"
+        assert DailyBar.objects.filter(security__in=funds).count() == sum(
+            count for count, *_ in summaries(funds).values()
+        )
 
 
 class TestDryRun:

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from etfs.models import DailyBar
+from etfs.models import DailyBar, StockInfo
 from etfs.providers.base import Bar
+from etfs.sync.freshness import refresh_bar_summary
 from etfs.sync.upsert import UpsertResult, upsert_daily_bars
 from tests.database import other_session
 from tests.factories import make_security
@@ -47,6 +48,35 @@ def test_a_bar_another_transaction_inserts_meanwhile_is_settled_not_an_error():
     stored = dict(DailyBar.objects.values_list("trade_date", "close"))
     assert stored == {DAY: Decimal("3.4800"), NEXT_DAY: Decimal("3.5000")}
     assert (result.inserted, result.updated, result.unchanged) == (1, 0, 1)
+
+
+def test_a_batch_settled_after_a_race_has_its_summary_recounted():
+    """Bars are stored where the batch goes, so its new bars are inserted from the stage; the
+    other transaction's insert makes that INSERT fail, and the fallback's count mixes inserted
+    and updated rows: the batch's securities are recounted from their bars."""
+    security = make_security("510300")
+    upsert_daily_bars([(security.pk, bar(NEXT_DAY, "3.500"))])
+    other = other_session()
+    other.execute(
+        "INSERT INTO etfs_dailybar (security_id, trade_date, open, high, low, close, volume, "
+        "amount) VALUES (%s, %s, 3.48, 3.48, 3.48, 3.48, 1000, 3480)",
+        [security.pk, DAY],
+    )
+    committer = threading.Thread(target=_commit_once_waited_for, args=(other,), daemon=True)
+    committer.start()
+
+    later = NEXT_DAY + dt.timedelta(days=1)
+    rows = [(security.pk, bar(day, "3.480")) for day in (DAY, NEXT_DAY, later)]
+    result = upsert_daily_bars(rows)
+
+    committer.join(timeout=30)
+    other.close()
+    assert committer.waited, "our insert never waited for the other transaction"
+    assert (result.inserted, result.updated, result.unchanged) == (1, 1, 1)
+    summary = ("bar_count", "first_bar_date", "last_bar_date")
+    kept = StockInfo.objects.values_list(*summary).get(pk=security.pk)
+    refresh_bar_summary([security.pk])
+    assert kept == StockInfo.objects.values_list(*summary).get(pk=security.pk) == (3, DAY, later)
 
 
 def _commit_once_waited_for(other) -> None:
