@@ -1,4 +1,5 @@
-"""The bar upsert when another transaction inserts the same bars at the same moment."""
+"""The bar upsert when another transaction writes bars of the same securities at the same
+moment: the same bars, or other bars whose summary it keeps too."""
 
 import datetime as dt
 import threading
@@ -6,6 +7,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 
 from etfs.models import DailyBar, StockInfo
 from etfs.providers.base import Bar
@@ -36,7 +38,7 @@ def test_a_bar_another_transaction_inserts_meanwhile_is_settled_not_an_error():
         "amount) VALUES (%s, %s, 3.48, 3.48, 3.48, 3.48, 1000, 3480)",
         [security.pk, DAY],
     )
-    committer = threading.Thread(target=_commit_once_waited_for, args=(other,), daemon=True)
+    committer = threading.Thread(target=_once_a_session_waits, args=(other.commit,), daemon=True)
     committer.start()
 
     rows = [(security.pk, bar(DAY, "3.480")), (security.pk, bar(NEXT_DAY, "3.500"))]
@@ -62,7 +64,7 @@ def test_a_batch_settled_after_a_race_has_its_summary_recounted():
         "amount) VALUES (%s, %s, 3.48, 3.48, 3.48, 3.48, 1000, 3480)",
         [security.pk, DAY],
     )
-    committer = threading.Thread(target=_commit_once_waited_for, args=(other,), daemon=True)
+    committer = threading.Thread(target=_once_a_session_waits, args=(other.commit,), daemon=True)
     committer.start()
 
     later = NEXT_DAY + dt.timedelta(days=1)
@@ -73,14 +75,55 @@ def test_a_batch_settled_after_a_race_has_its_summary_recounted():
     other.close()
     assert committer.waited, "our insert never waited for the other transaction"
     assert (result.inserted, result.updated, result.unchanged) == (1, 1, 1)
-    summary = ("bar_count", "first_bar_date", "last_bar_date")
-    kept = StockInfo.objects.values_list(*summary).get(pk=security.pk)
+    assert summary(security) == recounted(security) == (3, DAY, later)
+
+
+def test_two_batches_adding_bars_to_one_security_both_count():
+    """The second batch waits for the first's lock on the security's summary, then adds its
+    bar to what the first committed (read before the lock, the first's bar would be lost)."""
+    security = make_security("510300")
+    upsert_daily_bars([(security.pk, bar(DAY, "3.480"))])
+    written, release = threading.Event(), threading.Event()
+    first = threading.Thread(target=_batch_held_open, args=(security, written, release))
+    first.start()
+    assert written.wait(timeout=30)
+    releaser = threading.Thread(target=_once_a_session_waits, args=(release.set,), daemon=True)
+    releaser.start()
+
+    later = NEXT_DAY + dt.timedelta(days=1)
+    upsert_daily_bars([(security.pk, bar(later, "3.520"))])
+
+    releaser.join(timeout=30)
+    first.join(timeout=30)
+    assert releaser.waited, "our batch never waited for the first one"
+    assert summary(security) == recounted(security) == (3, DAY, later)
+
+
+def _batch_held_open(security, written, release) -> None:
+    """A batch of one bar whose transaction stays open until ``release``."""
+    try:
+        with transaction.atomic():
+            upsert_daily_bars([(security.pk, bar(NEXT_DAY, "3.500"))])
+            written.set()
+            release.wait(timeout=30)
+    finally:
+        connection.close()
+
+
+def summary(security) -> tuple:
+    return StockInfo.objects.values_list("bar_count", "first_bar_date", "last_bar_date").get(
+        pk=security.pk
+    )
+
+
+def recounted(security) -> tuple:
     refresh_bar_summary([security.pk])
-    assert kept == StockInfo.objects.values_list(*summary).get(pk=security.pk) == (3, DAY, later)
+    return summary(security)
 
 
-def _commit_once_waited_for(other) -> None:
-    """Commit the other transaction once a session waits for its lock (our INSERT)."""
+def _once_a_session_waits(action) -> None:
+    """Run ``action`` (commit or release the other transaction) once a session waits for a
+    lock."""
     threading.current_thread().waited = False
     with other_session(autocommit=True) as watcher:
         for _ in range(300):
@@ -92,7 +135,7 @@ def _commit_once_waited_for(other) -> None:
                 threading.current_thread().waited = True
                 break
             time.sleep(0.05)
-    other.commit()
+    action()
 
 
 def test_results_add_up():
