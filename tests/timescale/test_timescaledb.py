@@ -150,6 +150,13 @@ def test_upsert_updates_and_inserts_bars_in_a_compressed_chunk():
     assert (bar.close, bar.volume, bar.amount) == (Decimal("2.0000"), 7, Decimal("14.000"))
     assert DailyBar.objects.filter(security=security).count() == len(days) + 1
     assert DailyBar.objects.get(security=security, trade_date=days[4]).close == Decimal("1.0000")
+    # The INSERT's RETURNING, counted per security, kept the summary through the hypertable.
+    security.refresh_from_db()
+    assert (security.bar_count, security.first_bar_date, security.last_bar_date) == (
+        len(days) + 1,
+        days[0],
+        late_day,
+    )
 
 
 def test_an_unchanged_upsert_leaves_compressed_chunks_compressed():
