@@ -5,9 +5,9 @@ are kept instead. Each committed batch of bars adds what it inserted to its secu
 summary (``add_new_bars``): the count grows, the first and last bar widen, and the missing days
 are counted again from one read of the calendar. Recounting each security's bars instead read
 their whole histories: 1,000 new bars (one per fund) at a million stored took 0.28 s, now
-0.04 s (bench/ingest.py). The recount, ``refresh_bar_summary``, stays for the data migration,
-bars written around the upsert, and any deletion of bars. Each price run refreshes "days
-behind" for every ETF in one more UPDATE.
+0.04 s (bench/ingest.py). The recount, ``refresh_bar_summary``, stays for bars written around
+the upsert, repairs, and any deletion of bars. Each price run refreshes "days behind" for every
+ETF in one more UPDATE.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ SUMMARY = ("bar_count", "first_bar_date", "last_bar_date", "missing_days")
 def refresh_bar_summary(security_ids: Iterable[int]) -> None:
     """Bar count, first/last bar and missing trading days of these securities, from the bars.
 
-    The recount: for the data migration, bars written around the upsert, and bars deleted (a
-    batch of the upsert only adds bars, and adds them to the summary with ``add_new_bars``).
+    The recount: for bars written around the upsert, repairs, and bars deleted (a batch of the
+    upsert only adds bars, and adds them to the summary with ``add_new_bars``).
     """
     security_ids = sorted(set(security_ids))
     if not security_ids:
