@@ -147,14 +147,16 @@ def days(first: dt.date, count: int) -> list[dt.date]:
 def database(request):
     """The writes on PostgreSQL, or on SQLite (the embedded default): the test's default
     connection is the in-memory SQLite test database for its duration."""
-    if request.param == "sqlite":
-        postgresql = connections["default"]
-        connections["default"] = connections["sqlite"]
-        seed_from_shipped_file()  # its migration seeded the default database's calendar
+    if request.param == "postgresql":
         yield request.param
+        return
+    postgresql = connections["default"]
+    connections["default"] = connections["sqlite"]
+    try:
+        seed_from_shipped_file()  # migration 0010 fills the default database's calendar only
+        yield request.param
+    finally:
         connections["default"] = postgresql
-    else:
-        yield request.param
 
 
 @pytest.mark.django_db(databases=["default", "sqlite"])
