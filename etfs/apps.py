@@ -19,7 +19,7 @@ def seed_trading_calendar(sender, using="default", **kwargs):
     from etfs.sync.calendar import seed_from_shipped_file
 
     if TradingDay._meta.db_table in connections[using].introspection.table_names():
-        seed_from_shipped_file()
+        seed_from_shipped_file(using)
 
 
 class EtfsConfig(AppConfig):

@@ -10,12 +10,11 @@ def seed_trading_days(apps, schema_editor):
     # etfs.market reads the shipped file and needs no models: the app's later code stays out.
     from etfs.market import shipped_trading_days
 
-    trading_day = apps.get_model("etfs", "TradingDay")
-    if not trading_day.objects.exists():
-        rows = [
-            trading_day(date=day, is_open=True, source="shipped") for day in shipped_trading_days()
-        ]
-        trading_day.objects.bulk_create(rows, batch_size=2000)
+    model = apps.get_model("etfs", "TradingDay")
+    days = model.objects.using(schema_editor.connection.alias)
+    if not days.exists():
+        rows = [model(date=day, is_open=True, source="shipped") for day in shipped_trading_days()]
+        days.bulk_create(rows, batch_size=2000)
 
 
 class Migration(migrations.Migration):

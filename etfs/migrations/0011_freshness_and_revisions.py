@@ -11,19 +11,24 @@ from django.db.models.functions import Coalesce, Greatest
 def summarise_stored_bars(apps, schema_editor):
     """The freshness summary of the bars already stored, with this migration's models only (the
     app's refresh_bar_summary may change later; this must keep doing what it did)."""
-    stock_info = apps.get_model("etfs", "StockInfo")
-    bars = apps.get_model("etfs", "DailyBar").objects.filter(security=OuterRef("pk")).order_by()
-    count = bars.values("security").annotate(n=Count("*")).values("n")
-    stock_info.objects.filter(Exists(bars)).update(
+    db = schema_editor.connection.alias
+    stock_info = apps.get_model("etfs", "StockInfo").objects.using(db)
+    bars = apps.get_model("etfs", "DailyBar").objects.using(db).filter(security=OuterRef("pk"))
+    count = bars.order_by().values("security").annotate(n=Count("*")).values("n")
+    stock_info.filter(Exists(bars)).update(
         bar_count=Subquery(count, output_field=models.IntegerField()),
         first_bar_date=Subquery(bars.order_by("trade_date").values("trade_date")[:1]),
         last_bar_date=Subquery(bars.order_by("-trade_date").values("trade_date")[:1]),
     )
-    open_days = apps.get_model("etfs", "TradingDay").objects.filter(
-        is_open=True, date__gte=OuterRef("first_bar_date"), date__lte=OuterRef("last_bar_date")
+    open_days = (
+        apps.get_model("etfs", "TradingDay")
+        .objects.using(db)
+        .filter(
+            is_open=True, date__gte=OuterRef("first_bar_date"), date__lte=OuterRef("last_bar_date")
+        )
     )
     days = open_days.order_by().values("is_open").annotate(n=Count("*")).values("n")
-    stock_info.objects.filter(bar_count__gt=0).update(
+    stock_info.filter(bar_count__gt=0).update(
         missing_days=Greatest(
             Coalesce(Subquery(days, output_field=models.IntegerField()), 0) - F("bar_count"), 0
         )

@@ -17,6 +17,8 @@ from django.db.models import Max, Q
 from etfs.market import SHANGHAI, shipped_trading_days
 from etfs.models import TradingDay
 
+from .freshness import recount_missing_days
+
 # Trading ends at 15:00; the source needs a little while to publish the final values.
 MARKET_CLOSE = dt.time(15, 0)
 SETTLED_AFTER = dt.time(15, 30)
@@ -125,6 +127,7 @@ def record_trading_days(days, source: str) -> int:
     )
     corrected = [day for day, is_open in existing.items() if not is_open]
     TradingDay.objects.filter(date__in=corrected).update(is_open=True, source=source)
+    recount_missing_days([day for day in days if day not in existing] + corrected)
     return len(days) - len(existing) + len(corrected)
 
 
@@ -133,12 +136,13 @@ def record_closed_day(day: dt.date, source: str) -> None:
     TradingDay.objects.get_or_create(date=day, defaults={"is_open": False, "source": source})
 
 
-def seed_from_shipped_file() -> int:
+def seed_from_shipped_file(using: str = "default") -> int:
     """Fill an empty table from the shipped file, as migration 0010 does (tests after a flush)."""
-    if TradingDay.objects.exists():
+    trading_days = TradingDay.objects.using(using)
+    if trading_days.exists():
         return 0
     days = shipped_trading_days()
-    TradingDay.objects.bulk_create(
+    trading_days.bulk_create(
         [TradingDay(date=day, is_open=True, source="shipped") for day in days], batch_size=2000
     )
     return len(days)

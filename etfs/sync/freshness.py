@@ -78,6 +78,23 @@ def add_new_bars(new_bars: Mapping[int, NewBars], security_ids: Iterable[int]) -
         _keep_summaries(sorted(set(security_ids) | set(new_bars)), new_bars)
 
 
+def recount_missing_days(changed_days: Iterable[dt.date], batch: int = 1000) -> int:
+    """Count again the missing days of every security whose bars span a day the calendar has
+    just learnt or corrected (its bars may have come first: the after-close run can store a day
+    before the calendar sync knows it). Returns how many securities were looked at."""
+    changed_days = sorted(changed_days)
+    if not changed_days:
+        return 0
+    spanning = StockInfo.objects.filter(
+        first_bar_date__lte=changed_days[-1], last_bar_date__gte=changed_days[0]
+    )
+    security_ids = list(spanning.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(security_ids), batch):
+        with transaction.atomic():
+            _keep_summaries(security_ids[start : start + batch], {})
+    return len(security_ids)
+
+
 def _keep_summaries(security_ids: list[int], new_bars: Mapping[int, NewBars]) -> None:
     """Add ``new_bars`` to these securities' summaries, count their missing days, and write
     the summaries that changed."""

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from etfs.models import BarRevision, DailyBar, StockInfo, SyncRun, SyncStatus, TradingDay
 from etfs.providers.base import Bar, BarRows
-from etfs.sync.calendar import SHANGHAI, seed_from_shipped_file
+from etfs.sync.calendar import SHANGHAI, record_trading_days, seed_from_shipped_file
 from etfs.sync.freshness import missing_trading_days, refresh_bar_summary
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.prices import PriceOptions, sync_etf_prices
@@ -153,7 +153,7 @@ def database(request):
     postgresql = connections["default"]
     connections["default"] = connections["sqlite"]
     try:
-        seed_from_shipped_file()  # migration 0010 fills the default database's calendar only
+        seed_from_shipped_file()  # a flush by an earlier test may have emptied it
         yield request.param
     finally:
         connections["default"] = postgresql
@@ -203,6 +203,31 @@ class TestKeptByEachBatch:
 
         assert summaries([fund])[fund.pk] == (2, dt.date(2024, 3, 4), dt.date(2024, 3, 8), 2)
         assert summaries([fund]) == recounted([fund])
+
+    def test_a_day_the_calendar_learns_after_the_bars_counts_at_once(self, database):
+        """2027: the after-close run stores a day's bars before the calendar sync knows the
+        day; when the calendar learns it (or corrects a day it held closed), the missing days
+        of the funds whose bars span it are counted again, without a new batch."""
+        first, later, untouched = make_security(), make_security(), make_security()
+        known = [day for day in days(dt.date(2026, 12, 28), 4) if day.weekday() < 5]
+        TradingDay.objects.filter(date__gt=dt.date(2026, 12, 31)).delete()
+        new_year = [dt.date(2027, 1, 4), dt.date(2027, 1, 5), dt.date(2027, 1, 6)]
+        upsert_fund_bars(
+            [
+                (first.pk, [bar(day) for day in known + new_year[:1] + new_year[2:]]),
+                (later.pk, [bar(day) for day in new_year]),
+                (untouched.pk, [bar(day) for day in known]),
+            ]
+        )
+        TradingDay.objects.filter(date=dt.date(2026, 12, 30)).update(is_open=False)
+        assert summaries([first])[first.pk][3] == 0  # 01-05 unknown: no gap seen yet
+
+        record_trading_days(new_year + [dt.date(2026, 12, 30)], source="index")
+
+        kept = summaries([first, later, untouched])
+        assert kept == recounted([first, later, untouched])
+        assert kept[first.pk][3] == 1  # 2027-01-05 has no bar
+        assert kept[later.pk][3] == 0
 
     def test_mixed_batches_keep_the_summary_a_recount_gives(self, database):
         """Seeded rounds of batches over a few funds: new funds, new bars anywhere in their
