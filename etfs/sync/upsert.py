@@ -158,17 +158,24 @@ WITH inserted AS (
 SELECT security_id, count(*), min(trade_date), max(trade_date) FROM inserted GROUP BY security_id
 """
 # If another transaction inserted some of the same bars meanwhile, the plain INSERT fails on
-# the unique constraint; this slower statement then settles the batch row by row (its count
-# mixes inserted and updated rows, so the batch's summary is then recounted from the bars).
+# the unique constraint, and the batch is settled again: its bars compared with what is stored
+# now, then the rest inserted. Should that race on RACE_ATTEMPTS times, this slower statement
+# settles the batch row by row; a row it inserted has no xmax, one it updated carries this
+# transaction's lock, so the run counts each as what it was.
+RACE_ATTEMPTS = 3
 INSERT_RACING_SQL = f"""
-INSERT INTO {TABLE} AS stored ({", ".join(COLUMNS)})
-SELECT {", ".join("incoming." + column for column in COLUMNS)}
-FROM {STAGE} AS incoming
-WHERE NOT EXISTS (SELECT 1 FROM {TABLE} AS stored WHERE {_SAME_KEY})
-ORDER BY incoming.security_id, incoming.trade_date
-ON CONFLICT (security_id, trade_date) DO UPDATE
-    SET {", ".join(f"{column} = EXCLUDED.{column}" for column in VALUE_COLUMNS)}
-    WHERE {_distinct("stored", "EXCLUDED")}
+WITH settled AS (
+    INSERT INTO {TABLE} AS stored ({", ".join(COLUMNS)})
+    SELECT {", ".join("incoming." + column for column in COLUMNS)}
+    FROM {STAGE} AS incoming
+    WHERE NOT EXISTS (SELECT 1 FROM {TABLE} AS stored WHERE {_SAME_KEY})
+    ORDER BY incoming.security_id, incoming.trade_date
+    ON CONFLICT (security_id, trade_date) DO UPDATE
+        SET {", ".join(f"{column} = EXCLUDED.{column}" for column in VALUE_COLUMNS)}
+        WHERE {_distinct("stored", "EXCLUDED")}
+    RETURNING stored.xmax = 0 AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM settled
 """
 
 
@@ -233,24 +240,40 @@ def _upsert_postgresql(
         # Inside an outer transaction a commit has not emptied it yet: start from nothing.
         cursor.execute(f"TRUNCATE {STAGE}")
         copy_fund_bars(cursor, STAGE, funds)
-        cursor.execute(CHANGED_KEYS_SQL, scope)
-        changed_ids, changed_first, changed_last = cursor.fetchone()
-        updated = 0
-        if changed_ids:
-            changed = {"ids": changed_ids, "first": changed_first, "last": changed_last}
-            cursor.execute(RECORD_REVISIONS_SQL, {**changed, "run": run_id})
-            cursor.execute(UPDATE_CHANGED_SQL, changed)
-            updated = cursor.rowcount
-        try:
-            with transaction.atomic():
-                cursor.execute(INSERT_NEW_SQL, scope)
-                new_bars = {row[0]: NewBars(*row[1:]) for row in cursor.fetchall()}
-            inserted = sum(new.count for new in new_bars.values())
-        except IntegrityError:
-            cursor.execute(INSERT_RACING_SQL, scope)
-            new_bars, inserted = None, cursor.rowcount
+        updated, races = 0, 0
+        while True:
+            # Bars another transaction stored meanwhile (visible once it committed, when our
+            # INSERT failed on them) are compared and revised like any stored bar.
+            updated += _update_changed(cursor, scope, run_id)
+            if races == RACE_ATTEMPTS:  # still racing: settle the rest row by row
+                cursor.execute(INSERT_RACING_SQL, scope)
+                inserted, updated_in_race = cursor.fetchone()
+                updated += updated_in_race
+                break
+            try:
+                with transaction.atomic():
+                    cursor.execute(INSERT_NEW_SQL, scope)
+                    new_bars = {row[0]: NewBars(*row[1:]) for row in cursor.fetchall()}
+                inserted = sum(new.count for new in new_bars.values())
+                break
+            except IntegrityError:
+                races += 1
+        if races:  # the other writer's bars are in too: recount the summary from the bars
+            new_bars = None
     total = sum(len(bars) for _, bars in funds)
     return UpsertResult(inserted, updated, total - inserted - updated), new_bars
+
+
+def _update_changed(cursor, scope: dict, run_id: int | None) -> int:
+    """Stored bars whose values differ from the staged ones: revisions kept, then updated."""
+    cursor.execute(CHANGED_KEYS_SQL, scope)
+    changed_ids, changed_first, changed_last = cursor.fetchone()
+    if not changed_ids:
+        return 0
+    changed = {"ids": changed_ids, "first": changed_first, "last": changed_last}
+    cursor.execute(RECORD_REVISIONS_SQL, {**changed, "run": run_id})
+    cursor.execute(UPDATE_CHANGED_SQL, changed)
+    return cursor.rowcount
 
 
 INSERT_SQL = (

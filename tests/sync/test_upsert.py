@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
-from etfs.models import DailyBar, StockInfo
+from etfs.models import BarRevision, DailyBar, StockInfo
 from etfs.providers.base import Bar
+from etfs.sync import upsert
 from etfs.sync.freshness import refresh_bar_summary
 from etfs.sync.upsert import UpsertResult, upsert_daily_bars
 from tests.database import other_session
@@ -76,6 +77,81 @@ def test_a_batch_settled_after_a_race_has_its_summary_recounted():
     assert committer.waited, "our insert never waited for the other transaction"
     assert (result.inserted, result.updated, result.unchanged) == (1, 1, 1)
     assert summary(security) == recounted(security) == (3, DAY, later)
+
+
+def test_a_bar_the_other_transaction_stored_with_other_values_counts_as_updated():
+    """The race fallback settles a bar the other transaction stored with other values by
+    updating it: the run counts it updated, not inserted, and the bar holds our values."""
+    security = make_security("510300")
+    upsert_daily_bars([(security.pk, bar(NEXT_DAY, "3.500"))])
+    other = other_session()
+    other.execute(
+        "INSERT INTO etfs_dailybar (security_id, trade_date, open, high, low, close, volume, "
+        "amount) VALUES (%s, %s, 3.40, 3.40, 3.40, 3.40, 1000, 3480)",
+        [security.pk, DAY],
+    )
+    committer = threading.Thread(target=_once_a_session_waits, args=(other.commit,), daemon=True)
+    committer.start()
+
+    later = NEXT_DAY + dt.timedelta(days=1)
+    rows = [(security.pk, bar(day, "3.480")) for day in (DAY, NEXT_DAY, later)]
+    result = upsert_daily_bars(rows)
+
+    committer.join(timeout=30)
+    other.close()
+    assert committer.waited, "our insert never waited for the other transaction"
+    assert (result.inserted, result.updated, result.unchanged) == (1, 2, 0)
+    assert DailyBar.objects.get(trade_date=DAY).close == Decimal("3.4800")
+    assert summary(security) == recounted(security) == (3, DAY, later)
+
+
+def test_a_batch_still_racing_is_settled_row_by_row_and_counted_as_it_was(monkeypatch):
+    """After RACE_ATTEMPTS races the batch is settled by INSERT ... ON CONFLICT: a bar another
+    transaction stores while that statement runs is updated to ours and counted updated."""
+    monkeypatch.setattr(upsert, "RACE_ATTEMPTS", 1)
+    security = make_security("510300")
+    upsert_daily_bars([(security.pk, bar(NEXT_DAY, "3.500"))])
+    later = NEXT_DAY + dt.timedelta(days=1)
+    first, second = other_session(), other_session()
+    for session, day in ((first, DAY), (second, later)):
+        session.execute(
+            "INSERT INTO etfs_dailybar (security_id, trade_date, open, high, low, close, "
+            "volume, amount) VALUES (%s, %s, 3.40, 3.40, 3.40, 3.40, 1000, 3480)",
+            [security.pk, day],
+        )
+    committer = threading.Thread(target=_commit_each_when_it_blocks, args=(first, second))
+    committer.start()
+
+    rows = [(security.pk, bar(day, "3.480")) for day in (DAY, NEXT_DAY, later)]
+    result = upsert_daily_bars(rows)
+
+    committer.join(timeout=30)
+    first.close()
+    second.close()
+    assert committer.blocked == [True, True], "our batch did not wait for both transactions"
+    assert (result.inserted, result.updated, result.unchanged) == (0, 3, 0)
+    assert set(DailyBar.objects.values_list("close", flat=True)) == {Decimal("3.4800")}
+    revised = BarRevision.objects.filter(old_close=Decimal("3.4"), new_close=Decimal("3.48"))
+    assert list(revised.values_list("trade_date", flat=True)) == [DAY]  # the one seen stored
+    assert summary(security) == recounted(security) == (3, DAY, later)
+
+
+def _commit_each_when_it_blocks(*sessions) -> None:
+    """Commit each session in turn once another session waits for one of its locks."""
+    threading.current_thread().blocked = []
+    with other_session(autocommit=True) as watcher:
+        for session in sessions:
+            pid = session.info.backend_pid
+            for _ in range(300):
+                blocking = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                    [pid],
+                ).fetchone()[0]
+                if blocking:
+                    break
+                time.sleep(0.05)
+            threading.current_thread().blocked.append(bool(blocking))
+            session.commit()
 
 
 def test_two_batches_adding_bars_to_one_security_both_count():
