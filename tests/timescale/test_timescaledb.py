@@ -186,7 +186,8 @@ def test_the_racing_insert_statement_settles_conflicts_in_a_compressed_chunk():
             [security.pk, days[0], security.pk, days[1]],
         )
         cursor.execute(upsert.INSERT_RACING_SQL, {"ids": [], "first": days[0], "last": days[-1]})
-        assert cursor.rowcount == 1  # the changed bar; the equal one is left alone
+        # (inserted, updated): the changed bar updated; the equal one is left alone
+        assert cursor.fetchone() == (0, 1)
     assert DailyBar.objects.get(security=security, trade_date=days[0]).close == Decimal("3.0000")
     assert DailyBar.objects.filter(security=security).count() == len(days)
 
