@@ -366,3 +366,32 @@ class TestAdmin:
         assert "= <strong>6</strong>" in content
         assert synced.requests == []
         assert not SyncRun.objects.filter(status="queued").exists()
+
+
+@pytest.mark.django_db
+def test_the_repair_command_recounts_bars_written_around_the_syncs():
+    """Bars loaded with SQL (an import) leave the kept summary behind until the command."""
+    fund = make_security()
+    upsert_fund_bars([(fund.pk, [bar(day) for day in days(dt.date(2024, 1, 2), 3)])])
+    DailyBar.objects.bulk_create(
+        DailyBar(
+            security=fund,
+            trade_date=day,
+            **dict.fromkeys(("open", "high", "low"), 1),
+            close=1,
+            volume=1,
+            amount=1,
+        )
+        for day in (dt.date(2024, 1, 8), dt.date(2024, 1, 10))
+    )
+    assert summaries([fund])[fund.pk] == (3, dt.date(2024, 1, 2), dt.date(2024, 1, 4), 0)
+    out = io.StringIO()
+
+    with time_machine.travel(dt.datetime(2024, 1, 12, 18, tzinfo=SHANGHAI), tick=False):
+        call_command("refresh_freshness", stdout=out)
+
+    fund.refresh_from_db()
+    # 01-02..01-10 has 7 trading days, 5 bars; 01-11 and 01-12 are after the last bar.
+    assert (fund.bar_count, fund.last_bar_date, fund.missing_days) == (5, dt.date(2024, 1, 10), 2)
+    assert fund.days_behind == 2
+    assert "recounted the bars of 1 security (final day 2024-01-12)" in out.getvalue()
