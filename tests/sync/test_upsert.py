@@ -28,17 +28,23 @@ def bar(day: dt.date, close: str) -> Bar:
     return Bar(day, price, price, price, price, 1000, Decimal("3480.000"))
 
 
+def inserted_elsewhere(security, day: dt.date, close: str = "3.48"):
+    """The session of another transaction that has inserted this bar and not committed yet."""
+    session = other_session()
+    session.execute(
+        "INSERT INTO etfs_dailybar (security_id, trade_date, open, high, low, close, volume, "
+        "amount) VALUES (%s, %s, %s, %s, %s, %s, 1000, 3480)",
+        [security.pk, day, close, close, close, close],
+    )
+    return session
+
+
 def test_a_bar_another_transaction_inserts_meanwhile_is_settled_not_an_error():
     """Two runs write the same bar at once. The other transaction's insert is not visible
     when ours looks for stored bars; ours then waits on the unique index and fails when the
-    other commits. The fallback settles the batch: the bar is stored once, the new one too."""
+    other commits. The batch is settled again: the bar is stored once, the new one too."""
     security = make_security("510300")
-    other = other_session()
-    other.execute(
-        "INSERT INTO etfs_dailybar (security_id, trade_date, open, high, low, close, volume, "
-        "amount) VALUES (%s, %s, 3.48, 3.48, 3.48, 3.48, 1000, 3480)",
-        [security.pk, DAY],
-    )
+    other = inserted_elsewhere(security, DAY)
     committer = threading.Thread(target=_once_a_session_waits, args=(other.commit,), daemon=True)
     committer.start()
 
@@ -53,18 +59,21 @@ def test_a_bar_another_transaction_inserts_meanwhile_is_settled_not_an_error():
     assert (result.inserted, result.updated, result.unchanged) == (1, 0, 1)
 
 
-def test_a_batch_settled_after_a_race_has_its_summary_recounted():
+@pytest.mark.parametrize(
+    ("their_close", "counts"),
+    [("3.48", (1, 1, 1)), ("3.40", (1, 2, 0))],
+    ids=["the same values", "other values"],
+)
+def test_a_batch_that_meets_a_concurrent_writers_bar_compares_it_like_a_stored_one(
+    their_close, counts
+):
     """Bars are stored where the batch goes, so its new bars are inserted from the stage; the
-    other transaction's insert makes that INSERT fail, and the fallback's count mixes inserted
-    and updated rows: the batch's securities are recounted from their bars."""
+    other transaction's insert of one of them makes that INSERT fail. The batch is settled
+    again: that bar is compared like any stored bar (updated to ours, and revised, if its
+    values differ), the rest inserted, and the summary recounted from the bars."""
     security = make_security("510300")
     upsert_daily_bars([(security.pk, bar(NEXT_DAY, "3.500"))])
-    other = other_session()
-    other.execute(
-        "INSERT INTO etfs_dailybar (security_id, trade_date, open, high, low, close, volume, "
-        "amount) VALUES (%s, %s, 3.48, 3.48, 3.48, 3.48, 1000, 3480)",
-        [security.pk, DAY],
-    )
+    other = inserted_elsewhere(security, DAY, their_close)
     committer = threading.Thread(target=_once_a_session_waits, args=(other.commit,), daemon=True)
     committer.start()
 
@@ -75,33 +84,10 @@ def test_a_batch_settled_after_a_race_has_its_summary_recounted():
     committer.join(timeout=30)
     other.close()
     assert committer.waited, "our insert never waited for the other transaction"
-    assert (result.inserted, result.updated, result.unchanged) == (1, 1, 1)
-    assert summary(security) == recounted(security) == (3, DAY, later)
-
-
-def test_a_bar_the_other_transaction_stored_with_other_values_counts_as_updated():
-    """The race fallback settles a bar the other transaction stored with other values by
-    updating it: the run counts it updated, not inserted, and the bar holds our values."""
-    security = make_security("510300")
-    upsert_daily_bars([(security.pk, bar(NEXT_DAY, "3.500"))])
-    other = other_session()
-    other.execute(
-        "INSERT INTO etfs_dailybar (security_id, trade_date, open, high, low, close, volume, "
-        "amount) VALUES (%s, %s, 3.40, 3.40, 3.40, 3.40, 1000, 3480)",
-        [security.pk, DAY],
-    )
-    committer = threading.Thread(target=_once_a_session_waits, args=(other.commit,), daemon=True)
-    committer.start()
-
-    later = NEXT_DAY + dt.timedelta(days=1)
-    rows = [(security.pk, bar(day, "3.480")) for day in (DAY, NEXT_DAY, later)]
-    result = upsert_daily_bars(rows)
-
-    committer.join(timeout=30)
-    other.close()
-    assert committer.waited, "our insert never waited for the other transaction"
-    assert (result.inserted, result.updated, result.unchanged) == (1, 2, 0)
-    assert DailyBar.objects.get(trade_date=DAY).close == Decimal("3.4800")
+    assert (result.inserted, result.updated, result.unchanged) == counts
+    assert set(DailyBar.objects.values_list("close", flat=True)) == {Decimal("3.4800")}
+    revised = BarRevision.objects.filter(trade_date=DAY, old_close=Decimal(their_close))
+    assert revised.exists() == (their_close != "3.48")
     assert summary(security) == recounted(security) == (3, DAY, later)
 
 
@@ -112,13 +98,10 @@ def test_a_batch_still_racing_is_settled_row_by_row_and_counted_as_it_was(monkey
     security = make_security("510300")
     upsert_daily_bars([(security.pk, bar(NEXT_DAY, "3.500"))])
     later = NEXT_DAY + dt.timedelta(days=1)
-    first, second = other_session(), other_session()
-    for session, day in ((first, DAY), (second, later)):
-        session.execute(
-            "INSERT INTO etfs_dailybar (security_id, trade_date, open, high, low, close, "
-            "volume, amount) VALUES (%s, %s, 3.40, 3.40, 3.40, 3.40, 1000, 3480)",
-            [security.pk, day],
-        )
+    first, second = (
+        inserted_elsewhere(security, DAY, "3.40"),
+        inserted_elsewhere(security, later, "3.40"),
+    )
     committer = threading.Thread(target=_commit_each_when_it_blocks, args=(first, second))
     committer.start()
 
