@@ -6,8 +6,10 @@ summary (``add_new_bars``): the count grows, the first and last bar widen, and t
 are counted again from one read of the calendar. Recounting each security's bars instead read
 their whole histories: 1,000 new bars (one per fund) at a million stored took 0.28 s, now
 0.04 s (bench/ingest.py). The recount, ``refresh_bar_summary``, stays for bars written around
-the upsert, repairs, and any deletion of bars. Each price run refreshes "days behind" for every
-ETF in one more UPDATE.
+the upsert, repairs (``manage.py refresh_freshness``), and any deletion of bars. A day the
+calendar learns or corrects counts again the missing days of the securities whose bars span it
+(``recount_missing_days``). Each price run refreshes "days behind" for every ETF in one more
+UPDATE.
 """
 
 from __future__ import annotations
