@@ -64,12 +64,12 @@ Year = checked(int, lambda year: limits.check_start_year(year, today()))
 
 
 class Request(Schema):
-    """Every field is optional; null is the same as leaving a field out."""
-
     model_config = {"extra": "forbid", "strict": True}
 
 
 class ListSyncRequest(Request):
+    """Every field is optional; null is the same as leaving a field out."""
+
     exchange_codes: Exchanges | None = None
 
 
