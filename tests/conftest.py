@@ -154,9 +154,13 @@ def redis_queue():
 
 
 def pytest_collection_modifyitems(config, items):
+    """Mark what the fast inner loop skips (CONTRIBUTING.md): every test in tests/browser is a
+    browser test, and every test that starts a cluster (``start_qcluster``) a qcluster test."""
     for item in items:
         if BROWSER_TESTS in item.path.parents:
             item.add_marker(pytest.mark.browser)
+        if "start_qcluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.qcluster)
 
 
 # A test marked `browser` (every test in tests/browser is) skips without Chromium; in CI it fails.
