@@ -3,7 +3,7 @@
 ``fair_naive_sync`` is the loop people write around akshare: page the list, fetch each fund's
 k-lines one after another, write each fund's rows with ``INSERT ... ON CONFLICT DO UPDATE`` in
 one transaction per fund (psycopg 3's ``executemany``, which pipelines the statements). It is
-the baseline the README's ratio is taken against.
+the baseline docs/benchmarks.md's ratio is taken against.
 
 ``orm_naive_sync`` is what this project's seed did: the same requests, then
 ``update_or_create`` per row in autocommit. It is much slower than the fair way and is shown on

@@ -1,6 +1,6 @@
 """DailyBar.security loses its own index: the unique (security, trade_date) index starts with
 the security and serves every lookup by it; the second index only made each insert dearer
-(bench/sync.py, README's performance table)."""
+(bench/sync.py, docs/benchmarks.md)."""
 
 import django.db.models.deletion
 from django.db import migrations, models

@@ -1,12 +1,12 @@
 """Freshness and gaps per security, stored on StockInfo by the writes, set-based.
 
-Counting bars per security on every admin request took 850 ms at 3 million bars; the numbers
-are kept instead. Each committed batch of bars adds what it inserted to its securities'
+Counting bars per security on every admin request is too slow at millions of bars, so the
+numbers are kept instead. Each committed batch of bars adds what it inserted to its securities'
 summary (``add_new_bars``): the count grows, the first and last bar widen, and the missing days
-are counted again from one read of the calendar. Recounting each security's bars instead read
-their whole histories: 1,000 new bars (one per fund) at a million stored took 0.28 s, now
-0.04 s (bench/ingest.py). The recount, ``refresh_bar_summary``, stays for bars written around
-the upsert, repairs (``manage.py refresh_freshness``), and any deletion of bars. A day the
+are counted again from one read of the calendar, without reading the securities' whole
+histories (docs/benchmarks.md has the measurements). The recount, ``refresh_bar_summary``,
+stays for bars written around the upsert, repairs (``manage.py refresh_freshness``), and any
+deletion of bars. A day the
 calendar learns or corrects counts again the missing days of the securities whose bars span it
 (``recount_missing_days``). Each price run refreshes "days behind" for every ETF in one more
 UPDATE.

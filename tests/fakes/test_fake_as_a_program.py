@@ -1,5 +1,5 @@
-"""The fake Eastmoney as README's offline recipe and the benchmarks start it: a program of its
-own, with no Django settings or SECRET_KEY in its environment."""
+"""The fake Eastmoney as docs/operations.md's offline recipe and the benchmarks start it: a
+program of its own, with no Django settings or SECRET_KEY in its environment."""
 
 import json
 import os
