@@ -6,8 +6,23 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# Python 3.11 to 3.13 (pyproject.toml's requires-python): python3 if it is one, else the first
+# of python3.13, python3.12, python3.11 found.
 if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+  python=""
+  for candidate in python3 python3.13 python3.12 python3.11; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c \
+      'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null; then
+      python="$candidate"
+      break
+    fi
+  done
+  if [ -z "$python" ]; then
+    found="$(python3 --version 2>&1 || true)"
+    echo "etfsync needs Python 3.11, 3.12 or 3.13 (python3: ${found:-not found}); install one and run ./quickstart.sh again" >&2
+    exit 1
+  fi
+  "$python" -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 
@@ -21,3 +36,4 @@ fi
 .venv/bin/python manage.py ensure_admin
 .venv/bin/python manage.py setup_schedules
 .venv/bin/python manage.py sync_etf_lists "$@"
+echo "Next: .venv/bin/python manage.py serve   (the admin at http://127.0.0.1:8000/admin/ and the workers; Ctrl-C stops both)"

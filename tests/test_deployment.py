@@ -135,3 +135,54 @@ def test_the_quick_start_writes_a_random_key_into_env_once(tmp_path):
     assert len(key_line.removeprefix("SECRET_KEY=")) >= 50
     result = run("manage.py", "check", SECRET_KEY=key_line.removeprefix("SECRET_KEY="))
     assert result.returncode == 0, result.stderr
+
+
+def fake_python(folder: Path, name: str, version: tuple[int, int]) -> None:
+    """A ``python`` that answers the quick start's version check as ``version`` would, and
+    records instead of creating the virtual environment."""
+    script = folder / name
+    script.write_text(
+        "#!/bin/bash\n"
+        f'if [ "$1" = --version ]; then echo "Python {version[0]}.{version[1]}.0"; exit 0; fi\n'
+        'if [ "$1" = -c ]; then\n'
+        f'  exec {sys.executable} -c "import sys; sys.version_info = {version}; $2"\n'
+        "fi\n"
+        f'echo "{name} $*" > chosen; exit 3\n'
+    )
+    script.chmod(0o755)
+
+
+def run_quick_start(tmp_path, *pythons: tuple[str, tuple[int, int]]):
+    """The quick start in a copy of its own, on a PATH with only these Pythons (and dirname)."""
+    checkout, path = tmp_path / "checkout", tmp_path / "bin"
+    checkout.mkdir()
+    path.mkdir()
+    (checkout / "quickstart.sh").write_text((PROJECT / "quickstart.sh").read_text())
+    (path / "dirname").symlink_to("/usr/bin/dirname")
+    for name, version in pythons:
+        fake_python(path, name, version)
+    result = subprocess.run(
+        ["/bin/bash", "quickstart.sh"],
+        cwd=checkout,
+        env={"PATH": str(path)},
+        capture_output=True,
+        text=True,
+    )
+    return result, checkout
+
+
+def test_the_quick_start_says_in_one_line_which_python_it_needs(tmp_path):
+    result, _ = run_quick_start(tmp_path, ("python3", (3, 9)), ("python3.10", (3, 10)))
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "etfsync needs Python 3.11, 3.12 or 3.13 (python3: Python 3.9.0); install one and "
+        "run ./quickstart.sh again"
+    ]
+
+
+def test_the_quick_start_takes_a_supported_python_beside_an_old_python3(tmp_path):
+    result, checkout = run_quick_start(tmp_path, ("python3", (3, 9)), ("python3.12", (3, 12)))
+
+    assert result.returncode == 3  # the fake's "venv" step: the quick start went on with it
+    assert (checkout / "chosen").read_text() == "python3.12 -m venv .venv\n"
