@@ -96,7 +96,7 @@ def admin_pages(longest, run_id: int, this_year: dt.date) -> list[tuple[str, str
         ("bars search partial code 6000", bars + "?q=6000"),
         ("bars search non-matching ETF", bars + "?q=ETF"),
         ("bars filter this year", bars + f"?trade_date__gte={this_year}"),
-        ("bars sorted by volume", bars + "?o=7"),
+        ("bars sorted by volume (not offered: stays by date)", bars + "?o=6"),
     ]
     page = reverse("admin:etfs_stockinfo_change", args=[longest.pk])
     pages += [

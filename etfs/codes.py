@@ -7,7 +7,8 @@ full-width digits such as "５１００００" through to the database.
 
 import re
 
-CODE_PATTERN = "^[0-9]{6}$"
+CODE_LENGTH = 6
+CODE_PATTERN = f"^[0-9]{{{CODE_LENGTH}}}$"
 CODE_RE = re.compile(CODE_PATTERN)
 CODE_RULE = "six ASCII digits"
 

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from etfs.codes import CODE_PATTERN, CODE_RULE
+from etfs.codes import CODE_LENGTH, CODE_PATTERN, CODE_RULE
 from etfs.timeseries import DailyBarQuerySet
 
 
@@ -59,6 +59,15 @@ class StockInfoQuerySet(models.QuerySet):
 
     def with_gaps(self):
         return self.filter(missing_days__gt=0)
+
+    def with_code_prefix(self, term: str):
+        """Securities whose code is ``term`` or starts with it (1 to 6 ASCII digits); none for
+        any other text, which no code holds."""
+        if not (term.isascii() and term.isdigit() and len(term) <= CODE_LENGTH):
+            return self.none()
+        if len(term) == CODE_LENGTH:
+            return self.filter(code=term)
+        return self.filter(code__startswith=term)
 
     def freshness_by_exchange(self, final_day) -> dict[str, dict]:
         """Per exchange: listed ETFs, how many hold ``final_day``, how many are behind it or
@@ -189,7 +198,10 @@ class DailyBar(models.Model):
                 fields=["security", "trade_date"], name="dailybar_security_day"
             ),
         ]
-        indexes = [models.Index(fields=["trade_date"], name="dailybar_trade_date")]
+        # The day first for lists across securities (newest first, a day's bars), the
+        # security second so that "these securities, newest first" is tested inside the index
+        # instead of on each bar's row (the admin's bar search, bench/market.py).
+        indexes = [models.Index(fields=["trade_date", "security"], name="dailybar_day_security")]
 
     def __str__(self) -> str:
         return f"{self.security_id} {self.trade_date}"

@@ -5,20 +5,17 @@ from __future__ import annotations
 from functools import partial
 
 from django.contrib import admin, messages
-from django.core.paginator import Paginator
-from django.db import connection
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils.functional import cached_property
 from django.utils.http import urlencode
 
-from etfs.models import DailyBar, StockInfo, SyncKind
+from etfs.models import StockInfo, SyncKind
 from etfs.sync.calendar import newest_known_final_day
 from etfs.sync.freshness import missing_trading_days
 
 from .display import grouped
 from .etf_page import etf_page_context
-from .exports import bar_export_view, security_export_view
+from .exports import security_export_view
 from .read_only import SyncedDataAdmin
 from .sync_buttons import SyncButtonsMixin, can_run_sync, start_sync
 
@@ -177,59 +174,3 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
 
     def has_run_sync_permission(self, request):
         return can_run_sync(request)
-
-
-class EstimatedCountPaginator(Paginator):
-    """Avoids COUNT(*) over millions of bars: PostgreSQL's planner estimate when unfiltered."""
-
-    @cached_property
-    def count(self):
-        query = getattr(self.object_list, "query", None)
-        if connection.vendor == "postgresql" and query is not None and not query.where:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                    [DailyBar._meta.db_table],
-                )
-                estimate = cursor.fetchone()[0]
-            if estimate and estimate > 10_000:
-                return estimate
-        return super().count
-
-
-@admin.register(DailyBar)
-class DailyBarAdmin(SyncedDataAdmin, admin.ModelAdmin):
-    list_display = (
-        "security",
-        "trade_date",
-        "open",
-        "high",
-        "low",
-        "close",
-        "volume_grouped",
-        "amount_grouped",
-    )
-    list_select_related = ("security",)
-    list_filter = (("trade_date", admin.DateFieldListFilter),)
-    raw_id_fields = ("security",)
-    search_fields = ("security__code",)
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-    ordering = ("-trade_date",)
-    list_per_page = 100
-
-    @admin.display(description="volume (shares)", ordering="volume")
-    def volume_grouped(self, obj):
-        return grouped(obj.volume)
-
-    @admin.display(description="amount (yuan)", ordering="amount")
-    def amount_grouped(self, obj):
-        return grouped(obj.amount, 2)
-
-    def get_urls(self):
-        export = path(
-            "export/",
-            self.admin_site.admin_view(partial(bar_export_view, self)),
-            name="etfs_dailybar_export",
-        )
-        return [export, *super().get_urls()]

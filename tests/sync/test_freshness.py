@@ -19,7 +19,11 @@ from django.urls import reverse
 from etfs.models import BarRevision, DailyBar, StockInfo, SyncRun, SyncStatus, TradingDay
 from etfs.providers.base import Bar, BarRows
 from etfs.sync.calendar import SHANGHAI, record_trading_days, seed_from_shipped_file
-from etfs.sync.freshness import missing_trading_days, refresh_bar_summary
+from etfs.sync.freshness import (
+    missing_trading_days,
+    recount_missing_days,
+    refresh_bar_summary,
+)
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.prices import PriceOptions, sync_etf_prices
 from etfs.sync.upsert import upsert_fund_bars
@@ -395,3 +399,48 @@ def test_the_repair_command_recounts_bars_written_around_the_syncs():
     assert (fund.bar_count, fund.last_bar_date, fund.missing_days) == (5, dt.date(2024, 1, 10), 2)
     assert fund.days_behind == 2
     assert "recounted the bars of 1 security (final day 2024-01-12)" in out.getvalue()
+
+
+def planner_statistics(model) -> int:
+    """Rows of pg_statistic about the model's table (none: the planner guesses)."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_statistic WHERE starelid = %s::regclass",
+            [model._meta.db_table],
+        )
+        return cursor.fetchone()[0]
+
+
+def forget_statistics(*models) -> None:
+    """As after a bulk load on a server without autovacuum."""
+    with connections["default"].cursor() as cursor:
+        for model in models:
+            cursor.execute(
+                "DELETE FROM pg_statistic WHERE starelid = %s::regclass", [model._meta.db_table]
+            )
+    assert not any(planner_statistics(model) for model in models)
+
+
+def test_the_repair_command_leaves_the_planner_statistics_of_what_it_recounted():
+    """Bars loaded around the syncs, summaries rewritten: both tables analysed, so the
+    admin's lists are not planned on the numbers of before."""
+    make_bars_of(make_security(), dt.date(2024, 1, 2), 5)
+    forget_statistics(DailyBar, StockInfo)
+
+    call_command("refresh_freshness", stdout=io.StringIO())
+
+    assert planner_statistics(DailyBar) and planner_statistics(StockInfo)
+
+
+def test_a_recount_of_missing_days_leaves_the_planner_statistics_of_the_summaries():
+    fund = make_security()
+    make_bars_of(fund, dt.date(2024, 1, 2), 5)
+    forget_statistics(StockInfo)
+
+    assert recount_missing_days([dt.date(2024, 1, 3)]) == 1
+
+    assert planner_statistics(StockInfo)
+
+
+def make_bars_of(fund, first: dt.date, count: int) -> None:
+    upsert_fund_bars([(fund.pk, [bar(day) for day in days(first, count)])])

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 
-from etfs.models import StockInfo
+from etfs.models import DailyBar, StockInfo
 from etfs.sync.calendar import newest_known_final_day
-from etfs.sync.freshness import refresh_bar_summary, refresh_days_behind
+from etfs.sync.freshness import analyze, refresh_bar_summary, refresh_days_behind
 
 BATCH = 500  # securities per transaction: each locks its rows only for a moment
 
@@ -11,7 +11,7 @@ class Command(BaseCommand):
     help = (
         "Recount every security's bar count, first and last bar, missing days and days behind "
         "from the bars. The syncs keep these up to date; run this after writing bars any other "
-        "way (SQL, an import)."
+        "way (SQL, an import). Refreshes the planner's statistics of both tables."
     )
 
     def handle(self, *args, **options):
@@ -21,5 +21,7 @@ class Command(BaseCommand):
         final_day = newest_known_final_day()
         if final_day is not None:
             refresh_days_behind(final_day)
+        # Bars written around the syncs and the summaries just rewritten: fresh statistics.
+        analyze(DailyBar, StockInfo)
         what = "1 security" if len(ids) == 1 else f"{len(ids)} securities"
         self.stdout.write(f"recounted the bars of {what} (final day {final_day})")
