@@ -18,17 +18,9 @@ from decimal import Decimal
 import psycopg
 import requests
 
-from etfs.providers.eastmoney import (
-    ETF_BOARDS,
-    EXCHANGE_TO_MARKET,
-    KLINE_FIELDS,
-    KLINE_PATH,
-    KLINE_TOKEN,
-    LIST_PAGE_SIZE,
-    LIST_PATH,
-    LIST_TOKEN,
-    MARKET_TO_EXCHANGE,
-)
+from etfs.providers.eastmoney.clist import LIST_PATH, list_params
+from etfs.providers.eastmoney.klines import KLINE_PATH, kline_params
+from etfs.providers.eastmoney.wire import MARKET_TO_EXCHANGE
 
 UPSERT_SQL = """
 INSERT INTO etfs_dailybar (security_id, trade_date, open, high, low, close, volume, amount)
@@ -43,17 +35,8 @@ def page_the_list(session: requests.Session, push2_url: str) -> list[tuple[str, 
     """(code, exchange) of every fund on the ETF boards, page after page."""
     funds, page = [], 1
     while True:
-        params = {
-            "pn": page,
-            "pz": LIST_PAGE_SIZE,
-            "po": 1,
-            "np": 1,
-            "fltt": 2,
-            "fid": "f12",
-            "fs": ETF_BOARDS,
-            "ut": LIST_TOKEN,
-            "fields": "f12,f13,f14",
-        }
+        # The same request etfsync sends, asking only for code, market and name.
+        params = {**list_params(page), "fields": "f12,f13,f14"}
         data = session.get(push2_url + LIST_PATH, params=params, timeout=20).json()["data"]
         funds += [(row["f12"], MARKET_TO_EXCHANGE[row["f13"]]) for row in data["diff"]]
         if not data["diff"] or len(funds) >= data["total"]:
@@ -62,16 +45,7 @@ def page_the_list(session: requests.Session, push2_url: str) -> list[tuple[str, 
 
 
 def fetch_klines(session, push2his_url: str, code: str, exchange: str, start, end) -> list[str]:
-    params = {
-        "secid": f"{EXCHANGE_TO_MARKET[exchange]}.{code}",
-        "klt": 101,
-        "fqt": 0,
-        "beg": start.strftime("%Y%m%d"),
-        "end": end.strftime("%Y%m%d"),
-        "fields1": "f1,f2,f3,f4,f5,f6",
-        "fields2": KLINE_FIELDS,
-        "ut": KLINE_TOKEN,
-    }
+    params = kline_params(code, exchange, start, end)
     answer = session.get(push2his_url + KLINE_PATH, params=params, timeout=20).json()
     return (answer.get("data") or {}).get("klines") or []
 

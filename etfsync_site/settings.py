@@ -187,9 +187,9 @@ ETFSYNC_PROVIDERS = env.list(
     "ETFSYNC_PROVIDERS",
     default=[
         "etfs.providers.eastmoney.EastmoneyClient",
-        "etfs.providers.exchanges.SseFundList",
-        "etfs.providers.exchanges.SzseFundList",
-        "etfs.providers.eastmoney_funds.EastmoneyFundsClient",
+        "etfs.providers.sse.SseFundList",
+        "etfs.providers.szse.SzseFundList",
+        "etfs.providers.eastmoney.EastmoneyFundsClient",
     ],
 )
 ETFSYNC_EASTMONEY_PUSH2_URL = env.str(

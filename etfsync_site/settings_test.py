@@ -55,7 +55,7 @@ ETFSYNC_PROVIDERS = env.list(
     "ETFSYNC_TEST_PROVIDERS",
     default=[
         "etfs.providers.eastmoney.EastmoneyClient",
-        "etfs.providers.eastmoney_funds.EastmoneyFundsClient",
+        "etfs.providers.eastmoney.EastmoneyFundsClient",
     ],
 )
 ETFSYNC_SSE_QUERY_URL = env.str("ETFSYNC_TEST_SSE_URL", default="http://127.0.0.1:9")

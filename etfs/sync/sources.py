@@ -18,6 +18,16 @@ from etfs.providers.http import HttpConfig
 
 P = TypeVar("P", bound=Provider)
 
+# Where a source lived before its module was split (eastmoney.py became a package, exchanges.py
+# became sse.py and szse.py): settings written with the old paths keep working.
+MOVED_SOURCES = {
+    "etfs.providers.eastmoney_funds.EastmoneyFundsClient": (
+        "etfs.providers.eastmoney.EastmoneyFundsClient"
+    ),
+    "etfs.providers.exchanges.SseFundList": "etfs.providers.sse.SseFundList",
+    "etfs.providers.exchanges.SzseFundList": "etfs.providers.szse.SzseFundList",
+}
+
 
 def http_config() -> HttpConfig:
     """Timeouts, retries and the machine-wide rate limit every source shares."""
@@ -37,7 +47,7 @@ def provider_classes() -> list[type[Provider]]:
     classes = []
     for path in settings.ETFSYNC_PROVIDERS:
         try:
-            cls = import_string(path)
+            cls = import_string(MOVED_SOURCES.get(path, path))
         except ImportError as exc:
             raise ImproperlyConfigured(f"ETFSYNC_PROVIDERS: cannot import {path!r}: {exc}") from exc
         if not (isinstance(cls, type) and issubclass(cls, Provider)):

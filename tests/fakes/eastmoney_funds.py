@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from werkzeug.wrappers import Request, Response
 
-from etfs.providers.eastmoney_funds import INTERFACE_PATH
+from etfs.providers.eastmoney.fund_data import INTERFACE_PATH
 from tests.fakes.eastmoney import FakeEastmoney, _envelope
 
 THOUSANDTH = Decimal("0.001")

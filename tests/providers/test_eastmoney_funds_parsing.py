@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from etfs.providers.base import CASH, CONVERSION, SPLIT, ProviderDataError
-from etfs.providers.eastmoney_funds import (
+from etfs.providers.eastmoney.fund_actions import (
     DIVIDENDS,
     SPLITS,
     parse_action_page,

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from etfs.providers.base import XSHE, XSHG, ProviderDataError
-from etfs.providers.eastmoney import parse_index_days, parse_kline_response, parse_list_page
+from etfs.providers.eastmoney.clist import parse_list_page
+from etfs.providers.eastmoney.klines import parse_index_days, parse_kline_response
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"
 RECORDED_LIST = PAYLOADS / "eastmoney_clist_stock_gainers_pn1_pz5_2026-09-14.json"

@@ -7,18 +7,10 @@ from pathlib import Path
 import pytest
 
 from etfs.providers.base import XSHE, XSHG, ProviderBlocked, ProviderDataError, ProviderUnavailable
-from etfs.providers.exchanges import (
-    FUND_LIST_COLUMNS,
-    SseFundList,
-    SzseFundList,
-    decode_sse_answer,
-    find_tab,
-    parse_listing_date,
-    parse_sse_fund,
-    parse_sse_page,
-    parse_szse_fund,
-)
+from etfs.providers.exchange_lists import parse_listing_date
 from etfs.providers.http import HttpClient, HttpConfig
+from etfs.providers.sse import SseFundList, decode_sse_answer, parse_sse_fund, parse_sse_page
+from etfs.providers.szse import FUND_LIST_COLUMNS, SzseFundList, find_tab, parse_szse_fund
 from tests.fakes.exchanges import ExchangeFund, FakeExchanges
 
 PAYLOADS = Path("/work/shared/payloads")

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etfs.providers.base import XSHE, XSHG, ProviderDataError, bar_sanity_problem, unit_warnings
-from etfs.providers.eastmoney import parse_kline, parse_kline_response
+from etfs.providers.eastmoney.klines import parse_kline, parse_kline_response
 
 CODE = "510300"
 # Three days of 沪深300ETF: values made up, in the shape and units the source sends.

@@ -1,24 +1,18 @@
-"""The exchanges' own fund lists: SSE ``FUND_LIST`` and SZSE ShowReport catalogs 1945 and 1105.
+"""The SZSE's own ETF list (ShowReport catalog 1945) joined with its fund list (catalog 1105)
+for listing dates and fund types; a second opinion on which Shenzhen funds are listed.
 
-Wire formats: shared/providers.md section 7. They give what Eastmoney's list lacks (listing
-date, category, tracking index, manager) and a second opinion on which funds are listed.
-Neither marks delisted funds, so a fund missing here is a hint, never proof.
-``parse_*`` functions are pure; the classes do the paging.
+Wire format: shared/providers.md section 7. The answer is a list of tabs; the fund list is
+found by its columns, not by its position. ``parse_*`` functions are pure; ``SzseFundList``
+does the paging.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import html
-import json
-import re
-from decimal import Decimal
 from typing import Any
 
 from .base import (
     XSHE,
-    XSHG,
     FundProfile,
     FundProfileSource,
     ListProgress,
@@ -28,154 +22,14 @@ from .base import (
     RowProblem,
     is_security_code,
 )
+from .exchange_lists import (
+    MAX_PAGES,
+    collect_profiles,
+    int_cell,
+    parse_listing_date,
+    strip_cell,
+)
 from .http import HttpClient, HttpConfig
-
-# Far more pages than either list has (about 900 and 750 funds): a source that keeps sending
-# "one more page" is stopped here instead of paging forever.
-MAX_PAGES = 60
-
-# --- SSE --------------------------------------------------------------------------------------
-
-SSE_PATH = "/commonSoaQuery.do"
-SSE_PAGE_SIZE = 100
-SSE_REFERER = "https://www.sse.com.cn/"
-# SSE's fund sub-classes (subClass of FUND_LIST, fundType 00 = ETF) in words. The codes are not
-# documented; this reading comes from public clients (e.g. jackluson/anchor_stock's schema).
-SSE_SUBCLASSES = {
-    "01": "Equity ETF (Shanghai market)",
-    "02": "Bond ETF",
-    "03": "Equity ETF (cross-market)",
-    "04": "Cross-border ETF",
-    "06": "Gold ETF",
-    "08": "Equity ETF (cross-market)",
-    "09": "Equity ETF (STAR Market)",
-    "31": "Equity ETF (STAR Market, cross-market)",
-}
-JSONP = re.compile(r"^\s*[\w$.]+\s*\((.*)\)\s*;?\s*$", re.DOTALL)
-
-
-def strip_jsonp(text: str) -> str:
-    """``jsonpCallback123({...})`` -> ``{...}``; plain JSON passes through."""
-    match = JSONP.match(text)
-    return match.group(1) if match else text
-
-
-def decode_sse_answer(text: str) -> dict:
-    try:
-        payload = json.loads(strip_jsonp(text), parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise ProviderDataError(
-            f"SSE fund list: not JSON or JSONP ({exc.msg} at character {exc.pos})",
-            body=text[:500],
-        ) from None
-    if not isinstance(payload, dict):
-        raise ProviderDataError(f"SSE fund list: answer is {type(payload).__name__}, not an object")
-    return payload
-
-
-def parse_sse_page(payload: dict) -> tuple[list[dict], int]:
-    """The rows of one FUND_LIST page and the page count the source reports."""
-    page_help = payload.get("pageHelp")
-    rows = payload.get("result")
-    if rows is None and isinstance(page_help, dict):
-        rows = page_help.get("data")
-    if not isinstance(rows, list):
-        raise ProviderDataError("SSE fund list: neither 'result' nor 'pageHelp.data' is a list")
-    page_count = 1
-    if isinstance(page_help, dict):
-        page_count = _int(page_help.get("pageCount"), default=1)
-    return rows, page_count
-
-
-def parse_sse_fund(row: object) -> FundProfile:
-    if not isinstance(row, dict):
-        raise ProviderDataError(f"SSE fund list row is {type(row).__name__}, expected an object")
-    code = _text(row.get("fundCode"))
-    if not is_security_code(code):
-        raise ProviderDataError(f"SSE fund list row: fundCode {code!r} is not six ASCII digits")
-    name = _text(row.get("secNameFull")) or _text(row.get("fundAbbr"))
-    if not name:
-        raise ProviderDataError(f"SSE fund list row {code}: no name (secNameFull, fundAbbr)")
-    sub_class = _text(row.get("subClass"))
-    return FundProfile(
-        code=code,
-        exchange=XSHG,
-        name=name,
-        list_date=parse_listing_date(row.get("listingDate"), f"SSE fund list row {code}"),
-        category=SSE_SUBCLASSES.get(
-            sub_class, f"ETF (SSE sub-class {sub_class})" * bool(sub_class)
-        ),
-        tracking_index_code=_text(row.get("INDEX_CODE")),
-        tracking_index_name=_text(row.get("INDEX_NAME")),
-        fund_manager=_text(row.get("companyName")),
-    )
-
-
-def parse_listing_date(value: object, where: str) -> dt.date | None:
-    """``20120528`` or ``2012-05-28`` (both are seen); empty means not given."""
-    text = _text(value)
-    if not text:
-        return None
-    for layout in ("%Y%m%d", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(text, layout).date()
-        except ValueError:
-            continue
-    raise ProviderDataError(f"{where}: listing date {text!r} is neither YYYYMMDD nor YYYY-MM-DD")
-
-
-class SseFundList(FundProfileSource):
-    """The SSE's ETF list (``sqlId=FUND_LIST``, ``fundType=00``), paged 100 at a time."""
-
-    name = "sse"
-    exchange = XSHG
-
-    def __init__(self, http: HttpClient, query_url: str):
-        self.http = http
-        self.query_url = query_url.rstrip("/")
-
-    @classmethod
-    def from_settings(cls, settings: Any, http: HttpConfig) -> SseFundList:
-        # The query host answers only requests that come from its own site.
-        return cls(
-            HttpClient(dataclasses.replace(http, referer=SSE_REFERER)),
-            settings.ETFSYNC_SSE_QUERY_URL,
-        )
-
-    def fetch_page(self, page: int) -> dict:
-        params = {
-            "jsonCallBack": "jsonpCallback1",
-            "isPagination": "true",
-            "pageHelp.pageSize": SSE_PAGE_SIZE,
-            "pageHelp.pageNo": page,
-            "pageHelp.beginPage": page,
-            "pageHelp.cacheSize": 1,
-            "pageHelp.endPage": page,
-            "sqlId": "FUND_LIST",
-            "fundType": "00",
-        }
-        return decode_sse_answer(self.http.get_text(self.query_url + SSE_PATH, params))
-
-    def fund_profiles(self, on_page: ListProgress | None = None) -> ProfileFetch:
-        result = ProfileFetch(exchange=self.exchange)
-        page, page_count = 1, 1
-        while page <= min(page_count, MAX_PAGES):
-            try:
-                rows, page_count = parse_sse_page(self.fetch_page(page))
-            except ProviderError as exc:
-                result.error = exc
-                break
-            result.pages = page
-            _collect(result, rows, parse_sse_fund, "fundCode")
-            if on_page:
-                on_page(page, len(result.profiles), 0)
-            if not rows:
-                break
-            page += 1
-        return result
-
-
-# --- SZSE -------------------------------------------------------------------------------------
 
 SZSE_PATH = "/api/report/ShowReport/data"
 SZSE_PAGE_SIZE = 100
@@ -205,12 +59,6 @@ SZSE_INVESTMENT_TYPES = (
     ("商品", "Commodity"),
     ("混合", "Mixed"),
 )
-TAGS = re.compile(r"<[^>]*>")
-
-
-def strip_cell(value: object) -> str:
-    """A ShowReport cell as text: HTML tags out, entities decoded, whitespace trimmed."""
-    return html.unescape(TAGS.sub("", _text(value))).strip()
 
 
 def find_tab(payload: object, columns: dict[str, tuple[str, ...]], where: str):
@@ -226,7 +74,7 @@ def find_tab(payload: object, columns: dict[str, tuple[str, ...]], where: str):
             rows = tab.get("data") or []
             if not isinstance(rows, list):
                 raise ProviderDataError(f"{where}: the list tab's 'data' is not a list")
-            return rows, keys, _int(metadata.get("pagecount"), default=1)
+            return rows, keys, int_cell(metadata.get("pagecount"), default=1)
     wanted = ", ".join(names[0] for names in columns.values())
     raise ProviderDataError(f"{where}: no tab has the columns {wanted}")
 
@@ -327,7 +175,7 @@ class SzseFundList(FundProfileSource):
         except ProviderError as exc:
             result.error = exc
             return result
-        _collect(result, rows, lambda row: parse_szse_fund(row, keys), keys.get("code", ""))
+        collect_profiles(result, rows, lambda row: parse_szse_fund(row, keys), keys.get("code", ""))
         try:
             details, detail_keys, _ = self.report_rows("1105", FUND_TYPE_COLUMNS, selectJjlb="ETF")
         except ProviderError as exc:
@@ -365,29 +213,3 @@ def _with_fund_types(result: ProfileFetch, rows: list, keys: dict[str, str]) -> 
         else profile
         for profile in result.profiles
     ]
-
-
-# --- shared -----------------------------------------------------------------------------------
-
-
-def _collect(result: ProfileFetch, rows: list, parse, code_key: str) -> None:
-    """Parse rows into the result; a bad row is a problem of its own, the rest are kept."""
-    for row in rows:
-        try:
-            result.profiles.append(parse(row))
-        except ProviderDataError as exc:
-            code = strip_cell(row.get(code_key)) if isinstance(row, dict) else ""
-            result.problems.append(RowProblem(str(exc), code=code, row=repr(row)[:300]))
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    return str(value).strip()
-
-
-def _int(value: object, *, default: int) -> int:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default

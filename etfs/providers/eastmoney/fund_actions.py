@@ -1,50 +1,38 @@
-"""Eastmoney's fund data host: the market's fund dividend (dt=8) and split/conversion (dt=9) lists.
+"""Eastmoney's fund data host, parsed: the market's fund dividend (dt=8) and split/conversion
+(dt=9) lists.
 
 Wire format: shared/providers.md section 6. The answers are JavaScript, not JSON::
 
     var pageinfo =[74, 100, 1];//totalPages-74; countPerPage-100; currentPage-1.
     var jjfh_data=[["000005","嘉实增强信用定期债券","2014-12-24","2014-12-24","0.0212",…]];
 
-They are read as data (each ``var`` statement's value decoded as JSON), never evaluated.
-``fetch_*`` methods do the I/O; ``parse_*`` functions are pure and raise ``ProviderDataError``.
+They are read as data (each ``var`` statement's value decoded as JSON), never evaluated. The
+functions here are pure and raise ``ProviderDataError``; ``fund_data`` does the I/O.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
-from .base import (
+from ..base import (
     CASH,
     CODE_RULE,
     CONVERSION,
     SPLIT,
-    ActionFetch,
     CorporateAction,
-    CorporateActionSource,
     ProviderDataError,
-    ProviderError,
     RowProblem,
     is_security_code,
 )
-from .eastmoney import EXCHANGE_TO_MARKET, KLINE_PATH, KLINE_TOKEN, EastmoneyClient
-from .http import BODY_EXCERPT, HttpClient, HttpConfig
 
-INTERFACE_PATH = "/Data/funddataIndex_Interface.aspx"
 DIVIDENDS = 8  # dt=8: cash distributions, variables jjfh_*
 SPLITS = 9  # dt=9: splits and conversions, variables jjcf_*
 DATA_VARIABLE = {DIVIDENDS: "jjfh_data", SPLITS: "jjcf_data"}
 LIST_NAME = {DIVIDENDS: "fund dividend list (dt=8)", SPLITS: "fund split list (dt=9)"}
-# The lists reach back to 1999 (dividends) and 2005 (splits), per akshare's documentation.
-FIRST_YEAR = 1999
-# Far more pages than a year has ever had (2025: 65 dividend pages of 100 rows).
-MAX_PAGES = 500
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 VAR_RE = re.compile(r"\bvar\s+([A-Za-z_$][\w$]*)\s*=\s*")
 # The F10 pages (and some list rows) state cash in words: 每10份派现金0.8000元 is per ten units.
@@ -66,9 +54,6 @@ class ActionPage:
     actions: list[CorporateAction]
     problems: list[RowProblem] = field(default_factory=list)
     raw_rows: int = 0
-
-
-# --- parsing (pure) --------------------------------------------------------------------------
 
 
 def parse_js_variables(text: str) -> dict[str, object]:
@@ -261,107 +246,5 @@ def _date(text: str, where: str, name: str) -> dt.date | None:
         raise ProviderDataError(f"{where}: {name} {text!r} is not a date") from None
 
 
-def parse_adjusted_closes(payload: object, code: str) -> dict[dt.date, Decimal]:
-    """Date -> close of a k-line answer (used for the source's backward-adjusted series)."""
-    where = f"adjusted k-lines {code}"
-    data = payload.get("data") if isinstance(payload, dict) else None
-    if not isinstance(data, dict) or not isinstance(data.get("klines"), list):
-        raise ProviderDataError(f"{where}: no k-lines in the answer")
-    closes = {}
-    for line in data["klines"]:
-        parts = str(line).split(",")
-        try:
-            closes[dt.date.fromisoformat(parts[0])] = Decimal(parts[2])
-        except (IndexError, ValueError, InvalidOperation):
-            raise ProviderDataError(f"{where}: bad k-line {str(line)[:80]!r}") from None
-    return closes
-
-
 def _row_text(row: object) -> str:
     return json.dumps(row, ensure_ascii=False, default=str)
-
-
-# --- fetching (I/O) ---------------------------------------------------------------------------
-
-
-class EastmoneyFundsClient(CorporateActionSource):
-    """The fund data host's dividend and split lists, and the k-line host's adjusted closes."""
-
-    name = "eastmoney_funds"
-    lists = tuple(LIST_NAME.items())
-    first_year = FIRST_YEAR
-    kline_source_name = EastmoneyClient.name
-    REFERER = "https://fund.eastmoney.com/data/fundfenhong.html"
-
-    def __init__(self, http: HttpClient, fund_url: str, push2his_url: str = ""):
-        self.http = http
-        self.fund_url = fund_url.rstrip("/")
-        self.push2his_url = push2his_url.rstrip("/")
-
-    @classmethod
-    def from_settings(cls, settings: Any, http: HttpConfig) -> EastmoneyFundsClient:
-        return cls(
-            HttpClient(dataclasses.replace(http, referer=cls.REFERER)),
-            fund_url=settings.ETFSYNC_EASTMONEY_FUND_URL,
-            push2his_url=settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL,
-        )
-
-    def backward_adjusted_closes(
-        self, code: str, exchange: str, start: dt.date, end: dt.date
-    ) -> dict[dt.date, Decimal]:
-        """The source's own backward-adjusted (fqt=2) daily closes: three decimals, a check."""
-        params = {
-            "secid": f"{EXCHANGE_TO_MARKET[exchange]}.{code}",
-            "klt": 101,
-            "fqt": 2,
-            "beg": start.strftime("%Y%m%d"),
-            "end": end.strftime("%Y%m%d"),
-            "fields1": "f1,f2,f3,f4,f5,f6",
-            "fields2": "f51,f52,f53,f54,f55,f56,f57",
-            "ut": KLINE_TOKEN,
-        }
-        payload = self.http.get_json(self.push2his_url + KLINE_PATH, params)
-        return parse_adjusted_closes(payload, code)
-
-    def fetch_action_page(self, list_kind: int, year: int, page: int) -> str:
-        params = {
-            "dt": list_kind,
-            "page": page,
-            # By code: a stable order while we page (ties of one fund stay together).
-            "rank": "BZDM",
-            "sort": "asc",
-            "gs": "",
-            "ftype": "",
-            "year": year,
-        }
-        return self.http.get_text(self.fund_url + INTERFACE_PATH, params)
-
-    def corporate_actions(
-        self, list_kind: int, year: int, on_page: Callable[[int, int], None] | None = None
-    ) -> ActionFetch:
-        """Page through one list for one year. A failure midway is kept on the result with
-        the events fetched before it, so that the caller stores the good part."""
-        fetch = ActionFetch()
-        page = 1
-        while page <= MAX_PAGES:
-            text = None
-            try:
-                text = self.fetch_action_page(list_kind, year, page)
-                parsed = parse_action_page(text, list_kind)
-            except ProviderError as exc:
-                if isinstance(exc, ProviderDataError) and exc.body is None and text:
-                    exc.body = text[:BODY_EXCERPT]
-                fetch.error = exc
-                break
-            fetch.pages += 1
-            fetch.total_pages = parsed.total_pages
-            fetch.actions.extend(parsed.actions)
-            fetch.problems.extend(parsed.problems)
-            if on_page:
-                on_page(page, parsed.total_pages)
-            # An empty year answers pageinfo [0, ...] (or [1, ...] with no rows); a short last
-            # page ends the list like any other last page.
-            if page >= parsed.total_pages or parsed.raw_rows == 0:
-                break
-            page += 1
-        return fetch

@@ -1,0 +1,17 @@
+"""Eastmoney: the primary fund list, daily k-lines, the trading days and the fund events.
+
+- ``wire``: what every push2/push2his answer shares (market ids, the envelope, number cells);
+- ``klines``: the one k-line request builder (bars, the calendar index, the adjusted-close
+  cross-check) and the parsers of its answers;
+- ``clist``: the ETF boards' list with the day's quote, its parser and its paging;
+- ``client``: ``EastmoneyClient``, the source of lists, bars, day bars and trading days;
+- ``fund_actions`` / ``fund_data``: the fund data host's dividend and split lists, parsed, and
+  ``EastmoneyFundsClient``, the source of corporate actions.
+
+The two sources are importable from here (``etfs.providers.eastmoney.EastmoneyClient``).
+"""
+
+from .client import EastmoneyClient
+from .fund_data import EastmoneyFundsClient
+
+__all__ = ["EastmoneyClient", "EastmoneyFundsClient"]

@@ -1,0 +1,276 @@
+"""Eastmoney push2 ``clist``: the ETF boards with the day's quote, paged, and its parsers.
+
+After the close one pass over this list gives the day's final bar of every fund that traded.
+Wire format: shared/providers.md sections 1 and 3. ``parse_*`` functions are pure and raise
+``ProviderDataError`` naming what was wrong; ``ListPaging`` pages through the list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from ..base import (
+    Bar,
+    ListFetch,
+    Listing,
+    ListPage,
+    ListProgress,
+    ProviderDataError,
+    ProviderError,
+    RowProblem,
+    checked_bars,
+    is_security_code,
+)
+from .wire import (
+    MARKET_TO_EXCHANGE,
+    PLACEHOLDERS,
+    decimal_cell,
+    envelope_data,
+    lots_to_shares,
+    price_cell,
+    with_answer,
+)
+
+LIST_PATH = "/api/qt/clist/get"
+# The server caps a page at 100 rows whatever pz asks for (providers.md section 3).
+LIST_PAGE_SIZE = 100
+# MK0827 holds bond, gold and commodity ETFs that older clients miss.
+ETF_BOARDS = "b:MK0021,b:MK0022,b:MK0023,b:MK0024,b:MK0827"
+LIST_FIELDS = "f12,f13,f14,f2,f5,f6,f15,f16,f17,f18,f124,f297"
+LIST_TOKEN = "bd1d9ddb04089700cf9c27f6f7426281"
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+MARKET_CLOSE = dt.time(15, 0)
+# Enough passes to catch funds that moved between pages, few enough to stay polite.
+LIST_PASSES = 5
+
+
+def list_params(page: int, page_size: int = LIST_PAGE_SIZE) -> dict[str, object]:
+    """The query of one page of the ETF boards (sent to LIST_PATH)."""
+    return {
+        "pn": page,
+        "pz": page_size,
+        "po": 1,
+        "np": 1,
+        "fltt": 2,
+        "invt": 2,
+        # Sorting by code keeps rows from moving between pages while we page.
+        "fid": "f12",
+        "fs": ETF_BOARDS,
+        "ut": LIST_TOKEN,
+        "fields": LIST_FIELDS,
+    }
+
+
+# --- parsing (pure) --------------------------------------------------------------------------
+
+
+def parse_list_page(payload: object) -> ListPage:
+    """Parse one page of ``/api/qt/clist/get`` (sent with ``fltt=2`` and ``np=1``)."""
+    data = envelope_data(payload, "ETF list")
+    if data is None:  # nothing matches the boards (or the last page was passed)
+        return ListPage(total=0, listings=[])
+    if not isinstance(data, dict):
+        raise ProviderDataError(f"ETF list: 'data' is {type(data).__name__}, expected an object")
+    total = data.get("total")
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        raise ProviderDataError(f"ETF list: 'data.total' is {total!r}, expected a count")
+    rows = data.get("diff")
+    if isinstance(rows, dict):
+        raise ProviderDataError(
+            "ETF list: 'data.diff' is an object keyed by position; the request asks for a list "
+            "(np=1), so this is not the answer we asked for"
+        )
+    if rows is None:
+        rows = []
+    if not isinstance(rows, list):
+        raise ProviderDataError(f"ETF list: 'data.diff' is {type(rows).__name__}, expected a list")
+    listings, problems, seen = [], [], set()
+    for row in rows:
+        try:
+            listing = parse_listing(row)
+        except ProviderDataError as exc:
+            code = row.get("f12", "") if isinstance(row, dict) else ""
+            problems.append(RowProblem(str(exc), code=str(code), row=repr(row)[:300]))
+            continue
+        if (listing.code, listing.exchange) in seen:
+            problems.append(
+                RowProblem(
+                    f"ETF list row {listing.code}: listed twice in one answer; the first row "
+                    "was kept",
+                    code=listing.code,
+                    row=repr(row)[:300],
+                )
+            )
+            continue
+        seen.add((listing.code, listing.exchange))
+        listings.append(listing)
+    return ListPage(total=total, listings=listings, problems=problems, raw_rows=len(rows))
+
+
+def parse_listing(row: object) -> Listing:
+    if not isinstance(row, dict):
+        raise ProviderDataError(f"ETF list row is {type(row).__name__}, expected an object")
+    code = row.get("f12")
+    if isinstance(code, int) and not isinstance(code, bool):
+        code = f"{code:06d}"
+    if not is_security_code(code):
+        raise ProviderDataError(f"ETF list row: code (f12) {code!r} is not six ASCII digits")
+    market = row.get("f13")
+    if market not in MARKET_TO_EXCHANGE or isinstance(market, bool):
+        raise ProviderDataError(f"ETF list row {code}: unknown market id (f13) {market!r}")
+    name = row.get("f14")
+    if not isinstance(name, str) or name.strip() in PLACEHOLDERS:
+        raise ProviderDataError(f"ETF list row {code}: name (f14) missing")
+    where = f"ETF list row {code}"
+    lots = decimal_cell(row.get("f5"), where, "volume (f5)")
+    return Listing(
+        code=code,
+        exchange=MARKET_TO_EXCHANGE[market],
+        name=name.strip(),
+        open=price_cell(row.get("f17"), where, "open (f17)"),
+        high=price_cell(row.get("f15"), where, "high (f15)"),
+        low=price_cell(row.get("f16"), where, "low (f16)"),
+        close=price_cell(row.get("f2"), where, "last price (f2)"),
+        previous_close=price_cell(row.get("f18"), where, "previous close (f18)"),
+        volume=None if lots is None else lots_to_shares(lots, where),
+        amount=decimal_cell(row.get("f6"), where, "amount (f6)"),
+        data_date=_yyyymmdd(row.get("f297"), where),
+        updated_at=_unix_time(row.get("f124"), where),
+    )
+
+
+def _yyyymmdd(value: object, where: str) -> dt.date | None:
+    if value is None or value in PLACEHOLDERS or value == 0:
+        return None
+    try:
+        return dt.datetime.strptime(str(value), "%Y%m%d").date()
+    except ValueError:
+        raise ProviderDataError(f"{where}: data date (f297) {value!r} is not YYYYMMDD") from None
+
+
+def _unix_time(value: object, where: str) -> dt.datetime | None:
+    if value is None or value in PLACEHOLDERS or value == 0:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
+    except (TypeError, ValueError, OverflowError):
+        raise ProviderDataError(
+            f"{where}: update time (f124) {value!r} is not a timestamp"
+        ) from None
+
+
+def settled(listing: Listing, day: dt.date) -> bool:
+    """The row was last updated on ``day`` after the close, so its values are final.
+
+    Shanghai rows keep changing until about 16:11 (shared/providers.md section 5).
+    """
+    if listing.data_date != day or listing.updated_at is None:
+        return False
+    updated = listing.updated_at.astimezone(SHANGHAI)
+    return updated.date() == day and updated.time() >= MARKET_CLOSE
+
+
+def bar_from_listing(listing: Listing, day: dt.date) -> Bar | None:
+    """The day's bar from a list row, or None when the row has no full, settled one."""
+    values = (listing.open, listing.high, listing.low, listing.close, listing.amount)
+    if not settled(listing, day) or any(value is None for value in values) or not listing.volume:
+        return None
+    bar = Bar(
+        day, listing.open, listing.high, listing.low, listing.close, listing.volume, listing.amount
+    )
+    # A bar that fails a check is left to the k-line endpoint instead (nothing is recorded).
+    kept, problems = checked_bars([bar], listing.code, "list", day)
+    return bar if kept and not problems else None
+
+
+# --- paging (I/O through the given fetch) -----------------------------------------------------
+
+
+class ListPaging:
+    """The state of paging through the list: what was seen, at which page size.
+
+    ``fetch_page(page, page_size)`` returns one decoded answer.
+    """
+
+    def __init__(self, fetch_page: Callable[[int, int], object], on_page: ListProgress | None):
+        self.fetch_page = fetch_page
+        self.on_page = on_page
+        self.result = ListFetch()
+        self.seen: dict[tuple[str, str], Listing] = {}
+        self.problems: dict[tuple[str, str], RowProblem] = {}
+        self.page_size = LIST_PAGE_SIZE
+        self.requests = 0
+        self.passes = 0
+        self.ignores_paging = False
+
+    @property
+    def done(self) -> bool:
+        result = self.result
+        return (
+            result.error is not None or self.ignores_paging or self.covered >= result.reported_total
+        )
+
+    @property
+    def covered(self) -> int:
+        return len(self.seen) + sum(problem.fatal for problem in self.problems.values())
+
+    def one_pass(self) -> None:
+        self.passes += 1
+        page_number = 1
+        while True:
+            payload = None
+            try:
+                payload = self.fetch_page(page_number, self.page_size)
+                page = parse_list_page(payload)
+            except ProviderError as exc:
+                self.result.error = with_answer(exc, payload)
+                return
+            self.requests += 1
+            if page_number == 1:
+                self.result.reported_total = page.total
+                if 0 < page.raw_rows < self.page_size and page.total > page.raw_rows:
+                    # The server caps pages below what we asked (the cap changes without
+                    # notice): follow its size, or the rows between its cap and ours are lost.
+                    self.page_size = page.raw_rows
+            new = [item for item in page.listings if (item.code, item.exchange) not in self.seen]
+            self.seen.update(((item.code, item.exchange), item) for item in new)
+            keyed = {(problem.code, problem.row): problem for problem in page.problems}
+            fresh_problems = keyed.keys() - self.problems.keys()
+            self.problems.update(keyed)
+            if self.on_page:
+                self.on_page(self.requests, self.covered, self.result.reported_total)
+            if page.raw_rows == 0 or self.covered >= self.result.reported_total:
+                return
+            if not new and not fresh_problems:
+                if self.passes == 1:
+                    # On a first pass every page brings new funds unless the source ignores pn
+                    # (it repeats a page): stop, and do not ask again.
+                    self.ignores_paging = True
+                    return
+                if page.raw_rows < self.page_size:
+                    return  # a short page with nothing new: the end of this pass
+            if page_number * self.page_size >= page.total + self.page_size:
+                return  # past the end the source reports
+            page_number += 1
+
+    def finish(self) -> ListFetch:
+        self.result.pages = self.requests
+        self.result.listings = list(self.seen.values())
+        self.result.problems = list(self.problems.values())
+        return self.result
+
+
+def fetch_list(fetch_page: Callable[[int, int], object], on_page: ListProgress | None) -> ListFetch:
+    """Page through the ETF boards until the reported total is covered.
+
+    Rows that moved between pages (a source that ignores the sort order) are caught by another
+    pass, at most LIST_PASSES in all. A failure midway is kept on the result with what was
+    fetched before it, so that the caller can store the good part and say what failed.
+    """
+    paging = ListPaging(fetch_page, on_page)
+    for _ in range(LIST_PASSES):
+        paging.one_pass()
+        if paging.done:
+            break
+    return paging.finish()
