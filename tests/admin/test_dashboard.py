@@ -33,3 +33,13 @@ def test_freshness_per_exchange_with_links_to_the_funds(client):
     }
     assert freshness == {"XSHG": (3, 1, 2, 1), "XSHE": (1, 1, 0, 1)}
     assert "?freshness=behind&amp;exchange__exact=XSHG" in response.content.decode()
+
+
+def test_no_view_site_link_and_the_bare_address_leads_to_the_admin(client):
+    client.force_login(User.objects.create_superuser("root", password="unused"))
+
+    page = client.get("/admin/").content.decode()
+    home = client.get("/")
+
+    assert "View site" not in page
+    assert home.status_code == 302 and home.url == "/admin/"
