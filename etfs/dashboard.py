@@ -76,7 +76,10 @@ def trend_charts(runs: list[dict]) -> list[dict]:
     browser and carry their numbers in <title> tooltips for screen readers.
     """
     charts = []
-    for key, title, unit in (("seconds", "Duration", "s"), ("rows_written", "Rows written", "")):
+    for key, title, unit, unit_name in (
+        ("seconds", "Duration", "s", "seconds"),
+        ("rows_written", "Rows written", "", "rows"),
+    ):
         peak = max((run[key] for run in runs), default=0) or 1
         width = CHART_WIDTH / RECENT_RUNS
         bars = [
@@ -91,5 +94,7 @@ def trend_charts(runs: list[dict]) -> list[dict]:
         ]
         for bar in bars:
             bar["y"] = round(CHART_HEIGHT - bar["height"], 1)
-        charts.append({"title": title, "unit": unit, "peak": peak, "bars": bars})
+        charts.append(
+            {"title": title, "unit": unit, "unit_name": unit_name, "peak": peak, "bars": bars}
+        )
     return charts

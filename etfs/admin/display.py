@@ -19,6 +19,48 @@ def grouped(value, places: int | None = None) -> str:
     return f"{value:,.{max(places, 0)}f}"
 
 
+def number(value, places: int | None = None) -> str:
+    """A stored number as people read it: grouped, without the column's trailing zeros.
+
+    0.05000000 reads "0.05", 1,240,000.0000 reads "1,240,000", 3.9120 reads "3.912". With
+    ``places`` it is rounded there first (factors: "1.020408" rather than 20 decimals).
+    """
+    if value is None or value == "":
+        return "-"
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value))
+    if places is not None:
+        value = value.quantize(Decimal(1).scaleb(-places))
+    value = value.normalize()
+    return grouped(value, max(0, -value.as_tuple().exponent))
+
+
+def shares(value) -> str:
+    """A volume in whole shares (an adjusted volume is a fraction of the stored one)."""
+    if value is None or value == "":
+        return "-"
+    return grouped(int(Decimal(str(value)).to_integral_value()))
+
+
+def factor(value) -> str:
+    """An adjustment factor or step: six decimals are a millionth of a price, finer than any
+    price the exchanges quote."""
+    return number(value, 6)
+
+
+REVISED_FIELDS = ("open", "high", "low", "close", "volume", "amount")
+
+
+def revision_changes(revision) -> list[tuple[str, str, str]]:
+    """(field, old, new) for each value of a bar the source changed, as people read them."""
+    changes = []
+    for name in REVISED_FIELDS:
+        old, new = getattr(revision, f"old_{name}"), getattr(revision, f"new_{name}")
+        if old != new:
+            changes.append((name, number(old), number(new)))
+    return changes
+
+
 def short_duration(value: dt.timedelta | None) -> str:
     """ "2 h 03 min", "3 min 12 s", "45 s": what a person reads at a glance."""
     if value is None:

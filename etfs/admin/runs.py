@@ -13,7 +13,6 @@ from django.views.decorators.http import require_POST
 
 from etfs.models import (
     FINAL_STATUSES,
-    BarRevision,
     SourceCooldown,
     SyncRun,
     SyncRunError,
@@ -58,36 +57,6 @@ class RunLevelFilter(admin.SimpleListFilter):
         return queryset.filter(parent=None)
 
 
-class BarRevisionInline(admin.TabularInline):
-    """Bars the source changed during the run: old and new values (counted as "updated")."""
-
-    model = BarRevision
-    fields = ("security", "trade_date", "old_values", "new_values", "revised_at")
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-    verbose_name_plural = "revised bars (the first 200): open, high, low, close, volume, amount"
-
-    @admin.display(description="before")
-    def old_values(self, obj):
-        return _ohlcva(obj, "old")
-
-    @admin.display(description="after")
-    def new_values(self, obj):
-        return _ohlcva(obj, "new")
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request).select_related("security")
-        first_ids = list(queryset.order_by("id").values_list("id", flat=True)[:200])
-        return queryset.filter(id__in=first_ids)
-
-
-def _ohlcva(revision: BarRevision, side: str) -> str:
-    names = ("open", "high", "low", "close", "volume", "amount")
-    return " / ".join(str(getattr(revision, f"{side}_{name}")) for name in names)
-
-
 @admin.register(SyncRun)
 class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
     list_display = (
@@ -104,7 +73,6 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
     )
     list_filter = (RunLevelFilter, "kind", "status", "trigger")
     date_hierarchy = "queued_at"
-    inlines = [BarRevisionInline]
     actions = ["request_cancel", "retry_failed"]
     change_form_template = "admin/etfs/syncrun/change_form.html"
     fieldsets = (

@@ -9,6 +9,9 @@ from etfs.dashboard import dashboard
 register = template.Library()
 
 register.filter("grouped", display.grouped)
+register.filter("number", display.number)
+register.filter("shares", display.shares)
+register.filter("factor", display.factor)
 register.filter("short_duration", display.short_duration)
 register.filter("status_badge", display.status_badge)
 register.filter("run_progress_cell", display.run_progress_cell)
