@@ -51,6 +51,27 @@ def test_a_move_on_an_ex_date_is_explained():
     assert unexplained_jumps([(fund.pk, "510300", DAYS[1], DAYS[1])]) == []
 
 
+@pytest.mark.django_db
+def test_an_ex_date_without_a_bar_explains_the_move_of_the_next_bar():
+    # 513500's split of 2022-03-29: no bar that day, the halved price shows on the next bar.
+    fund = add_fund(
+        "513500",
+        "XSHG",
+        [
+            (dt.date(2022, 3, 28), "2.500", "2.520", "2.490", "2.510", 1000),
+            (dt.date(2022, 3, 30), "1.250", "1.262", "1.240", "1.255", 2000),
+        ],
+    )
+    CorporateAction.objects.create(
+        security=fund, ex_date=dt.date(2022, 3, 29), kind="split", ratio=2
+    )
+    written = [(fund.pk, "513500", dt.date(2022, 3, 28), dt.date(2022, 3, 30))]
+    assert unexplained_jumps(written) == []
+    # An event before the previous bar explains nothing.
+    CorporateAction.objects.filter(security=fund).update(ex_date=dt.date(2022, 3, 28))
+    assert len(unexplained_jumps(written)) == 1
+
+
 @pytest.mark.django_db(transaction=True)
 class TestListPreviousClose:
     @pytest.fixture
