@@ -9,7 +9,9 @@ of the previous close ``P`` is ``(P - c) / r``, and the backward (hfq) step is
 - backward (``hfq``): price x the day's factor (the first day keeps its raw price);
 - forward (``qfq``): price x the day's factor / the latest factor (today keeps its raw price);
 - volume: divided by the day's cumulative ratio (hfq), or scaled to today's units (qfq), so
-  splits and conversions are adjusted but cash is not.
+  splits and conversions are adjusted but cash is not; whole shares, rounded half up.
+- "today" for qfq is the market's date when the query is built: a factor whose ex-date is
+  still to come is stored already but anchors nothing until its day.
 
 Factors are stored piecewise (``AdjustmentFactor``, one row per security and ex-date) and
 joined to the bars by the query that reads them; no bar is ever rewritten.
@@ -25,7 +27,10 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 
 from django.db import models
 from django.db.models import F, FilteredRelation, Q, Value
-from django.db.models.functions import Coalesce, Round
+from django.db.models.functions import Cast, Coalesce, Round
+from django.utils import timezone
+
+from etfs.market import SHANGHAI
 
 MODES = ("none", "qfq", "hfq")
 # Stored factors: 20 places (AdjustmentFactor columns); adjusted values: 4 places.
@@ -135,8 +140,15 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def factor_relations() -> dict[str, FilteredRelation]:
-    """LEFT JOINs from a bar to the factor row in force on its day and to the latest one."""
+def market_today() -> dt.date:
+    """Today on the market's clock: an ex-date after it has not come yet."""
+    return timezone.now().astimezone(SHANGHAI).date()
+
+
+def factor_relations(today: dt.date) -> dict[str, FilteredRelation]:
+    """LEFT JOINs from a bar to the factor row in force on its day and to the one in force
+    ``today``: an event announced for a later ex-date has a stored factor row already, but
+    it must not change today's forward-adjusted prices before its day comes."""
     factors = "security__adjustment_factors"
     return {
         "day_factor": FilteredRelation(
@@ -148,7 +160,12 @@ def factor_relations() -> dict[str, FilteredRelation]:
             ),
         ),
         "latest_factor": FilteredRelation(
-            factors, condition=Q(**{f"{factors}__valid_until__isnull": True})
+            factors,
+            condition=Q(**{f"{factors}__ex_date__lte": today})
+            & (
+                Q(**{f"{factors}__valid_until__isnull": True})
+                | Q(**{f"{factors}__valid_until__gt": today})
+            ),
         ),
     }
 
@@ -179,23 +196,36 @@ def adjusted_expressions(mode: str) -> dict[str, models.Expression]:
             * factor("latest_factor", "split_factor")
             / factor("day_factor", "split_factor")
         )
-    return {
+    volume = values.pop("volume")
+    adjusted = {
         name: Round(models.ExpressionWrapper(value, output_field=decimal), 4, output_field=price)
         for name, value in values.items()
     }
+    # Whole shares: a volume is a count, rounded half up like the prices.
+    adjusted["volume"] = Cast(
+        Round(models.ExpressionWrapper(volume, output_field=decimal), 0, output_field=price),
+        models.BigIntegerField(),
+    )
+    return adjusted
 
 
-def adjust_rows_in_python(rows: Iterable[dict], factors: dict[int, list[tuple]], mode: str):
+def adjust_rows_in_python(
+    rows: Iterable[dict], factors: dict[int, list[tuple]], mode: str, today: dt.date
+):
     """The same arithmetic as ``adjusted_expressions``, for databases without exact decimals.
 
     ``factors`` maps a security id to its (ex_date, hfq_factor, split_factor) rows by date.
     """
     dates = {security: [row[0] for row in own] for security, own in factors.items()}
+
+    def in_force(security_id: int, day: dt.date) -> tuple[Decimal, Decimal]:
+        own = factors.get(security_id, [])
+        position = bisect_right(dates.get(security_id, []), day) - 1
+        return (own[position][1], own[position][2]) if position >= 0 else (ONE, ONE)
+
     for row in rows:
-        own = factors.get(row["security_id"], [])
-        position = bisect_right(dates.get(row["security_id"], []), row["trade_date"]) - 1
-        hfq, split = (own[position][1], own[position][2]) if position >= 0 else (ONE, ONE)
-        latest_hfq, latest_split = (own[-1][1], own[-1][2]) if own else (ONE, ONE)
+        hfq, split = in_force(row["security_id"], row["trade_date"])
+        latest_hfq, latest_split = in_force(row["security_id"], today)
         volume = Decimal(row["volume"])
         with localcontext(prec=PRECISION):
             # In the order the SQL computes it: multiply first, then divide.
@@ -208,7 +238,8 @@ def adjust_rows_in_python(rows: Iterable[dict], factors: dict[int, list[tuple]],
             else:
                 adjusted = {name: row[name] * hfq / latest_hfq for name in PRICES}
                 adjusted["volume"] = volume * latest_split / split
-        yield {**row, **{name: _round(value) for name, value in adjusted.items()}}
+        volume = int(adjusted.pop("volume").quantize(ONE, rounding=ROUND_HALF_UP))
+        yield {**row, **{name: _round(value) for name, value in adjusted.items()}, "volume": volume}
 
 
 def _round(value: Decimal) -> Decimal:

@@ -33,6 +33,7 @@ from etfs.adjustment import (
     adjusted_expressions,
     check_mode,
     factor_relations,
+    market_today,
 )
 
 PRICE = models.DecimalField(max_digits=14, decimal_places=4)
@@ -99,21 +100,27 @@ class PythonAdjustedIterable(ValuesIterable):
             "security_id", "ex_date", "hfq_factor", "split_factor"
         ):
             factors.setdefault(security_id, []).append(tuple(factor))
-        yield from adjust_rows_in_python(rows, factors, self.queryset._adjustment)
+        yield from adjust_rows_in_python(
+            rows, factors, self.queryset._adjustment, self.queryset._adjusted_on
+        )
 
 
 class DailyBarQuerySet(models.QuerySet):
     # "none", "qfq" or "hfq" once adjusted() was called: rows are then dicts of adjusted values.
     _adjustment: str | None = None
+    # The market's date the forward adjustment was anchored to (the factor in force then).
+    _adjusted_on: dt.date | None = None
 
     def _clone(self):
         clone = super()._clone()
         clone._adjustment = self._adjustment
+        clone._adjusted_on = self._adjusted_on
         return clone
 
     def adjusted(self, mode: str = "qfq") -> DailyBarQuerySet:
         """The bars as dicts of ``security_id``, ``trade_date``, adjusted ``open``, ``high``,
-        ``low``, ``close`` and ``volume`` (4 decimal places) and ``amount`` (unchanged).
+        ``low`` and ``close`` (4 decimal places), ``volume`` (whole shares) and ``amount``
+        (unchanged).
 
         ``mode``: "qfq" (forward: today's prices stay), "hfq" (backward: the first day's stay)
         or "none". On PostgreSQL one query joins each bar to the factor in force on its day
@@ -123,9 +130,10 @@ class DailyBarQuerySet(models.QuerySet):
         if self._adjustment is not None:
             raise ValueError("these bars are adjusted already")
         ordered = self if self.ordered else self.order_by("security_id", "trade_date")
+        today = market_today()
         if connections[self.db].vendor == "postgresql":
             clone = (
-                ordered.annotate(**factor_relations())
+                ordered.annotate(**factor_relations(today))
                 .values("security_id", "trade_date", "amount")
                 .annotate(**adjusted_expressions(mode))
             )
@@ -133,6 +141,7 @@ class DailyBarQuerySet(models.QuerySet):
             clone = ordered.values("security_id", "trade_date", *_VALUES)
             clone._iterable_class = PythonAdjustedIterable
         clone._adjustment = mode
+        clone._adjusted_on = today
         return clone
 
     def recent(self, period: str = "day", count: int = 60) -> list[dict]:

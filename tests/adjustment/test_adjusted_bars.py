@@ -6,9 +6,11 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from etfs.market import SHANGHAI
 from etfs.models import DailyBar
 from etfs.sync.factors import recompute_factors
 from tests.adjustment.history import (
@@ -73,7 +75,7 @@ def test_all_funds_are_adjusted_in_one_query_without_python_per_row(funds):
 def test_a_fund_without_events_is_adjusted_by_one(funds):
     plain = add_fund("159915", "XSHE", SPLIT_BARS[:2])
     rows = as_table(DailyBar.objects.filter(security=plain).adjusted("qfq"))
-    assert rows[dt.date(2014, 1, 15)] == ("0.9940", "0.9960", "0.9850", "0.9860", "1000000.0000")
+    assert rows[dt.date(2014, 1, 15)] == ("0.9940", "0.9960", "0.9850", "0.9860", "1000000")
 
 
 def test_adjusted_bars_resample_into_continuous_weeks(funds):
@@ -88,7 +90,7 @@ def test_adjusted_bars_resample_into_continuous_weeks(funds):
         D("1.2400"),
         D("1.2550"),
     )
-    assert week["volume"] == D("4000000.0000") and week["days"] == 2
+    assert week["volume"] == 4_000_000 and week["days"] == 2
 
 
 def test_recent_adjusted_bars_for_the_admin(funds):
@@ -127,5 +129,46 @@ def test_sqlite_gives_the_same_exact_values(mode, split_expected, dividend_expec
         D("1.2500"),
         D("1.2620"),
         D("1.2550"),
-        D("4000000.0000"),
+        4_000_000,
     )
+
+
+@pytest.mark.django_db(databases=["default", "sqlite"])
+@pytest.mark.parametrize("using", ["default", "sqlite"])
+def test_a_future_ex_date_leaves_todays_forward_prices_raw(using):
+    fund = add_fund("510050", "XSHG", DIVIDEND_BARS[:1], using=using)
+    last_day = DIVIDEND_BARS[0][0]  # 2024-11-29, a Friday
+    add_event(fund, DIVIDEND_DAY, "cash", cash="0.055", using=using)
+    if using == "default":
+        recompute_factors([fund.pk])
+    else:
+        store_factors_directly(fund, using)
+    bars = DailyBar.objects.using(using).filter(security=fund)
+    with time_machine.travel(dt.datetime(2024, 11, 29, 18, 0, tzinfo=SHANGHAI), tick=False):
+        (today,) = bars.adjusted("qfq")
+    assert (today["trade_date"], today["close"]) == (last_day, D("2.7500"))
+    # From the ex-date on, the dividend applies to what came before.
+    with time_machine.travel(dt.datetime(2024, 12, 2, 9, 0, tzinfo=SHANGHAI), tick=False):
+        (before,) = bars.adjusted("qfq")
+    assert before["close"] == D("2.6950")
+
+
+@pytest.mark.django_db(databases=["default", "sqlite"])
+@pytest.mark.parametrize("using", ["default", "sqlite"])
+def test_adjusted_volume_is_whole_shares(using):
+    # 510310's merge at 0.49977589: 1,001 units before are 500.27566... units after.
+    day = dt.date(2024, 9, 20)
+    fund = add_fund(
+        "510310",
+        "XSHG",
+        [
+            (dt.date(2024, 9, 19), "1.000", "1.000", "1.000", "1.000", 1001),
+            (day, "2.000", "2.000", "2.000", "2.000", 500),
+        ],
+        using=using,
+    )
+    add_event(fund, day, "conversion", ratio="0.49977589", using=using)
+    store_factors_directly(fund, using)
+    rows = list(DailyBar.objects.using(using).filter(security=fund).adjusted("qfq"))
+    assert [row["volume"] for row in rows] == [500, 500]
+    assert all(type(row["volume"]) is int for row in rows)
