@@ -30,6 +30,7 @@ from django.db.models import F, FilteredRelation, Q, Value
 from django.db.models.functions import Cast, Coalesce, Round
 from django.utils import timezone
 
+from etfs.event_bounds import MAX_CUMULATIVE, MAX_STEP, MIN_CUMULATIVE
 from etfs.market import SHANGHAI
 
 MODES = ("none", "qfq", "hfq")
@@ -44,13 +45,31 @@ PRICES = ("open", "high", "low", "close")
 ONE = Decimal(1)
 
 
+# Kinds whose new shares add up (the exchanges' formula: 1 + bonus + capitalisation + rights),
+# where splits and conversions multiply.
+ADDED_SHARES = ("bonus", "capitalisation", "rights")
+
+
 @dataclass(frozen=True, slots=True)
 class EventDay:
-    """All events of one security on one ex-date, combined: total cash, product of ratios."""
+    """All events of one security on one ex-date, combined.
+
+    ``cash`` is the total per unit; ``ratio`` the product of split and conversion ratios;
+    ``added`` the bonus, capitalisation and rights shares per share held (they add up);
+    ``rights_value`` what the rights cost per share held (rights price x rights per share).
+    """
 
     ex_date: dt.date
     cash: Decimal = Decimal(0)
     ratio: Decimal = ONE
+    added: Decimal = Decimal(0)
+    rights_value: Decimal = Decimal(0)
+
+    @property
+    def units(self) -> Decimal:
+        """Units after per unit before, all events of the day together."""
+        with localcontext(prec=PRECISION):
+            return self.ratio * (1 + self.added)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,30 +84,67 @@ class FactorRow:
     split_factor: Decimal
 
 
-def combine_events(events: Iterable[tuple[dt.date, Decimal, Decimal]]) -> list[EventDay]:
-    """(ex_date, cash, ratio) events -> one EventDay per ex-date, in date order."""
+def combine_events(events: Iterable[tuple]) -> list[EventDay]:
+    """(ex_date, cash, ratio[, kind, rights_price]) events -> one EventDay per ex-date, in
+    date order. ``ratio`` is units after per unit before for every kind: a bonus of 3 shares
+    per 10 is 1.3, a rights issue of 3 per 10 is 1.3 with its price."""
     days: dict[dt.date, EventDay] = {}
-    for ex_date, cash, ratio in events:
+    for ex_date, cash, ratio, *rest in events:
+        kind = rest[0] if rest else ""
+        rights_price = rest[1] if len(rest) > 1 and rest[1] else Decimal(0)
         seen = days.get(ex_date, EventDay(ex_date))
-        days[ex_date] = EventDay(ex_date, seen.cash + cash, seen.ratio * ratio)
+        with localcontext(prec=PRECISION):
+            if kind in ADDED_SHARES:
+                shares = ratio - 1
+                days[ex_date] = EventDay(
+                    ex_date,
+                    seen.cash + cash,
+                    seen.ratio,
+                    seen.added + shares,
+                    seen.rights_value + rights_price * shares,
+                )
+            else:
+                days[ex_date] = EventDay(
+                    ex_date, seen.cash + cash, seen.ratio * ratio, seen.added, seen.rights_value
+                )
     return [days[day] for day in sorted(days)]
 
 
-def step_factor(previous_close: Decimal | None, cash: Decimal, ratio: Decimal) -> Decimal:
-    """``P / ((P - c) / r)``; raises ValueError when it cannot be computed.
+def step_factor(
+    previous_close: Decimal | None,
+    cash: Decimal,
+    ratio: Decimal,
+    added: Decimal = Decimal(0),
+    rights_value: Decimal = Decimal(0),
+) -> Decimal:
+    """``P / ref`` with the ex-rights reference price
+    ``ref = (P - cash + rights price x rights) / (ratio x (1 + bonus + capitalisation + rights))``
+    (for a fund ``(P - c) / r``); raises ValueError when it cannot be computed or is beyond
+    the limits of etfs/event_bounds.py.
 
-    Without cash the step is the ratio and needs no price.
+    Without cash or rights to pay the step is the units ratio and needs no price.
     """
-    if ratio <= 0:
-        raise ValueError(f"ratio {ratio} is not positive")
-    if not cash:
-        return ratio
-    if previous_close is None:
-        raise ValueError("no stored close before the ex-date to price the cash against")
-    if previous_close <= cash:
-        raise ValueError(f"cash {cash} is not below the previous close {previous_close}")
     with localcontext(prec=PRECISION):
-        return previous_close * ratio / (previous_close - cash)
+        units = ratio * (1 + added)
+        if ratio <= 0 or units <= 0:
+            raise ValueError(f"ratio {units} is not positive")
+        if not (cash or rights_value):
+            step = units
+        elif previous_close is None:
+            raise ValueError("no stored close before the ex-date to price the cash against")
+        elif previous_close <= cash:
+            raise ValueError(f"cash {cash} is not below the previous close {previous_close}")
+        else:
+            reference = (previous_close - cash + rights_value) / units
+            step = previous_close / reference
+            if not 1 / MAX_STEP <= step <= MAX_STEP:
+                raise ValueError(
+                    f"the ex-rights reference price {reference:.10g} is more than {MAX_STEP} "
+                    f"times away from the previous close {previous_close}"
+                )
+        if not 1 / MAX_STEP <= step <= MAX_STEP:
+            raise ValueError(f"a step of {step:.10g} is beyond {MAX_STEP} either way")
+        return step
 
 
 def factor_rows(
@@ -96,21 +152,25 @@ def factor_rows(
 ) -> tuple[list[FactorRow], list[str]]:
     """The piecewise factors of one security; problems say which events could not be priced.
 
-    An event that cannot be priced (cash but no close before it) keeps a step of 1, so the
-    factors of the other events still hold; the problem is reported for the run to show.
+    An event that cannot be priced (cash but no close before it, a step beyond the limits)
+    keeps a step of 1, so the factors of the other events still hold; the problem is reported
+    for the run to show.
     """
     rows, problems = [], []
     hfq, split = ONE, ONE
     for index, day in enumerate(days):
         previous_close = close_before(day.ex_date)
         try:
-            step = step_factor(previous_close, day.cash, day.ratio)
-        except ValueError as exc:
+            step = step_factor(previous_close, day.cash, day.ratio, day.added, day.rights_value)
+            units = day.units
+            with localcontext(prec=PRECISION):
+                _check_cumulative(hfq * step, split * units)
+        except (ValueError, ArithmeticError) as exc:
             problems.append(f"{day.ex_date}: {exc}; factor 1 used")
-            step = ONE
+            step, units = ONE, ONE
         with localcontext(prec=PRECISION):
             hfq *= step
-            split *= day.ratio
+            split *= units
         following = days[index + 1].ex_date if index + 1 < len(days) else None
         rows.append(
             FactorRow(
@@ -118,7 +178,7 @@ def factor_rows(
                 valid_until=following,
                 previous_close=previous_close,
                 cash=day.cash.quantize(CASH_PLACES),
-                ratio=day.ratio.quantize(RATIO_PLACES),
+                ratio=_stored(units, RATIO_PLACES),
                 step=_stored(step),
                 hfq_factor=_stored(hfq),
                 split_factor=_stored(split),
@@ -127,8 +187,17 @@ def factor_rows(
     return rows, problems
 
 
-def _stored(value: Decimal) -> Decimal:
-    return value.quantize(FACTOR_PLACES, rounding=ROUND_HALF_EVEN)
+def _check_cumulative(hfq: Decimal, split: Decimal) -> None:
+    for name, value in (("cumulative factor", hfq), ("cumulative share ratio", split)):
+        if not MIN_CUMULATIVE <= value <= MAX_CUMULATIVE:
+            raise ValueError(
+                f"the {name} would be {value:.6g}, outside [{MIN_CUMULATIVE}, {MAX_CUMULATIVE}]"
+            )
+
+
+def _stored(value: Decimal, places: Decimal = FACTOR_PLACES) -> Decimal:
+    with localcontext(prec=PRECISION):
+        return value.quantize(places, rounding=ROUND_HALF_EVEN)
 
 
 # --- reading: adjusted bars -----------------------------------------------------------------

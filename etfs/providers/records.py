@@ -143,6 +143,7 @@ class CorporateAction:
     record_date: dt.date | None = None
     pay_date: dt.date | None = None
     row: str = ""  # the source's row as text, kept with the stored event
+    rights_price: Decimal = Decimal(0)  # yuan per share, for a rights issue
 
 
 @dataclass

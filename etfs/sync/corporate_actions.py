@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from etfs.models import CorporateAction, StockInfo, SyncKind, SyncRun, SyncStatus, SyncTrigger
+from etfs.event_bounds import event_problem
+from etfs.models import (
+    CorporateAction,
+    StockInfo,
+    SyncKind,
+    SyncRun,
+    SyncRunError,
+    SyncStatus,
+    SyncTrigger,
+)
 from etfs.providers.base import CorporateAction as ActionRecord
 from etfs.providers.base import CorporateActionSource, ProviderBlocked
 
@@ -196,6 +205,7 @@ def store_actions(
     """Insert new events and update changed ones; rows of funds we do not hold are skipped."""
     result = StoredActions()
     wanted: dict[tuple[int, dt.date, str], ActionRecord] = {}
+    conflicting: set[tuple[int, dt.date, str]] = set()
     for action in actions:
         ids = etfs.get(action.code, [])
         if len(ids) != 1:
@@ -208,7 +218,24 @@ def store_actions(
                     severity="warning",
                 )
             continue
-        wanted[(ids[0], action.ex_date, action.kind)] = action
+        if problem := event_problem(action.cash, action.ratio, action.rights_price):
+            _reject(recorder, action, ids[0], problem)
+            continue
+        key = (ids[0], action.ex_date, action.kind)
+        seen = wanted.get(key)
+        if seen is not None and _values(seen) != _values(action):
+            conflicting.add(key)
+        wanted.setdefault(key, action)
+    for key in conflicting:
+        # Two rows for one event that disagree: neither is taken over the other.
+        action = wanted.pop(key)
+        _reject(
+            recorder,
+            action,
+            key[0],
+            f"{action.kind} event listed more than once with different values; the stored "
+            "event (if any) is kept",
+        )
     if not wanted:
         return result
     existing = {
@@ -218,7 +245,7 @@ def store_actions(
     new, changed = [], []
     for key, action in wanted.items():
         row = existing.get(key)
-        values = {name: getattr(action, name) for name in COMPARED}
+        values = _values(action)
         if row is None:
             new.append(_new_row(key, action, provider))
         elif any(getattr(row, name) != value for name, value in values.items()):
@@ -238,6 +265,21 @@ def store_actions(
         )
     result.created, result.updated = len(new), len(changed)
     return result
+
+
+def _values(action: ActionRecord) -> dict:
+    return {name: getattr(action, name) for name in COMPARED}
+
+
+def _reject(recorder: RunRecorder, action: ActionRecord, security_id: int, why: str) -> None:
+    recorder.problem(
+        f"{action.code} {action.ex_date}: {why}",
+        code=action.code,
+        severity=SyncRunError.Severity.REJECTED,
+        detail=action.row,
+        security_id=security_id,
+    )
+    recorder.add(rows_rejected=1)
 
 
 def _new_row(key, action: ActionRecord, provider: str) -> CorporateAction:

@@ -68,10 +68,15 @@ def recompute_factors(security_ids: Iterable[int]) -> FactorUpdate:
     for row in AdjustmentFactor.objects.filter(security_id__in=ids).order_by("ex_date"):
         stored[row.security_id].append(tuple(getattr(row, name) for name in FACTOR_FIELDS))
     for security_id in ids:
-        computed, problems = factor_rows(
-            combine_events(events.get(security_id, [])),
-            lambda day, security_id=security_id: closes.get((security_id, day)),
-        )
+        try:
+            computed, problems = factor_rows(
+                combine_events(events.get(security_id, [])),
+                lambda day, security_id=security_id: closes.get((security_id, day)),
+            )
+        except (ArithmeticError, ValueError) as exc:
+            # One security's events never stop the others' factors (or the run).
+            update.problems.append((security_id, f"factors not computed: {exc}"))
+            continue
         update.problems.extend((security_id, problem) for problem in problems)
         wanted = [tuple(getattr(row, name) for name in FACTOR_FIELDS) for row in computed]
         if wanted != stored.get(security_id, []):

@@ -88,6 +88,38 @@ def test_cash_is_stored_per_unit_whether_given_per_unit_or_per_ten(text, per_uni
     assert parse_cash_per_unit(text, "row") == per_unit
 
 
+@pytest.mark.parametrize(
+    "text", ["每10份派现金-0.8000元", "每份派现金 - 0.0212元", "每10份派现金−0.8元"]
+)
+def test_a_negative_cash_text_is_rejected(text):
+    with pytest.raises(ProviderDataError, match="is negative"):
+        parse_cash_per_unit(text, "row")
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ('["510050","50ETF","2025-01-02","2025-01-03","12000000000","2025-01-06"]', "cash"),
+        ('["510050","50ETF","2025-01-02","2025-01-03","每10份派现金-0.8000元",""]', "negative"),
+    ],
+)
+def test_dividend_rows_beyond_the_limits_are_rejected_with_a_message(row, message):
+    body = f"var pageinfo=[1,100,1];var jjfh_data=[{row}];"
+    page = parse_action_page(body, DIVIDENDS)
+    assert page.actions == []
+    (problem,) = page.problems
+    assert message in problem.message and problem.code == "510050"
+
+
+@pytest.mark.parametrize("ratio", ["100000000", "0.00000000001"])
+def test_split_ratios_beyond_the_limits_are_rejected_with_a_message(ratio):
+    row = f'["159220","ETF","2025-11-07","份额分拆","{ratio}"]'
+    page = parse_action_page(split_page(row), SPLITS)
+    assert page.actions == []
+    (problem,) = page.problems
+    assert "outside [0.0001, 10000]" in problem.message
+
+
 def test_an_empty_year_has_no_rows():
     page = parse_action_page("var pageinfo=[0,100,1];var jjfh_data=[];", DIVIDENDS)
     assert (page.total_pages, page.actions, page.raw_rows) == (0, [], 0)

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from etfs.event_bounds import event_problem
+
 from ..base import (
     CASH,
     CODE_RULE,
@@ -36,7 +38,7 @@ LIST_NAME = {DIVIDENDS: "fund dividend list (dt=8)", SPLITS: "fund split list (d
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 VAR_RE = re.compile(r"\bvar\s+([A-Za-z_$][\w$]*)\s*=\s*")
 # The F10 pages (and some list rows) state cash in words: 每10份派现金0.8000元 is per ten units.
-CASH_TEXT_RE = re.compile(r"每\s*(\d*)\s*份[^0-9.]*([0-9]+(?:\.[0-9]+)?)")
+CASH_TEXT_RE = re.compile(r"每\s*(\d*)\s*份[^0-9.+\-−]*([+\-−]?)\s*([0-9]+(?:\.[0-9]+)?)")
 NUMBER_RE = re.compile(r"^[0-9]+(?:\.[0-9]+)?$")
 # "1:2" or "1:2.000000" for a ratio written as old:new units.
 RATIO_PAIR_RE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*[:：]\s*([0-9]+(?:\.[0-9]+)?)$")
@@ -134,6 +136,8 @@ def parse_dividend_row(row: object) -> CorporateAction:
     cash = parse_cash_per_unit(cells[4], where)
     if cash <= 0:
         raise ProviderDataError(f"{where} {ex_date}: cash per unit is {cash}, not positive")
+    if problem := event_problem(cash, Decimal(1)):
+        raise ProviderDataError(f"{where} {ex_date}: {problem}")
     return CorporateAction(
         code=code,
         ex_date=ex_date,
@@ -167,6 +171,8 @@ def parse_split_row(row: object) -> CorporateAction:
         raise ProviderDataError(f"{where} {ex_date}: no split or conversion type in {pair}")
     if len(ratios) != 1:
         raise ProviderDataError(f"{where} {ex_date}: no ratio in {pair}")
+    if problem := event_problem(Decimal(0), ratios[0]):
+        raise ProviderDataError(f"{where} {ex_date}: {problem}")
     return CorporateAction(
         code=code,
         ex_date=ex_date,
@@ -201,7 +207,9 @@ def parse_cash_per_unit(text: object, where: str) -> Decimal:
         units = int(match.group(1) or 1)
         if units <= 0:
             raise ProviderDataError(f"{where}: cash {value!r} is per {units} units")
-        return Decimal(match.group(2)) / units
+        if match.group(2) in ("-", "−"):
+            raise ProviderDataError(f"{where}: cash {value!r} is negative")
+        return Decimal(match.group(3)) / units
     raise ProviderDataError(f"{where}: cash per unit {value!r} is not a number")
 
 
