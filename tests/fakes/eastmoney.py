@@ -457,7 +457,7 @@ GARBAGE = (
     lambda parts: parts[:4],
     lambda parts: ["2024-02-30", *parts[1:]],
     lambda parts: [*parts[:5], "-", *parts[6:]],
-    lambda parts: [*parts[:5], "12.5", *parts[6:]],  # a fraction of a lot
+    lambda parts: [*parts[:5], "0x10", *parts[6:]],  # a volume that is not a decimal
     lambda parts: [parts[0], *["12345678901.000"] * 4, *parts[5:]],  # too large for any column
 )
 

@@ -348,7 +348,6 @@ class TestKlines:
             (kline(close="0"), "close is a placeholder '0'"),
             (kline(day="2024-13-01"), "bad date '2024-13-01'"),
             ("2024-01-02,3.500,3.480", "has 3 fields"),
-            (kline(lots="12.5"), "not a whole number of lots"),
         ],
     )
     def test_an_impossible_bar_is_a_problem_and_the_others_are_kept(self, line, reason):
@@ -362,6 +361,19 @@ class TestKlines:
         assert reason in problem.message
         assert problem.fatal
         assert problem.code == "510300"
+
+    @pytest.mark.parametrize(("lots", "shares"), [("12.5", 1250), ("12.345", 1235)])
+    def test_a_fraction_of_a_lot_keeps_the_bar_rounded_with_a_warning(self, lots, shares):
+        line = kline(day="2024-01-03", lots=lots)
+        series = self.parse([kline(day="2024-01-02"), line])
+
+        assert [bar.volume for bar in series.bars][1] == shares
+        [problem] = [problem for problem in series.problems if "lots" in problem.message]
+        assert problem.message == (
+            f"k-lines 510300 2024-01-03: volume {lots} is not a whole number of lots; stored "
+            f"as {shares} shares (rounded half up)"
+        )
+        assert not problem.fatal and problem.row == line
 
     def test_a_bar_after_today_is_refused(self):
         lines = [kline(day="2024-01-02"), kline(day="2024-01-03")]

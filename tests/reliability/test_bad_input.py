@@ -72,13 +72,20 @@ class TestMalformedKlines:
 
         run = sync_prices()
 
-        assert run.status == SyncStatus.SUCCEEDED  # the fund answered; its bars were refused
-        rejected = list(run.errors.all())
+        # The fund answered, but not one of its bars was good: it failed, the run is partial.
+        assert run.status == SyncStatus.PARTIAL
+        assert (run.items_done, run.items_failed) == (6, 1)
+        rejected = list(run.errors.filter(severity=REJECTED))
         served = len(served_bars(server, codes={CODE}))
         assert len(rejected) == run.rows_rejected == served
         assert {(error.code, error.severity) for error in rejected} == {(CODE, REJECTED)}
+        failed = run.errors.get(severity=ERROR)
+        assert failed.message == (
+            f"k-lines {CODE}: every one of the {served} row(s) was rejected; first: "
+            f"{rejected[0].message}"
+        )
         assert run.error_summary == (
-            "1 ETF(s) have no bar for 2024-03-29: suspended, or missing at the source; "
+            f"1 of 6 ETF(s) failed, first: {CODE}: {failed.message}; "
             f"{served} bar(s) rejected by sanity checks"
         )
         reasons = " | ".join(error.message for error in rejected)
@@ -89,7 +96,7 @@ class TestMalformedKlines:
             "k-line has 4 fields, expected 11",
             "bad date '2024-02-30'",
             "volume or amount is a placeholder",
-            "volume 12.5 is not a whole number of lots",
+            "volume '0x10' is not a number",
             "implausibly large",
         ):
             assert reason in reasons

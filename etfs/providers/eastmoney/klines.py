@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ..base import (
     Bar,
@@ -30,7 +30,6 @@ from .wire import (
     SHARES_PER_LOT,
     decimal_cell,
     envelope_data,
-    lots_to_shares,
     price_cell,
 )
 
@@ -101,6 +100,8 @@ def parse_kline_response(
         if reason:
             problems.append(RowProblem(f"{where} {bar.trade_date}: {reason}", code, str(line)))
             continue
+        if warning := _fractional_lots_warning(line, bar, code, where):
+            problems.append(warning)
         bars.append(bar)
     bars, duplicates = drop_duplicate_dates(bars, code, where)
     problems.extend(duplicates)
@@ -204,9 +205,28 @@ def parse_kline(line: object, where: str) -> Bar:
         raise ProviderDataError(f"{at}: volume or amount is a placeholder")
     return Bar(
         trade_date=trade_date,
-        volume=lots_to_shares(lots, at),
+        volume=lots_to_whole_shares(lots),
         amount=amount,
         **values,
+    )
+
+
+def lots_to_whole_shares(lots: Decimal) -> int:
+    """Shares from lots of 100, rounded half up to a whole share (a k-line's volume in lots
+    is sometimes written with decimals; the bar is kept, with a warning from the caller)."""
+    return int((lots * SHARES_PER_LOT).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def _fractional_lots_warning(line: str, bar: Bar, code: str, where: str) -> RowProblem | None:
+    lots = Decimal(line.split(",")[5])
+    if lots == lots.to_integral_value():
+        return None
+    return RowProblem(
+        f"{where} {bar.trade_date}: volume {lots} is not a whole number of lots; stored as "
+        f"{bar.volume} shares (rounded half up)",
+        code=code,
+        row=line[:300],
+        fatal=False,
     )
 
 

@@ -14,6 +14,7 @@ from etfs.providers.base import (
     DailyBarSource,
     ListPassBarSource,
     ProviderBlocked,
+    ProviderDataError,
     ProviderError,
 )
 
@@ -178,11 +179,25 @@ def store_klines(
             rows_rejected=rejected,
             warnings=len(result.problems) - rejected,
         )
+        if rejected and not len(result.bars):
+            recorder.item_failed(
+                plan.code, every_row_rejected(plan.code, result), security_id=plan.security_id
+            )
+            continue
         # After a batch, the full check: with batches written more often than once a second,
         # the clock alone would never let a cancel or another worker's ban through.
         if recorder.check_stop(force=batches.add(plan, bars)):
             break  # at an ETF boundary; what was fetched is still written below
     batches.write()
+
+
+def every_row_rejected(code: str, result) -> ProviderDataError:
+    """A fund whose answer had rows but not one good bar failed, whatever the run's others."""
+    first = next(problem.message for problem in result.problems if problem.fatal)
+    rejected = sum(problem.fatal for problem in result.problems)
+    return ProviderDataError(
+        f"k-lines {code}: every one of the {rejected} row(s) was rejected; first: {first}"
+    )
 
 
 def _until(bars: Sequence[Bar], day: dt.date) -> Sequence[Bar]:
