@@ -25,6 +25,14 @@ class ListingStatus(models.TextChoices):
     DELISTED = "delisted", "Delisted"
 
 
+class Board(models.TextChoices):
+    """A stock's board; funds have none (an empty ``board``)."""
+
+    MAIN = "main", "Main board"
+    STAR = "star", "STAR Market"
+    CHINEXT = "chinext", "ChiNext"
+
+
 six_digit_code = RegexValidator(CODE_PATTERN, f"A security code is {CODE_RULE}.")
 
 
@@ -99,6 +107,21 @@ class StockInfo(models.Model):
         max_length=50, blank=True, help_text="Fund category in words, from the exchange's list."
     )
     list_date = models.DateField(null=True, blank=True)
+    board = models.CharField(
+        max_length=10, choices=Board.choices, blank=True, help_text="Stocks only; empty for funds."
+    )
+    is_st = models.BooleanField(
+        "ST", default=False, help_text="On the risk-warning (ST, *ST) board at the last list sync."
+    )
+    delist_date = models.DateField(
+        null=True, blank=True, help_text="The exchange's delisting date, from its delisted list."
+    )
+    history_unavailable_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the source answered no k-lines at all for this delisted security: "
+        "a fact about it (long-delisted stocks have none there), not asked again.",
+    )
     # The profile the exchanges' own lists give (etfs/providers/exchanges.py).
     tracking_index_code = models.CharField(max_length=20, blank=True)
     tracking_index_name = models.CharField(max_length=100, blank=True)
@@ -161,11 +184,37 @@ class StockInfo(models.Model):
             models.CheckConstraint(
                 condition=Q(code__regex=CODE_PATTERN), name="stockinfo_code_six_digits"
             ),
+            models.CheckConstraint(
+                condition=Q(board__in=["", *Board.values]), name="stockinfo_board_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_etf=False) | Q(board=""), name="stockinfo_fund_without_board"
+            ),
         ]
         indexes = [models.Index(fields=["exchange", "is_etf"], name="stockinfo_exchange_etf")]
 
     def __str__(self) -> str:
         return f"{self.code}.{self.exchange} {self.name}"
+
+
+class SecurityName(models.Model):
+    """A name a security carried, from the day a list sync first saw it: names are history
+    (ST on and off, renames, the N/C marks of new listings), never a key."""
+
+    security = models.ForeignKey(StockInfo, on_delete=models.CASCADE, related_name="names")
+    name = models.CharField(max_length=100)
+    first_seen = models.DateField()
+
+    class Meta:
+        ordering = ["security", "first_seen", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["security", "first_seen", "name"], name="securityname_security_day_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (from {self.first_seen})"
 
 
 class DailyBar(models.Model):
@@ -274,6 +323,9 @@ class BarRevision(models.Model):
 class SyncKind(models.TextChoices):
     ETF_LISTS = "etf_lists", "ETF lists"
     ETF_PRICES = "etf_prices", "ETF prices"
+    STOCK_LISTS = "stock_lists", "Stock lists"
+    STOCK_PRICES = "stock_prices", "Stock prices"
+    FULL_SYNC = "full_sync", "Full sync"
     CORPORATE_ACTIONS = "corporate_actions", "Corporate actions"
     CALENDAR = "calendar", "Trading calendar"
 

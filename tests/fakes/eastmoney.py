@@ -74,6 +74,11 @@ class FakeFund:
     bars: list[FakeBar] = field(default_factory=list)
     change_pct: Decimal = Decimal("0")
 
+    def on_board(self, tokens: set[str]) -> bool:
+        """Funds are on the ETF boards: any ``fs`` that names no stock board (see
+        tests/fakes/eastmoney_stocks.py)."""
+        return not any(token.startswith("m:") for token in tokens)
+
     def list_row(
         self, fields: set[str], today_only: dt.date | None, updated: dt.time | None = None
     ) -> dict:
@@ -364,8 +369,9 @@ class FakeEastmoney:
         sort_field = self.forced_sort_field or request.args.get("fid", "f3")
         descending = request.args.get("po", "1") == "1"
         fields = set(request.args.get("fields", "f12,f13,f14").split(","))
+        boards = {token.strip() for token in request.args.get("fs", "").split(",")}
         funds = sorted(
-            self._listed_funds(),
+            (fund for fund in self._listed_funds() if fund.on_board(boards)),
             key=lambda fund: fund.code if sort_field == "f12" else fund.change_pct,
             reverse=descending,
         )
@@ -413,14 +419,16 @@ class FakeEastmoney:
         lines = [bar.kline() for bar in fund.bars if begin <= bar.day <= end]
         if fault == "garbage":
             lines = [_garbage(line, index) for index, line in enumerate(lines)]
+        # Stocks (tests/fakes/eastmoney_stocks.py) have 2 decimals; a long-delisted one no rows.
+        empty = getattr(fund, "empty_klines", False)
         return _envelope(
             {
                 "code": fund.code,
                 "market": fund.market,
                 "name": fund.name,
-                "decimal": 3,
-                "dktotal": len(fund.bars),
-                "klines": lines,
+                "decimal": getattr(fund, "decimal", 3),
+                "dktotal": 0 if empty else len(fund.bars),
+                "klines": [] if empty else lines,
             }
         )
 

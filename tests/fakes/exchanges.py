@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from .exchange_stocks import ExchangeStock, sse_stock_answer, szse_stock_answer
+
 
 @dataclass
 class ExchangeFund:
@@ -74,8 +76,13 @@ def sample_funds() -> list[ExchangeFund]:
 
 
 class FakeExchanges:
-    def __init__(self, funds: list[ExchangeFund] | None = None):
+    def __init__(
+        self, funds: list[ExchangeFund] | None = None, stocks: list[ExchangeStock] | None = None
+    ):
         self.funds = list(sample_funds() if funds is None else funds)
+        # The stock lists, listed and delisted (tests/fakes/exchange_stocks.py).
+        self.stocks = list(stocks or [])
+        self.sse_stock_page_size = 25
         self.sse_page_size = 2  # small pages, so that paging is exercised
         self.szse_page_size = 2
         self.sse_date_format = "%Y%m%d"
@@ -117,6 +124,8 @@ class FakeExchanges:
         self.requests.append(request)
         if request.path == "/commonSoaQuery.do":
             response = self._fault("XSHG") or self.sse(request)
+        elif request.path in ("/sseQuery/commonQuery.do", "/commonQuery.do"):
+            response = self._fault("XSHG") or self.sse_stocks(request)
         elif request.path == "/api/report/ShowReport/data":
             response = self._fault("XSHE") or self.szse(request)
         else:
@@ -176,9 +185,19 @@ class FakeExchanges:
             "TRUSTEE_NAME": "中国工商银行股份有限公司",
         }
 
+    def sse_stocks(self, request: Request) -> Response:
+        if "sse.com.cn" not in request.headers.get("Referer", ""):
+            return Response("<html>403 Forbidden</html>", status=403, content_type="text/html")
+        if request.args.get("sqlId") != "COMMON_SSE_CP_GPJCTPZ_GPLB_GP_L":
+            return Response("{}", content_type="application/json")
+        stocks = [stock for stock in self.stocks if stock.exchange == "XSHG"]
+        return sse_stock_answer(stocks, request, self.sse_stock_page_size)
+
     # -- SZSE --
     def szse(self, request: Request) -> Response:
         catalog = request.args.get("CATALOGID")
+        if catalog in ("1110", "1793_ssgs"):
+            return szse_stock_answer([s for s in self.stocks if s.exchange == "XSHE"], request)
         page = int(request.args.get("tab1PAGENO", 1))
         funds = self.of("XSHE")
         size = min(int(request.args.get("tab1PAGESIZE", 20)), self.szse_page_size)
