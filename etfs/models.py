@@ -46,6 +46,31 @@ class StockInfoQuerySet(models.QuerySet):
             queryset = queryset.filter(exchange=exchange)
         return queryset
 
+    def stocks(
+        self, exchange: str | None = None, board: str | None = None, *, include_delisted=False
+    ):
+        """Stocks (listed ones unless asked otherwise), optionally of one exchange or board."""
+        queryset = self.filter(is_etf=False)
+        if not include_delisted:
+            queryset = queryset.filter(status=ListingStatus.LISTED)
+        if exchange:
+            queryset = queryset.filter(exchange=exchange)
+        if board:
+            queryset = queryset.filter(board=board)
+        return queryset
+
+    def stock_count_by_exchange(self) -> dict[str, int]:
+        counts = dict.fromkeys(Exchange.values, 0)
+        rows = self.stocks().order_by().values_list("exchange").annotate(n=Count("id"))
+        counts.update(dict(rows))
+        return counts
+
+    def stock_count_by_board(self) -> dict[str, int]:
+        counts = dict.fromkeys(Board.values, 0)
+        rows = self.stocks().order_by().values_list("board").annotate(n=Count("id"))
+        counts.update(dict(rows))
+        return counts
+
     def etf_codes_among(self, codes) -> set[str]:
         """Which of ``codes`` are ETFs we hold, delisted ones included (their history stays)."""
         etfs = self.etfs(include_delisted=True).filter(code__in=codes)

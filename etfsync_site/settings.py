@@ -181,8 +181,9 @@ if env.str("EMAIL_URL", default=""):
 
 # --- etfsync -------------------------------------------------------------------------------
 # The data sources, by dotted path, in order of preference (etfs/sync/sources.py). Eastmoney
-# gives the live fund list and the bars; the exchanges' own lists give each fund's profile and
-# check Eastmoney's list. A comma-separated list in the environment replaces the default.
+# gives the live fund and stock lists and the bars; the exchanges' own lists give each fund's
+# profile and each stock's listing and delisting dates, and check Eastmoney's lists. A
+# comma-separated list in the environment replaces the default.
 ETFSYNC_PROVIDERS = env.list(
     "ETFSYNC_PROVIDERS",
     default=[
@@ -190,6 +191,9 @@ ETFSYNC_PROVIDERS = env.list(
         "etfs.providers.sse.SseFundList",
         "etfs.providers.szse.SzseFundList",
         "etfs.providers.eastmoney.EastmoneyFundsClient",
+        "etfs.providers.eastmoney.EastmoneyStockList",
+        "etfs.providers.exchange_stocks.SseStockList",
+        "etfs.providers.exchange_stocks.SzseStockList",
     ],
 )
 ETFSYNC_EASTMONEY_PUSH2_URL = env.str(

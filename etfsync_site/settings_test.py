@@ -56,6 +56,7 @@ ETFSYNC_PROVIDERS = env.list(
     default=[
         "etfs.providers.eastmoney.EastmoneyClient",
         "etfs.providers.eastmoney.EastmoneyFundsClient",
+        "etfs.providers.eastmoney.EastmoneyStockList",
     ],
 )
 ETFSYNC_SSE_QUERY_URL = env.str("ETFSYNC_TEST_SSE_URL", default="http://127.0.0.1:9")

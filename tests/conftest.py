@@ -14,6 +14,9 @@ from tests.database_server import embedded_postgres_reason, first_line
 from tests.fakes.eastmoney import FakeEastmoney, make_funds
 from tests.qcluster import QCluster
 
+# Fixtures of a market with stocks beside the ETFs (stock_market).
+pytest_plugins = ["tests.stock_market"]
+
 TEST_SETTINGS = "etfsync_site.settings_test"
 BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

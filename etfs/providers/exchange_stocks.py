@@ -24,16 +24,11 @@ from .base import (
     RowProblem,
     is_security_code,
 )
-from .exchanges import (
-    SSE_REFERER,
-    SZSE_PATH,
-    decode_sse_answer,
-    find_tab,
-    parse_listing_date,
-    strip_cell,
-)
+from .exchange_lists import parse_listing_date, strip_cell
 from .http import HttpClient, HttpConfig
+from .sse import SSE_REFERER, decode_sse_answer
 from .stocks import ExchangeStockFetch, ExchangeStockSource, StockProfile, board_of
+from .szse import SZSE_PATH, find_tab
 
 # About 2,300 SSE and 2,900 SZSE stocks: far more pages than either list has, so that a
 # source that keeps sending "one more page" is stopped.

@@ -65,6 +65,7 @@ class Listing:
     amount: Decimal | None = None  # yuan
     data_date: dt.date | None = None
     updated_at: dt.datetime | None = None
+    list_date: dt.date | None = None  # a stock list's listing date (Eastmoney's f26)
 
 
 @dataclass(frozen=True, slots=True)

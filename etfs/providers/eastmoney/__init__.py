@@ -5,13 +5,16 @@
   cross-check) and the parsers of its answers;
 - ``clist``: the ETF boards' list with the day's quote, its parser and its paging;
 - ``client``: ``EastmoneyClient``, the source of lists, bars, day bars and trading days;
+- ``stocks``: the A-share boards and the risk-warning board through the same list request,
+  and ``EastmoneyStockList``, the source of the stock list and the stocks' list pass;
 - ``fund_actions`` / ``fund_data``: the fund data host's dividend and split lists, parsed, and
   ``EastmoneyFundsClient``, the source of corporate actions.
 
-The two sources are importable from here (``etfs.providers.eastmoney.EastmoneyClient``).
+The sources are importable from here (``etfs.providers.eastmoney.EastmoneyClient``).
 """
 
 from .client import EastmoneyClient
 from .fund_data import EastmoneyFundsClient
+from .stocks import EastmoneyStockList
 
-__all__ = ["EastmoneyClient", "EastmoneyFundsClient"]
+__all__ = ["EastmoneyClient", "EastmoneyFundsClient", "EastmoneyStockList"]

@@ -45,8 +45,13 @@ MARKET_CLOSE = dt.time(15, 0)
 LIST_PASSES = 5
 
 
-def list_params(page: int, page_size: int = LIST_PAGE_SIZE) -> dict[str, object]:
-    """The query of one page of the ETF boards (sent to LIST_PATH)."""
+def list_params(
+    page: int,
+    page_size: int = LIST_PAGE_SIZE,
+    boards: str = ETF_BOARDS,
+    fields: str = LIST_FIELDS,
+) -> dict[str, object]:
+    """The query of one page of the ETF boards, or of other ``boards`` (sent to LIST_PATH)."""
     return {
         "pn": page,
         "pz": page_size,
@@ -56,9 +61,9 @@ def list_params(page: int, page_size: int = LIST_PAGE_SIZE) -> dict[str, object]
         "invt": 2,
         # Sorting by code keeps rows from moving between pages while we page.
         "fid": "f12",
-        "fs": ETF_BOARDS,
+        "fs": boards,
         "ut": LIST_TOKEN,
-        "fields": LIST_FIELDS,
+        "fields": fields,
     }
 
 
@@ -137,16 +142,17 @@ def parse_listing(row: object) -> Listing:
         amount=decimal_cell(row.get("f6"), where, "amount (f6)"),
         data_date=_yyyymmdd(row.get("f297"), where),
         updated_at=_unix_time(row.get("f124"), where),
+        list_date=_yyyymmdd(row.get("f26"), where, "listing date (f26)"),
     )
 
 
-def _yyyymmdd(value: object, where: str) -> dt.date | None:
+def _yyyymmdd(value: object, where: str, name: str = "data date (f297)") -> dt.date | None:
     if value is None or value in PLACEHOLDERS or value == 0:
         return None
     try:
         return dt.datetime.strptime(str(value), "%Y%m%d").date()
     except ValueError:
-        raise ProviderDataError(f"{where}: data date (f297) {value!r} is not YYYYMMDD") from None
+        raise ProviderDataError(f"{where}: {name} {value!r} is not YYYYMMDD") from None
 
 
 def _unix_time(value: object, where: str) -> dt.datetime | None:

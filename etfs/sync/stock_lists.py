@@ -1,0 +1,308 @@
+"""The stock list sync: Eastmoney's four A-share boards decide what is listed; the exchanges'
+own lists give listing dates, are compared with it, and name the delisted stocks.
+
+- A stock on the primary list is listed, with its board (from its code), its ST flag (on the
+  risk-warning board now) and its name; a new name is kept beside the old ones (SecurityName).
+- A stock only an exchange lists is added (provider ``sse``/``szse``) and each difference is
+  a warning on the run, as for funds.
+- The exchanges' delisted lists (never Eastmoney's ``m:0 s:3`` board, which lists the OTC codes
+  delisted companies trade under afterwards) mark stocks delisted with the exchange's date;
+  their bars stay. A stock that leaves the primary list but is on no delisted list is handled
+  as funds are: marked delisted only when the whole list arrived and did not shrink too much.
+Only stock rows (``is_etf`` false) are read or written here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from etfs.models import StockInfo, SyncKind, SyncRun, SyncRunError, SyncStatus
+from etfs.providers.base import Listing, ProviderBlocked
+from etfs.providers.stocks import ExchangeStockSource, StockListSource, StockProfile, board_of
+
+from .calendar import shanghai_now
+from .cooldown import active_cooldown, describe, start_cooldown
+from .fund_rows import screen
+from .lists import Progress, _codes, normalise_exchanges
+from .runs import RunRecorder, run_sync
+from .sources import providers_for
+from .stock_rows import StockRow, mark_delisted, upsert_stocks
+
+WARNING = SyncRunError.Severity.WARNING
+
+
+@dataclass
+class StockListSources:
+    """The lists one run reads: the primary one (or none) and the exchanges' own."""
+
+    primary: StockListSource | None
+    exchange_lists: list[ExchangeStockSource] = field(default_factory=list)
+
+    @classmethod
+    def configured(cls) -> StockListSources:
+        primary = providers_for(StockListSource)
+        return cls(primary[0] if primary else None, providers_for(ExchangeStockSource))
+
+
+@dataclass
+class PrimaryStocks:
+    name: str = ""
+    listings: list[Listing] = field(default_factory=list)
+    st: set[tuple[str, str]] | None = None  # None: the ST board could not be read
+    rejected: set[str] = field(default_factory=set)
+    failure: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.name) and not self.failure
+
+
+@dataclass
+class ExchangeStocks:
+    name: str
+    listed: dict[str, StockProfile] = field(default_factory=dict)
+    delisted: dict[str, StockProfile] = field(default_factory=dict)
+    failure: str = ""
+
+
+def sync_stock_lists(
+    *,
+    exchanges=None,
+    run: SyncRun | None = None,
+    trigger: str = "command",
+    sources: StockListSources | None = None,
+    progress: Progress | None = None,
+) -> SyncRun:
+    """Bring StockInfo's stock rows in line with the stock lists; return the finished run."""
+    exchanges = normalise_exchanges(exchanges)
+
+    def body(recorder: RunRecorder) -> tuple[str, str]:
+        recorder.set_total(len(exchanges))
+        return _sync(recorder, exchanges, sources or StockListSources.configured(), progress)
+
+    return run_sync(SyncKind.STOCK_LISTS, body, {"exchanges": exchanges}, run=run, trigger=trigger)
+
+
+def _sync(recorder, exchanges, sources: StockListSources, progress) -> tuple[str, str]:
+    primary = _read_primary(recorder, sources.primary, exchanges, progress)
+    own = {
+        source.exchange: _read_exchange(recorder, source)
+        for source in sources.exchange_lists
+        if source.exchange in exchanges
+    }
+    answered = [primary.name] * bool(primary.listings or primary.complete) + [
+        found.name for found in own.values() if not found.failure
+    ]
+    recorder.set_provider(",".join(answered))
+    problems = [primary.failure] if primary.failure else []
+    notes = [found.failure for found in own.values() if found.failure]
+    if not answered:
+        return SyncStatus.FAILED, "; ".join(problems + notes) or "no stock list is configured"
+    now = timezone.now()
+    for exchange in exchanges:
+        reason = _sync_exchange(recorder, exchange, primary, own.get(exchange), now)
+        if reason:
+            problems.append(reason)
+    if not primary.complete:
+        notes.append("nothing marked delisted but what the exchanges list as delisted")
+    status = SyncStatus.PARTIAL if problems else SyncStatus.SUCCEEDED
+    return status, "; ".join(problems + notes)
+
+
+def _read_primary(recorder, source: StockListSource | None, exchanges, progress):
+    if source is None:
+        return PrimaryStocks()
+    result = PrimaryStocks(name=source.name)
+    cooldown = active_cooldown(source.name)
+    if cooldown is not None:
+        recorder.problem(describe(cooldown))
+        result.failure = f"not started: {describe(cooldown)}"
+        return result
+
+    def on_page(page: int, covered: int, total: int) -> None:
+        recorder.beat()
+        if progress:
+            progress(covered, total, f"stock list page {page}")
+
+    fetched = source.stock_list(on_page=on_page)
+    if isinstance(fetched.error, ProviderBlocked):
+        start_cooldown(source.name, str(fetched.error))
+    wanted, others = [], []
+    for item in fetched.listings:
+        if item.exchange in exchanges:
+            (wanted if board_of(item.code, item.exchange) else others).append(item)
+    listings, problems = screen(wanted, source.name)
+    recorder.row_problems(fetched.problems + problems)
+    for item in others:  # the four boards hold A shares only: anything else is not stored
+        recorder.problem(
+            f"{source.name} row {item.code}: not an A-share code of {item.exchange}; skipped",
+            severity=WARNING,
+            code=item.code,
+        )
+    recorder.add(
+        rows_rejected=sum(p.fatal for p in fetched.problems + problems), warnings=len(others)
+    )
+    result.listings = listings
+    result.rejected = {p.code for p in fetched.problems + problems if p.code}
+    if fetched.error is not None:
+        recorder.problem(str(fetched.error), detail=getattr(fetched.error, "body", "") or "")
+        result.failure = f"could not read the stock list: {fetched.error}"
+    elif not fetched.complete:
+        result.failure = (
+            f"the source reported {fetched.reported_total} stocks but paging returned "
+            f"{len(fetched.listings)}"
+        )
+    if not result.failure:
+        result.st = _read_st(recorder, source)
+    return result
+
+
+def _read_st(recorder, source: StockListSource) -> set[tuple[str, str]] | None:
+    """The risk-warning board now; None (ST flags kept as they are) when it failed."""
+    fetched = source.st_list(on_page=lambda *_: recorder.beat())
+    if fetched.error is not None or not fetched.complete:
+        recorder.problem(
+            f"could not read the risk-warning (ST) board: {fetched.error or 'incomplete'}; "
+            "ST flags kept as they were",
+            severity=WARNING,
+        )
+        return None
+    return {(item.code, item.exchange) for item in fetched.listings}
+
+
+def _read_exchange(recorder, source: ExchangeStockSource) -> ExchangeStocks:
+    result = ExchangeStocks(name=source.name)
+    cooldown = active_cooldown(source.name)
+    if cooldown is not None:
+        result.failure = f"{source.name} stock list not asked: {describe(cooldown)}"
+        recorder.problem(result.failure, severity=WARNING)
+        return result
+    fetched = source.stock_lists(on_page=lambda *_: recorder.beat())
+    for error in (fetched.error, fetched.delisted_error):
+        if isinstance(error, ProviderBlocked):
+            start_cooldown(source.name, str(error))
+    recorder.row_problems(fetched.problems)
+    recorder.add(rows_rejected=sum(problem.fatal for problem in fetched.problems))
+    label = source.name.upper()
+    if fetched.error is not None:
+        result.failure = f"could not read the {label} stock list: {fetched.error}"
+        recorder.problem(result.failure, severity=WARNING)
+        return result
+    result.listed = {profile.code: profile for profile in fetched.listed}
+    result.delisted = {profile.code: profile for profile in fetched.delisted}
+    if fetched.delisted_error is not None:
+        recorder.problem(
+            f"could not read the {label} delisted list: {fetched.delisted_error}", severity=WARNING
+        )
+    return result
+
+
+def _sync_exchange(recorder, exchange, primary: PrimaryStocks, own: ExchangeStocks | None, now):
+    """Merge, upsert, and mark delisted one exchange's stocks; the reason it held back, if any."""
+    today = shanghai_now().date()
+    listings = [item for item in primary.listings if item.exchange == exchange]
+    rows = merge_stock_rows(listings, primary, own, exchange)
+    if primary.complete and own is not None and not own.failure:
+        _record_differences(recorder, {item.code for item in listings}, primary, own)
+    delisted = _delisted_rows(own, {row.code for row in rows}, today)
+    reason = ""
+    with transaction.atomic():
+        listed_before = StockInfo.objects.stocks(exchange).count()
+        written = upsert_stocks(exchange, rows + delisted, now, today)
+        gone = 0
+        if primary.complete and not listings:
+            reason = f"{exchange}: the source listed no stocks; nothing marked delisted"
+        elif primary.complete:
+            guard = settings.ETFSYNC_LIST_SHRINK_GUARD
+            if len(listings) < listed_before * guard:
+                reason = (
+                    f"{exchange}: the new list has {len(listings)} stocks against "
+                    f"{listed_before} listed before (below {guard:.0%}); nothing marked delisted"
+                )
+            else:
+                keep = {row.code for row in rows} | primary.rejected
+                gone = mark_delisted(exchange, keep, now)
+        recorder.add(
+            items_done=1,
+            rows_fetched=len(rows) + len(delisted),
+            rows_created=written.created,
+            rows_updated=written.updated,
+            rows_unchanged=written.unchanged,
+            rows_delisted=gone + written.delisted,
+        )
+    return reason
+
+
+def merge_stock_rows(listings, primary: PrimaryStocks, own: ExchangeStocks | None, exchange):
+    """One row per listed stock either list names: the primary's name, the exchange's date."""
+    profiles = own.listed if own is not None and not own.failure else None
+    rows = []
+    for item in listings:
+        profile = profiles.get(item.code) if profiles is not None else None
+        rows.append(
+            StockRow(
+                code=item.code,
+                name=item.name,
+                provider=primary.name,
+                board=board_of(item.code, exchange),
+                list_date=(profile.list_date if profile else None) or item.list_date,
+                is_st=None if primary.st is None else (item.code, exchange) in primary.st,
+                on_exchange_list=(item.code in profiles) if profiles is not None else None,
+            )
+        )
+    named = {item.code for item in listings}
+    for code, profile in sorted((profiles or {}).items()):
+        if code not in named and code not in (own.delisted if own else {}):
+            rows.append(
+                StockRow(
+                    code=code,
+                    name=profile.name,
+                    provider=own.name,
+                    board=board_of(code, exchange),
+                    list_date=profile.list_date,
+                    on_exchange_list=True,
+                )
+            )
+    return rows
+
+
+def _delisted_rows(own: ExchangeStocks | None, listed: set[str], today: dt.date):
+    """The exchange's delisted stocks, unless the primary list still trades them (the
+    delisting period) or their date is still to come."""
+    if own is None or own.failure:
+        return []
+    return [
+        StockRow(
+            code=code,
+            name=profile.name,
+            provider=own.name,
+            board=board_of(code, profile.exchange),
+            list_date=profile.list_date,
+            delist_date=profile.delist_date,
+        )
+        for code, profile in sorted(own.delisted.items())
+        if code not in listed and profile.delist_date and profile.delist_date <= today
+    ]
+
+
+def _record_differences(recorder, primary_codes: set[str], primary, own: ExchangeStocks) -> None:
+    exchange_codes = set(own.listed) - set(own.delisted)
+    only_exchange = exchange_codes - primary_codes - primary.rejected
+    only_primary = primary_codes - exchange_codes
+    label, primary_label = own.name.upper(), primary.name.capitalize()
+    entries = []
+    # The same shape as the fund list's differences (etfs.sync.lists.DIFFERENCE).
+    if only_exchange:
+        entries.append(f"on the {label} list, not on {primary_label}'s: {_codes(only_exchange)}")
+    if only_primary:
+        entries.append(
+            f"on {primary_label}'s list, not on the {label} list: {_codes(only_primary)}"
+        )
+    for message in entries:
+        recorder.problem(message, severity=WARNING)
+    recorder.add(warnings=len(entries))
