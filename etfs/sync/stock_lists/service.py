@@ -25,13 +25,13 @@ from etfs.models import StockInfo, SyncKind, SyncRun, SyncRunError, SyncStatus
 from etfs.providers.base import Listing, ProviderBlocked
 from etfs.providers.stocks import ExchangeStockSource, StockListSource, StockProfile, board_of
 
-from .calendar import shanghai_now
-from .cooldown import active_cooldown, describe, start_cooldown
-from .fund_rows import screen
-from .lists import Progress, _codes, normalise_exchanges
-from .runs import RunRecorder, run_sync
-from .sources import providers_for
-from .stock_rows import StockRow, mark_delisted, upsert_stocks
+from ..calendar import shanghai_now
+from ..cooldown import active_cooldown, describe, start_cooldown
+from ..fund_rows import screen
+from ..lists import Progress, _codes, normalise_exchanges
+from ..runs import RunRecorder, run_sync
+from ..sources import providers_for
+from .rows import StockRow, mark_delisted, upsert_stocks
 
 WARNING = SyncRunError.Severity.WARNING
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from etfs.models import ListingStatus, StockInfo
 
-from .names import record_names
+from ..names import record_names
 
 WRITTEN_FIELDS = (
     "name",
