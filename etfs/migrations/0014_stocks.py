@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("etfs", "0012_dailybar_security_without_own_index"),
+        ("etfs", "0013_dailybar_day_security"),
     ]
 
     operations = [
