@@ -1,4 +1,5 @@
-"""An ETF's admin page below its fields: the price chart, the bars by date range, the export."""
+"""An ETF's admin page below its fields: the price chart (its data fetched apart), the bars by
+date range a page at a time, the export."""
 
 from __future__ import annotations
 
@@ -42,24 +43,32 @@ def date_range(request) -> tuple[dt.date | None, dt.date | None]:
     return start, end
 
 
+def daily_bars(security: StockInfo, adjust: str = "none"):
+    """The security's daily bars, oldest first: a queryset (of dicts once adjusted)."""
+    bars = DailyBar.objects.filter(security=security).order_by("trade_date")
+    return bars.adjusted(adjust) if adjust != "none" else bars
+
+
 def period_bars(security: StockInfo, period: str, adjust: str = "none") -> list[dict]:
     """The security's bars of a period, oldest first, as dicts with ``period_start``.
 
     Adjusted prices are computed at read time (``DailyBar.objects.adjusted``); the stored bars
     stay as the source sent them.
     """
-    bars = DailyBar.objects.filter(security=security).order_by("trade_date")
-    if adjust != "none":
-        bars = bars.adjusted(adjust)
+    bars = daily_bars(security, adjust)
     if period != "day":
         return bars.resampled(period)
     if adjust == "none":
         bars = bars.values("trade_date", *_COLUMNS)
-    return [{"period_start": row["trade_date"], **{c: row[c] for c in _COLUMNS}} for row in bars]
+    return [_as_period(row) for row in bars]
+
+
+def _as_period(row: dict) -> dict:
+    return {"period_start": row["trade_date"], **{column: row[column] for column in _COLUMNS}}
 
 
 def chart_points(bars: list[dict]) -> list[list]:
-    """[date, open, high, low, close, volume] per bar, compact for the page's JSON."""
+    """[date, open, high, low, close, volume] per bar, compact for the chart's JSON."""
     return [
         [
             bar["period_start"].isoformat(),
@@ -73,28 +82,51 @@ def chart_points(bars: list[dict]) -> list[list]:
     ]
 
 
+def chart_data(request, security: StockInfo) -> dict:
+    """What the chart draws, fetched by the page once it is shown (etfsync/price_chart.js):
+    the whole history at the chosen period, so the page's own cost does not grow with it."""
+    period, adjust = chosen_period(request), chosen_adjustment(request)
+    return {"points": chart_points(period_bars(security, period, adjust))}
+
+
+def bar_page(security: StockInfo, period: str, adjust: str, start, end, number):
+    """One page of the table, newest first. Daily bars are counted and sliced by the
+    database (the (security, trade date) index; a page reads its 50 bars, not the history);
+    weekly and monthly ones are resampled by the database over the range, then paged."""
+    if period != "day":
+        bars = daily_bars(security, adjust)
+        if start:
+            bars = bars.filter(trade_date__gte=_period_floor(start, period))
+        if end:
+            bars = bars.filter(trade_date__lte=end)
+        return Paginator(bars.resampled(period)[::-1], BARS_PER_PAGE).get_page(number)
+    bars = DailyBar.objects.filter(security=security)
+    if start:
+        bars = bars.filter(trade_date__gte=start)
+    if end:
+        bars = bars.filter(trade_date__lte=end)
+    bars = bars.order_by("-trade_date")
+    bars = bars.adjusted(adjust) if adjust != "none" else bars.values("trade_date", *_COLUMNS)
+    page = Paginator(bars, BARS_PER_PAGE).get_page(number)
+    page.object_list = [_as_period(row) for row in page.object_list]
+    return page
+
+
 def etf_page_context(request, security: StockInfo) -> dict:
     period, adjust = chosen_period(request), chosen_adjustment(request)
     start, end = date_range(request)
-    history = period_bars(security, period, adjust)
-    in_range = [
-        bar
-        for bar in reversed(history)
-        if (not start or bar["period_start"] >= _period_floor(start, period))
-        and (not end or bar["period_start"] <= end)
-    ]
-    page = Paginator(in_range, BARS_PER_PAGE).get_page(request.GET.get("page"))
     query = {"period": period, "adjust": adjust, "from": start or "", "to": end or ""}
     export_query = {"codes": security.code, "adjust": adjust}
     export_query.update({key: value for key, value in (("start", start), ("end", end)) if value})
+    chart_url = reverse("admin:etfs_stockinfo_chart", args=[security.pk])
     return {
         "bar_period": period,
         "bar_periods": BAR_PERIODS,
         "bar_adjust": adjust,
         "adjustments": ADJUSTMENTS,
         "switch_query": {"period": period, "adjust": adjust, "from": start, "to": end},
-        "chart_points": chart_points(history),
-        "bars_page": page,
+        "chart_url": chart_url + "?" + urlencode({"period": period, "adjust": adjust}),
+        "bars_page": bar_page(security, period, adjust, start, end, request.GET.get("page")),
         "bars_range": {"from": start, "to": end},
         "bars_query": urlencode(query),
         "export_url": reverse("admin:etfs_dailybar_export") + "?" + urlencode(export_query),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from django.contrib import admin, messages
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
 
@@ -14,7 +14,7 @@ from etfs.sync.calendar import newest_known_final_day
 from etfs.sync.freshness import missing_trading_days
 
 from .display import grouped
-from .etf_page import etf_page_context
+from .etf_page import chart_data, etf_page_context
 from .exports import security_export_view
 from .read_only import SyncedDataAdmin
 from .sync_buttons import SyncButtonsMixin, can_run_sync, start_sync
@@ -133,7 +133,19 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
             self.admin_site.admin_view(partial(security_export_view, self)),
             name="etfs_stockinfo_export",
         )
-        return [export, *super().get_urls()]
+        chart = path(
+            "<path:object_id>/chart/",
+            self.admin_site.admin_view(self.chart_view),
+            name="etfs_stockinfo_chart",
+        )
+        return [export, chart, *super().get_urls()]
+
+    def chart_view(self, request, object_id):
+        """The price chart's data as JSON, for the security page's script."""
+        security = self.get_object(request, object_id) if object_id.isdigit() else None
+        if security is None or not self.has_view_permission(request, security):
+            raise Http404(f"there is no security {object_id[:40]!r}")
+        return JsonResponse(chart_data(request, security))
 
     @admin.display(description="bars", ordering="bar_count")
     def bar_count(self, obj):

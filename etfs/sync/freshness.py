@@ -203,8 +203,8 @@ def refresh_days_behind(final_day: dt.date, security_ids=None) -> None:
 
 def missing_trading_days(security: StockInfo, limit: int = 500) -> list[dt.date]:
     """The trading days between a security's first and last bar that have no bar."""
-    if security.first_bar_date is None:
-        return []
+    if security.first_bar_date is None or not security.missing_days:
+        return []  # the kept count says there is none: no read of the history
     held = DailyBar.objects.filter(security=security).values("trade_date")
     days = (
         TradingDay.objects.open()

@@ -1,6 +1,7 @@
 /* An ETF's price chart: candles, and the volume in a pane underneath.
-   Data: the page's #price-chart-data, [[date, open, high, low, close, volume], ...] oldest
-   first. Library: TradingView Lightweight Charts (static/vendor/lightweight-charts). */
+   Data: fetched from the chart's data-source once the page is shown (so the page costs the
+   same whatever the history's length): {"points": [[date, open, high, low, close, volume],
+   ...]} oldest first. Library: TradingView Lightweight Charts (static/vendor/lightweight-charts). */
 "use strict";
 
 (function () {
@@ -33,13 +34,25 @@
     });
   }
 
-  function drawPriceChart() {
+  function loadPriceChart() {
     const container = document.getElementById("price-chart");
-    const source = document.getElementById("price-chart-data");
-    if (!container || !source || !window.LightweightCharts) {
+    if (!container || !container.dataset.source || !window.LightweightCharts) {
       return;
     }
-    const points = JSON.parse(source.textContent);
+    fetch(container.dataset.source, { credentials: "same-origin" })
+      .then((response) => {
+        if (!response.ok) {
+          throw new Error(`HTTP ${response.status}`);
+        }
+        return response.json();
+      })
+      .then((data) => drawPriceChart(container, data.points))
+      .catch((error) => {
+        container.textContent = `The chart could not be loaded (${error.message}).`;
+      });
+  }
+
+  function drawPriceChart(container, points) {
     const charts = window.LightweightCharts;
     // Chinese market convention: red for a day that closed higher, green for lower.
     const up = "#c62828";
@@ -90,5 +103,5 @@
     window.etfsyncPriceChart = { chart, candles, volume };
   }
 
-  document.addEventListener("DOMContentLoaded", drawPriceChart);
+  document.addEventListener("DOMContentLoaded", loadPriceChart);
 })();
