@@ -106,9 +106,14 @@ def bar_page(security: StockInfo, period: str, adjust: str, start, end, number):
     if end:
         bars = bars.filter(trade_date__lte=end)
     bars = bars.order_by("-trade_date")
-    bars = bars.adjusted(adjust) if adjust != "none" else bars.values("trade_date", *_COLUMNS)
-    page = Paginator(bars, BARS_PER_PAGE).get_page(number)
-    page.object_list = [_as_period(row) for row in page.object_list]
+    # Counted and paged on the stored bars (an index-only count); only the page's 50 bars are
+    # then read adjusted (counting the adjusted query joined every bar to its factor).
+    page = Paginator(bars.values("trade_date", *_COLUMNS), BARS_PER_PAGE).get_page(number)
+    rows = list(page.object_list)
+    if adjust != "none" and rows:
+        newest, oldest = rows[0]["trade_date"], rows[-1]["trade_date"]
+        rows = list(bars.filter(trade_date__range=(oldest, newest)).adjusted(adjust))
+    page.object_list = [_as_period(row) for row in rows]
     return page
 
 
