@@ -1,9 +1,14 @@
 from django.apps import AppConfig
 from django.conf import settings
+
+# What Django's own deployment check (security.W009) flags, from the one place Django keeps it.
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import post_migrate
-
-MIN_SECRET_KEY_LENGTH = 50  # what Django's own deployment check asks for
 
 
 class InsecureSecretKey(ImproperlyConfigured):
@@ -33,17 +38,30 @@ class EtfsConfig(AppConfig):
 
 
 def refuse_an_insecure_secret_key() -> None:
-    """With DEBUG off, refuse to start on the public default key or a short one.
+    """With DEBUG off, refuse to start on a key Django's deployment check calls weak.
 
     Every process (web server, commands, qcluster) loads the app, so none of them runs on a
-    key with which anyone can forge a session or a messages cookie.
+    key with which anyone can forge a session or a messages cookie: the public default, a short
+    key, one of few distinct characters (``"a" * 50``) or a development key Django generated.
     """
-    key = settings.SECRET_KEY
     if settings.DEBUG:
         return
-    if key == settings.DEVELOPMENT_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+    flaw = secret_key_flaw(settings.SECRET_KEY)
+    if flaw:
         raise InsecureSecretKey(
-            "SECRET_KEY is the public default or shorter than "
-            f"{MIN_SECRET_KEY_LENGTH} characters while DEBUG is off: set SECRET_KEY to a "
-            "random string (./quickstart.sh writes one into .env)"
+            f"SECRET_KEY {flaw} while DEBUG is off: set SECRET_KEY to a random string "
+            "(./quickstart.sh writes one into .env)"
         )
+
+
+def secret_key_flaw(key: str) -> str:
+    """What makes ``key`` unfit for a server, or "" when nothing does."""
+    if key == settings.DEVELOPMENT_SECRET_KEY:
+        return "is the public default"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"is shorter than {SECRET_KEY_MIN_LENGTH} characters"
+    if len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        return f"has fewer than {SECRET_KEY_MIN_UNIQUE_CHARACTERS} distinct characters"
+    if key.startswith(SECRET_KEY_INSECURE_PREFIX):
+        return f"starts with {SECRET_KEY_INSECURE_PREFIX!r} (a development key)"
+    return ""

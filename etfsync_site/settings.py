@@ -17,8 +17,8 @@ env = environ.Env()
 if "ETFSYNC_TEST_ENVIRONMENT" not in os.environ:
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-# The public default works with DEBUG on only: with DEBUG off etfs refuses to start on it (or
-# on any key shorter than 50 characters; see etfs/apps.py). ./quickstart.sh writes a random
+# The public default works with DEBUG on only: with DEBUG off etfs refuses to start on it or on
+# any key Django's deploy check calls weak (see etfs/apps.py). ./quickstart.sh writes a random
 # key into .env once.
 DEVELOPMENT_SECRET_KEY = "insecure-dev-key-change-me-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)

@@ -20,7 +20,9 @@ from django.utils.safestring import mark_safe
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_KEY = "insecure-dev-key-change-me-in-production"
 GOOD_KEY = "a-random-key-of-sixty-characters-for-the-deployment-tests-0123"
-REFUSED = "SECRET_KEY is the public default or shorter than 50 characters while DEBUG is off"
+REFUSED = (
+    "while DEBUG is off: set SECRET_KEY to a random string (./quickstart.sh writes one into .env)"
+)
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -35,14 +37,26 @@ def run(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("key", [DEFAULT_KEY, "x" * 49])
-def test_a_command_refuses_to_start_on_a_known_or_short_key(key):
+@pytest.mark.parametrize(
+    "key, flaw",
+    [
+        (DEFAULT_KEY, "is the public default"),
+        ("x" * 49, "is shorter than 50 characters"),
+        # What Django's own deploy check (security.W009) flags beside the length:
+        ("a" * 50, "has fewer than 5 distinct characters"),
+        ("abcd" * 20, "has fewer than 5 distinct characters"),
+        (
+            "django-insecure-" + GOOD_KEY,
+            "starts with 'django-insecure-' (a development key)",
+        ),
+    ],
+)
+def test_a_command_refuses_to_start_on_a_known_short_or_weak_key(key, flaw):
     result = run("manage.py", "check", SECRET_KEY=key, DEBUG="false")
 
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"etfsync refuses to start: {REFUSED}: set SECRET_KEY to a random string "
-        "(./quickstart.sh writes one into .env)"
+        f"etfsync refuses to start: SECRET_KEY {flaw} {REFUSED}"
     ]
 
 
