@@ -35,6 +35,13 @@ SECURITY_COLUMNS = (
 )
 SECURITY_SUMMARY_COLUMNS = ("bar_count", "first_bar_date", "last_bar_date")
 
+# A text cell starting with one of these is read as a formula by Excel and LibreOffice (CSV
+# injection): OWASP's list (https://owasp.org/www-community/attacks/CSV_Injection). Such a cell
+# gets a leading apostrophe, which the spreadsheet shows as text. Only text is escaped: numbers,
+# dates and decimals are written as values, so a negative number stays a number. The stored-bar
+# CSV written by PostgreSQL has no free text (codes are six digits, exchanges a choice).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
 
 class _Line:
     """A file-like object whose write() returns the line, for csv.writer without a buffer."""
@@ -47,7 +54,14 @@ def csv_lines(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]:
     writer = csv.writer(_Line())
     yield BYTE_ORDER_MARK + writer.writerow(header)
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow([spreadsheet_safe(value) for value in row])
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula, escaped as OWASP advises."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
 
 
 def bar_csv(securities, start=None, end=None, adjust: str = "none") -> Iterator[str | bytes]:

@@ -3,6 +3,7 @@
 import csv
 import io
 import tracemalloc
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
@@ -10,6 +11,7 @@ from django.db import connection
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
+from etfs.exports import csv_lines
 from tests.factories import make_bars, make_security, make_staff_user
 
 pytestmark = pytest.mark.django_db
@@ -206,3 +208,30 @@ def test_a_download_stopped_half_way_leaves_the_connection_usable(db):
     lines.close()
 
     assert StockInfo.objects.count() == 100
+
+
+FORMULAS = ['=HYPERLINK("http://x")', "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+
+
+def test_text_a_spreadsheet_would_run_as_a_formula_is_escaped(client, superuser):
+    """OWASP's CSV injection: names starting with = + - @ tab or CR get a leading apostrophe;
+    plain names and numbers are left alone."""
+    for number, name in enumerate(FORMULAS):
+        make_security(f"51030{number}", name=name, category=name)
+    make_security("510310", name="沪深300ETF")
+
+    rows = rows_of(client.get(reverse("admin:etfs_stockinfo_export")))
+
+    header, *body = rows
+    names = [row[header.index("name")] for row in body]
+    categories = [row[header.index("category")] for row in body]
+    assert names == ["'" + name for name in FORMULAS] + ["沪深300ETF"]
+    assert categories == ["'" + name for name in FORMULAS] + [""]
+
+
+def test_negative_numbers_stay_numbers_when_rows_are_written_one_by_one():
+    """Escaping is for text: a negative number (an adjusted price written row by row) is
+    written as the number it is; the same characters as text are escaped."""
+    lines = csv_lines(("code", "close", "name"), [("510300", Decimal("-0.1230"), "-1")])
+
+    assert "".join(lines).splitlines()[1] == "510300,-0.1230,'-1"
