@@ -12,6 +12,7 @@ import logging
 import random
 import re
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -50,22 +51,61 @@ class HttpConfig:
     max_retry_after: float = 60.0
 
 
+class RefusalGate:
+    """While one thread retries a refusal (a 429, an HTML or empty page), the client's other
+    threads wait for its outcome before they send anything.
+
+    Without it, the other workers would go on asking during the refused request's backoff, as
+    fast as the rate limit lets them (with the limit off, dozens of requests): a ban would cost
+    a number of requests that depends on the rate setting. With it, what a ban costs is the
+    refused request's attempts and the requests already in flight, at any rate.
+    """
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._retrying: set[int] = set()  # the threads retrying a refused answer
+
+    def refused(self) -> None:
+        with self._condition:
+            self._retrying.add(threading.get_ident())
+
+    def done(self) -> None:
+        with self._condition:
+            self._retrying.discard(threading.get_ident())
+            self._condition.notify_all()
+
+    def wait_turn(self, timeout: float) -> None:
+        me = threading.get_ident()
+        with self._condition:
+            self._condition.wait_for(lambda: not self._retrying - {me}, timeout)
+
+
 class CappedRetry(Retry):
     """urllib3 retries that honour Retry-After, but never sleep longer than a cap.
 
     A ban can come with a Retry-After of hours; a worker must not block that long inside one
-    request. After the retries the caller sees the 429 and records it on the run.
+    request. After the retries the caller sees the 429 and records it on the run. A 429 being
+    retried holds the client's other requests (RefusalGate).
     """
 
-    def __init__(self, *args, max_retry_after: float = 60.0, **kwargs):
+    def __init__(
+        self, *args, max_retry_after: float = 60.0, gate: RefusalGate | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.max_retry_after = max_retry_after
+        self.gate = gate
 
     def new(self, **kwargs):
         # urllib3 makes a new Retry object for every attempt; keep the cap on each of them.
         retry = super().new(**kwargs)
         retry.max_retry_after = self.max_retry_after
+        retry.gate = self.gate
         return retry
+
+    def increment(self, method=None, url=None, response=None, error=None, *args, **kwargs):
+        if self.gate is not None and response is not None and response.status == 429:
+            self.gate.refused()
+        return super().increment(method, url, response, error, *args, **kwargs)
 
     def get_retry_after(self, response):
         retry_after = super().get_retry_after(response)
@@ -127,6 +167,7 @@ class HttpClient:
     def __init__(self, config: HttpConfig):
         self.config = config
         self.limiter = RateLimiter(config.rate_limit, directory=config.rate_limit_dir)
+        self.gate = RefusalGate()
         self.session = requests.Session()
         retry = CappedRetry(
             total=config.retries,
@@ -141,6 +182,7 @@ class HttpClient:
             respect_retry_after_header=True,
             raise_on_status=False,
             max_retry_after=config.max_retry_after,
+            gate=self.gate,
         )
         adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
         self.session.mount("http://", adapter)
@@ -166,18 +208,24 @@ class HttpClient:
         return self._with_body_retries(lambda: decode_text_response(*self._get_once(url, params)))
 
     def _with_body_retries(self, fetch):
-        for attempt in range(BODY_RETRIES + 1):
-            try:
-                return fetch()
-            except (ProviderBlocked, ProviderDataError) as exc:
-                if not getattr(exc, "retryable", False) or attempt == BODY_RETRIES:
-                    raise
-                time.sleep(self.config.backoff * 2**attempt * random.uniform(1, 1.5))
-        raise AssertionError("unreachable")
+        try:
+            for attempt in range(BODY_RETRIES + 1):
+                try:
+                    return fetch()
+                except (ProviderBlocked, ProviderDataError) as exc:
+                    if not getattr(exc, "retryable", False) or attempt == BODY_RETRIES:
+                        raise
+                    if isinstance(exc, ProviderBlocked):
+                        self.gate.refused()
+                    time.sleep(self.config.backoff * 2**attempt * random.uniform(1, 1.5))
+            raise AssertionError("unreachable")
+        finally:
+            self.gate.done()
 
     def _get_once(self, url: str, params: dict) -> tuple[str, int, bytes, object]:
         """One rate-limited GET (urllib3 retries inside): (host, status, body, headers)."""
         host = urlsplit(url).netloc
+        self.gate.wait_turn(self.config.deadline)
         self.limiter.wait(host)
         deadline = time.monotonic() + self.config.deadline
         try:

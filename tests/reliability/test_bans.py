@@ -86,6 +86,59 @@ def test_a_lasting_ban_stops_the_run_after_a_few_requests(
     assert banned not in assert_whole_funds(server)
 
 
+@pytest.mark.parametrize("fault", ["403", "html", "empty", "429"])
+def test_what_a_ban_costs_does_not_depend_on_the_rate_limit(start_fake_eastmoney, settings, fault):
+    """With the rate limit off and the default look-ahead (40 funds queued), no other fund is
+    asked once the first refused answer has come back. After the source saw the refused
+    request, each other worker sends at most three: the one in flight, the one it sent before
+    the refusal came back, and the one it was holding when the refused request's retries
+    ended; then the refused fund's retries and the probe's."""
+    settings.ETFSYNC_RATE_LIMIT = 0
+    settings.ETFSYNC_CONCURRENCY = 4
+    server = start_fake_eastmoney(60)
+    sync_etf_lists()
+    server.requests.clear()
+    server.latency = 0.01
+    banned = codes_of(server)[8]
+    server.fail(fault, times=None, code=banned)
+    server.fail(fault, times=None, code=PROBE_CODE)
+
+    run = sync_prices()
+
+    assert run.status == SyncStatus.PARTIAL, run.error_summary
+    asked = [request.args.get("secid", "").partition(".")[2] for request in server.paths(KLINE)]
+    first_refusal = asked.index(banned)
+    others_after = [code for code in asked[first_refusal:] if code not in (banned, PROBE_CODE)]
+    assert len(others_after) <= 3 * (settings.ETFSYNC_CONCURRENCY - 1), others_after
+    assert asked.count(banned) <= 1 + settings.ETFSYNC_HTTP_RETRIES
+
+
+def test_a_fund_refused_alone_holds_the_others_only_while_it_is_checked(
+    start_fake_eastmoney, settings
+):
+    """The same hold when the probe is answered: the other funds wait for the check, then
+    every one of them is asked, once."""
+    settings.ETFSYNC_RATE_LIMIT = 0
+    settings.ETFSYNC_CONCURRENCY = 4
+    server = start_fake_eastmoney(60)
+    sync_etf_lists()
+    server.requests.clear()
+    server.latency = 0.01
+    bad = codes_of(server)[8]
+    server.fail("html", times=None, code=bad)
+
+    run = sync_prices()
+
+    assert (run.items_done, run.items_failed) == (60, 1), run.error_summary
+    asked = [request.args.get("secid", "").partition(".")[2] for request in server.paths(KLINE)]
+    first_refusal, probe = asked.index(bad), asked.index(PROBE_CODE)
+    between = [code for code in asked[first_refusal:probe] if code != bad]
+    assert len(between) <= 3 * (settings.ETFSYNC_CONCURRENCY - 1), between
+    assert sorted(code for code in asked if code not in (bad, PROBE_CODE)) == sorted(
+        set(codes_of(server)) - {bad}
+    )
+
+
 def test_during_the_cooldown_no_run_asks_anything_and_says_why(twenty_four, settings):
     server = twenty_four
     settings.ETFSYNC_BAN_COOLDOWN_SECONDS = 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
@@ -18,6 +19,9 @@ from etfs.providers.base import (
 
 from .planning import FundPlan
 
+# What a worker returns for a fund it did not ask for because a refusal was being checked.
+_NOT_ASKED = object()
+
 
 def fetch_klines_concurrently(
     plans: list[FundPlan],
@@ -32,20 +36,34 @@ def fetch_klines_concurrently(
     downloading and parsing while the caller writes (its database round trips let them run),
     and memory stays bounded by that look-ahead. Once ``stopped()`` is true no fund is asked
     for any more; when the caller stops early, the requests not started yet are dropped.
+
+    From the moment one answer is a refusal (ProviderBlocked) no worker starts another
+    request until the caller has looked at it: a caller that sees a ban stops; one that comes
+    back for the next fund (the fund alone was refused) lets the held funds be asked. So a ban
+    costs the refused request, the probe and the requests already in flight, whatever the
+    rate limit (without one, the queued look-ahead would otherwise go out in the meantime).
     """
     workers = max(1, settings.ETFSYNC_CONCURRENCY)
     ahead = max(workers * 2, settings.ETFSYNC_PRICE_BATCH_ETFS * 2)
     queue = iter(plans)
+    held: list[FundPlan] = []  # not asked while a refusal was checked; asked again after
+    refused = threading.Event()
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="klines")
     in_flight: dict[Future, FundPlan] = {}
 
+    def ask(plan: FundPlan) -> KlineSeries | object:
+        if refused.is_set():
+            return _NOT_ASKED
+        try:
+            return source.daily_bars(plan.code, plan.exchange, plan.start, plan.end, today)
+        except ProviderBlocked:
+            refused.set()
+            raise
+
     def ask_for_next() -> None:
-        plan = next(queue, None)
+        plan = held.pop(0) if held else next(queue, None)
         if plan is not None and not stopped():
-            future = pool.submit(
-                source.daily_bars, plan.code, plan.exchange, plan.start, plan.end, today
-            )
-            in_flight[future] = plan
+            in_flight[pool.submit(ask, plan)] = plan
 
     try:
         for _ in range(ahead):
@@ -55,9 +73,22 @@ def fetch_klines_concurrently(
             for future in done:
                 plan = in_flight.pop(future)
                 try:
-                    yield plan, future.result()
-                except ProviderError as exc:
+                    result = future.result()
+                except ProviderBlocked as exc:
                     yield plan, exc
+                    # The caller came back: not a ban. The held funds go out again.
+                    refused.clear()
+                    for _ in range(len(held) + 1):
+                        ask_for_next()
+                    continue
+                except ProviderError as exc:
+                    result = exc
+                if result is _NOT_ASKED:
+                    held.append(plan)
+                    if not refused.is_set():  # the refusal was checked meanwhile
+                        ask_for_next()
+                    continue
+                yield plan, result
                 ask_for_next()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
