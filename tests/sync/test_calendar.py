@@ -258,12 +258,16 @@ class TestAfterCloseRunOnAnUnknownDay:
         server.fail("500", times=None, path="clist")
         server.requests.clear()
 
+        out = io.StringIO()
         with at(NEW_YEAR, 16, 30), pytest.raises(CommandError):
-            run_command("sync_etf_prices", "--from-list", "--no-progress")
+            call_command("sync_etf_prices", "--from-list", "--no-progress", stdout=out)
 
         run = SyncRun.objects.filter(kind=SyncKind.ETF_PRICES).latest("id")
         assert run.status == SyncStatus.FAILED
         assert "cannot tell whether 2027-01-01 is a trading day" in run.error_summary
+        # Nothing was attempted: no fund counts as done (the issue saw "6/6 items (0 failed)").
+        assert (run.items_total, run.items_done, run.items_failed) == (6, 0, 0)
+        assert "0/6 items (0 failed)" in out.getvalue()
         assert server.paths("kline") == []
         assert not TradingDay.objects.filter(date=NEW_YEAR).exists()
 

@@ -71,7 +71,9 @@ def _sync(recorder: RunRecorder, options: PriceOptions, bars, list_pass, now) ->
     if notes:
         recorder.problems([(note, "", "warning", "", None) for note in notes])
     if day.final is None:  # a closed day, or one nobody could decide: no k-line request
-        recorder.items_skipped(len(plans))
+        if not day.failed:  # a closed day: every fund is as current as the market
+            recorder.items_skipped(len(plans))
+        # An undecided day leaves every fund not attempted: not done, and not counted as done.
         return price_run_outcome(recorder, stopped_by=day.failed, notes=[day.note])
     pending = [plan for plan in plans if plan.start <= plan.end]
     if options.from_list and options.incremental:
