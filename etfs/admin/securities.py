@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
 
-from etfs.models import StockInfo, SyncKind
+from etfs.models import SecurityName, StockInfo, SyncKind
 from etfs.sync.calendar import newest_known_final_day
 from etfs.sync.freshness import missing_trading_days
 
@@ -68,6 +68,33 @@ class CategoryFilter(admin.SimpleListFilter):
         return queryset
 
 
+class KindFilter(admin.SimpleListFilter):
+    """ETFs or stocks: the two universes the one securities table holds."""
+
+    title = "kind"
+    # The address the field filter on is_etf had: links and bookmarks keep working.
+    parameter_name = "is_etf__exact"
+
+    def lookups(self, request, model_admin):
+        return (("1", "ETFs"), ("0", "Stocks"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("1", "0"):
+            return queryset.filter(is_etf=self.value() == "1")
+        return queryset
+
+
+class SecurityNameInline(SyncedDataAdmin, admin.TabularInline):
+    """The names a security carried, oldest first: names are history, never a key."""
+
+    model = SecurityName
+    fields = ("name", "first_seen")
+    readonly_fields = fields
+    extra = 0
+    verbose_name = "name"
+    verbose_name_plural = "names over time"
+
+
 @admin.register(StockInfo)
 class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
     list_display = (
@@ -75,6 +102,8 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         "exchange",
         "name",
         "is_etf",
+        "board",
+        "is_st",
         "status",
         "category",
         "bar_count",
@@ -84,8 +113,10 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
     )
     list_filter = (
         FreshnessFilter,
+        KindFilter,
         "exchange",
-        "is_etf",
+        "board",
+        "is_st",
         "status",
         CategoryFilter,
         "on_exchange_list",
@@ -103,7 +134,9 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         "missing_days",
         "days_behind",
         "missing_trading_days",
+        "source_history",
     )
+    inlines = (SecurityNameInline,)
     actions = ["sync_prices_of_selected", "export_bars_of_selected"]
     list_per_page = 100
 
@@ -167,6 +200,15 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         more = obj.missing_days - len(days)
         listed = ", ".join(day.isoformat() for day in days) + (f" and {more} more" if more else "")
         return f"{listed} (a suspension's days count as missing too)"
+
+    @admin.display(description="history at the source")
+    def source_history(self, obj):
+        if obj.history_unavailable_at is None:
+            return "-"
+        return (
+            f"the source has no k-lines for this delisted security (answered empty on "
+            f"{obj.history_unavailable_at:%Y-%m-%d}); not asked again"
+        )
 
     @admin.action(description="Export bars of the selected securities (CSV)")
     def export_bars_of_selected(self, request, queryset):
