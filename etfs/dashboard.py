@@ -33,9 +33,13 @@ def dashboard() -> dict:
     final_day = newest_known_final_day()
     return {
         "etfs_by_exchange": StockInfo.objects.etf_count_by_exchange(),
+        "stocks_by_exchange": StockInfo.objects.stock_count_by_exchange(),
         # Freshness from the stored columns: how many ETFs hold the last final day.
         "final_day": final_day,
         "freshness": StockInfo.objects.freshness_by_exchange(final_day) if final_day else {},
+        "stock_freshness": (
+            StockInfo.objects.freshness_by_exchange(final_day, is_etf=False) if final_day else {}
+        ),
         "calendar_known_through": known_through(),
         "latest_runs": [(run_name(SyncKind(kind).label), run) for kind, run in latest.items()],
         "active_runs": list(

@@ -102,12 +102,12 @@ class StockInfoQuerySet(models.QuerySet):
             return self.filter(code=term)
         return self.filter(code__startswith=term)
 
-    def freshness_by_exchange(self, final_day) -> dict[str, dict]:
-        """Per exchange: listed ETFs, how many hold ``final_day``, how many are behind it or
-        have gaps, and the oldest last bar."""
+    def freshness_by_exchange(self, final_day, *, is_etf: bool = True) -> dict[str, dict]:
+        """Per exchange: listed ETFs (or stocks), how many hold ``final_day``, how many are
+        behind it or have gaps, and the oldest last bar."""
         behind = Q(last_bar_date__lt=final_day) | Q(last_bar_date__isnull=True)
         rows = (
-            self.etfs()
+            (self.etfs() if is_etf else self.stocks())
             .order_by()
             .values("exchange")
             .annotate(

@@ -43,3 +43,26 @@ def test_no_view_site_link_and_the_bare_address_leads_to_the_admin(client):
 
     assert "View site" not in page
     assert home.status_code == 302 and home.url == "/admin/"
+
+
+def test_freshness_per_exchange_and_kind(client):
+    client.force_login(User.objects.create_superuser("root", password="unused"))
+    day = dt.date(2024, 3, 5)
+    make_security("510300", last_bar_date=day)
+    make_security("600000", is_etf=False, board="main", last_bar_date=day)
+    make_security("600001", is_etf=False, board="main")
+    make_security("000001", "XSHE", is_etf=False, board="main", missing_days=3)
+
+    with time_machine.travel(dt.datetime(2024, 3, 5, 18, 0, tzinfo=SHANGHAI), tick=False):
+        response = client.get("/admin/")
+
+    overview = response.context["overview"]
+    stocks = {
+        exchange: (n["listed"], n["up_to_date"], n["behind"], n["with_gaps"])
+        for exchange, n in overview["stock_freshness"].items()
+    }
+    assert stocks == {"XSHG": (2, 1, 1, 0), "XSHE": (1, 0, 1, 1)}
+    assert {e: (n["listed"]) for e, n in overview["freshness"].items()} == {"XSHG": 1}
+    assert overview["stocks_by_exchange"] == {"XSHG": 2, "XSHE": 1}
+    page = response.content.decode()
+    assert "?freshness=behind&amp;exchange__exact=XSHE&amp;is_etf__exact=0" in page
