@@ -8,7 +8,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Count, Min, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from etfs.codes import CODE_LENGTH, CODE_PATTERN, CODE_RULE
@@ -183,8 +183,21 @@ class StockInfo(models.Model):
         "gaps",
         default=0,
         db_index=True,
-        help_text="Trading days between the first and the last bar without a bar "
-        "(a suspension's days count too).",
+        help_text="Trading days between the first and the last bar without a bar that no "
+        "suspension explains.",
+    )
+    suspended_days = models.PositiveIntegerField(
+        "suspended",
+        default=0,
+        db_index=True,
+        help_text="Trading days between the first and the last bar without a bar that a "
+        "suspension explains.",
+    )
+    bars_off_calendar = models.PositiveIntegerField(
+        "bars on closed days",
+        default=0,
+        help_text="Bars on days the calendar does not hold open (closed, or not known yet): "
+        "flagged on their own, never netted against a gap.",
     )
     days_behind = models.PositiveIntegerField(
         "behind",
@@ -353,6 +366,7 @@ class SyncKind(models.TextChoices):
     FULL_SYNC = "full_sync", "Full sync"
     CORPORATE_ACTIONS = "corporate_actions", "Corporate actions"
     CALENDAR = "calendar", "Trading calendar"
+    SUSPENSIONS = "suspensions", "Suspensions"
 
 
 class SyncStatus(models.TextChoices):
@@ -501,10 +515,18 @@ class CorporateActionKind(models.TextChoices):
     CASH = "cash", "Cash dividend"
     SPLIT = "split", "Split"
     CONVERSION = "conversion", "Conversion or merge"
+    BONUS = "bonus", "Bonus shares"
+    CAPITALISATION = "capitalisation", "Capitalisation shares"
+    RIGHTS = "rights", "Rights issue"
+
+
+# Kinds whose ratio is 1 + new shares per share held (a stock's 送, 转 and 配).
+SHARE_KINDS = ("bonus", "capitalisation", "rights")
 
 
 class CorporateAction(models.Model):
-    """A fund event as the source lists it: a fact, stored once and never deleted by a sync.
+    """A fund or stock event as the source lists it: a fact, stored once and never deleted by
+    a sync. Plans without an ex-date are not stored.
 
     Adjustment factors (``AdjustmentFactor``) are derived from these and the stored closes;
     the bars themselves are never rewritten.
@@ -514,7 +536,7 @@ class CorporateAction(models.Model):
         StockInfo, on_delete=models.PROTECT, related_name="corporate_actions"
     )
     ex_date = models.DateField()
-    kind = models.CharField(max_length=10, choices=CorporateActionKind.choices)
+    kind = models.CharField(max_length=20, choices=CorporateActionKind.choices)
     cash = models.DecimalField(
         max_digits=18, decimal_places=8, default=0, help_text="Yuan per unit; 0 unless cash."
     )
@@ -522,7 +544,11 @@ class CorporateAction(models.Model):
         max_digits=24,
         decimal_places=10,
         default=1,
-        help_text="Units after per unit before (2 for 1:2, 0.01 for 100-to-1).",
+        help_text="Units after per unit before (2 for 1:2, 0.01 for 100-to-1, 1.3 for 3 "
+        "bonus shares per 10).",
+    )
+    rights_price = models.DecimalField(
+        max_digits=14, decimal_places=4, default=0, help_text="Yuan per rights share."
     )
     record_date = models.DateField(null=True, blank=True)
     pay_date = models.DateField(null=True, blank=True)
@@ -542,8 +568,14 @@ class CorporateAction(models.Model):
             ),
             models.CheckConstraint(
                 condition=(Q(kind="cash") & Q(cash__gt=0) & Q(ratio=1))
-                | (~Q(kind="cash") & Q(cash=0) & Q(ratio__gt=0)),
+                | (Q(kind__in=["split", "conversion"]) & Q(cash=0) & Q(ratio__gt=0))
+                | (Q(kind__in=["bonus", "capitalisation"]) & Q(cash=0) & Q(ratio__gt=1))
+                | (Q(kind="rights") & Q(cash=0) & Q(ratio__gt=1) & Q(rights_price__gt=0)),
                 name="corporateaction_cash_or_ratio",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="rights") | Q(rights_price=0),
+                name="corporateaction_rights_price_of_rights",
             ),
         ]
 
@@ -596,6 +628,37 @@ class AdjustmentFactor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.security_id} from {self.ex_date}: x{self.hfq_factor}"
+
+
+class Suspension(models.Model):
+    """A period a security did not trade, as the source's suspension snapshot lists it.
+
+    Its trading days explain a security's missing bars (``StockInfo.suspended_days`` instead
+    of ``missing_days``). ``end`` is the last suspended day, empty while open-ended.
+    """
+
+    security = models.ForeignKey(StockInfo, on_delete=models.CASCADE, related_name="suspensions")
+    start = models.DateField()
+    end = models.DateField(null=True, blank=True, help_text="Empty while open-ended.")
+    reason = models.CharField(max_length=200, blank=True)
+    expected_resume = models.DateField(null=True, blank=True)
+    provider = models.CharField(max_length=30, default="eastmoney")
+    source_row = models.TextField(blank=True, help_text="The source's row, as it was sent.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["security", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["security", "start"], name="suspension_security_start"),
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=F("start")),
+                name="suspension_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.security_id} suspended {self.start}..{self.end or ''}"
 
 
 class SourceCooldown(models.Model):

@@ -33,11 +33,17 @@ class FreshnessFilter(admin.SimpleListFilter):
             ("up_to_date", "Up to date"),
             ("behind", "Behind"),
             ("gaps", "Has gaps"),
+            ("suspended", "Suspended days"),
+            ("closed_day_bars", "Bars on closed days"),
         )
 
     def queryset(self, request, queryset):
         if self.value() == "gaps":
             return queryset.with_gaps()
+        if self.value() == "suspended":
+            return queryset.filter(suspended_days__gt=0)
+        if self.value() == "closed_day_bars":
+            return queryset.filter(bars_off_calendar__gt=0)
         if self.value() not in ("up_to_date", "behind"):
             return queryset
         final_day = newest_known_final_day()
@@ -109,6 +115,7 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         "bar_count",
         "last_bar_date",
         "missing_days",
+        "suspended_days",
         "days_behind",
     )
     list_filter = (
@@ -135,6 +142,8 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         "days_behind",
         "missing_trading_days",
         "source_history",
+        "suspended_trading_days",
+        "bars_on_closed_days",
     )
     inlines = (SecurityNameInline,)
     actions = ["sync_prices_of_selected", "export_bars_of_selected"]
@@ -195,11 +204,18 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
     @admin.display(description="missing trading days")
     def missing_trading_days(self, obj):
         days = missing_trading_days(obj, limit=MISSING_DAYS_SHOWN)
-        if not days:
+        return _listed(days, obj.missing_days, "none")
+
+    @admin.display(description="suspended trading days")
+    def suspended_trading_days(self, obj):
+        days = missing_trading_days(obj, limit=MISSING_DAYS_SHOWN, suspended=True)
+        return _listed(days, obj.suspended_days, "none (no suspension known in its span)")
+
+    @admin.display(description="bars on closed days")
+    def bars_on_closed_days(self, obj):
+        if not obj.bars_off_calendar:
             return "none"
-        more = obj.missing_days - len(days)
-        listed = ", ".join(day.isoformat() for day in days) + (f" and {more} more" if more else "")
-        return f"{listed} (a suspension's days count as missing too)"
+        return f"{obj.bars_off_calendar} bar(s) on days the calendar holds closed"
 
     @admin.display(description="history at the source")
     def source_history(self, obj):
@@ -228,3 +244,11 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
 
     def has_run_sync_permission(self, request):
         return can_run_sync(request)
+
+
+def _listed(days, total: int, empty: str) -> str:
+    """Days as a list, with how many more there are (never fewer than none)."""
+    if not days:
+        return empty
+    more = max(total - len(days), 0)
+    return ", ".join(day.isoformat() for day in days) + (f" and {more} more" if more else "")

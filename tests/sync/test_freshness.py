@@ -335,7 +335,8 @@ class TestAdmin:
         content = operator.get(page).content.decode()
 
         assert "2024-03-11, 2024-03-12, 2024-03-13" in content
-        assert "a suspension&#x27;s days count as missing too" in content
+        # No suspension is known for them: they are missing, not suspended.
+        assert "none (no suspension known in its span)" in content
 
     def test_the_front_page_shows_up_to_date_etfs_per_exchange(self, operator, synced):
         response = operator.get(reverse("admin:index"))
