@@ -180,10 +180,21 @@ if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 
 # --- etfsync -------------------------------------------------------------------------------
-# The data sources, by dotted path, in order of preference (etfs/sync/sources.py). Eastmoney
-# gives the live fund and stock lists and the bars; the exchanges' own lists give each fund's
-# profile and each stock's listing and delisting dates, and check Eastmoney's lists. A
-# comma-separated list in the environment replaces the default.
+# The data sources (etfs/sync/sources.py). The long form, in the style of DATABASES: one entry
+# per source, keyed by the name runs and ban cooldowns know it by, e.g.
+#   {"eastmoney": {"BACKEND": "etfs.providers.eastmoney.EastmoneyClient",
+#                  "OPTIONS": {"PUSH2_URL": "...", "PUSH2HIS_URL": "..."}}}
+# (JSON in the environment). Empty: the short form below (ETFSYNC_PROVIDERS and the URLs).
+ETFSYNC_SOURCES = env.json("ETFSYNC_SOURCES", default={})
+# For each capability (fund_list, daily_bars, day_bars, trading_days, fund_profiles,
+# corporate_actions) the names of the sources that serve it, in order: a source in a ban
+# cooldown is passed over and the next one serves. A capability not named here is served in
+# the order of the configuration. JSON in the environment, e.g. {"daily_bars": ["b", "a"]}.
+ETFSYNC_SOURCE_ORDER = env.json("ETFSYNC_SOURCE_ORDER", default={})
+# The short form: the sources by dotted path, in order of preference, each named by its class.
+# Eastmoney gives the live fund and stock lists and the bars; the exchanges' own lists give
+# each fund's profile and each stock's listing and delisting dates, and check Eastmoney's
+# lists. A comma-separated list in the environment replaces the default.
 ETFSYNC_PROVIDERS = env.list(
     "ETFSYNC_PROVIDERS",
     default=[

@@ -11,7 +11,7 @@ both sides.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -67,23 +67,54 @@ class Provider:
     """A data source, in the style of Django's ``SessionBase``: a source subclasses this and
     the capability classes below that it can serve, and implements their methods.
 
-    ``name`` is what runs (``SyncRun.provider``) and ban cooldowns know the source by.
+    ``name`` is what runs (``SyncRun.provider``) and ban cooldowns know the source by: the
+    class's own name in the short form of the configuration, the key of its entry in
+    ``ETFSYNC_SOURCES`` in the long form (``etfs.sync.sources`` sets it).
     """
 
     name: str = ""
+    # What ETFSYNC_SOURCE_ORDER calls the capability (set by each capability class below).
+    capability: str = ""
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], http: HttpConfig) -> Provider:
+        """Build the source from the ``OPTIONS`` of its ``ETFSYNC_SOURCES`` entry and the
+        shared HTTP configuration (timeouts, retries, rate limit, User-Agent)."""
+        raise NotImplementedError(f"{cls.__name__} must provide a from_options() classmethod")
+
+    @classmethod
+    def short_form_options(cls, settings: Any) -> dict[str, Any]:
+        """The ``OPTIONS`` the short form of the configuration (the flat ``ETFSYNC_*``
+        settings, passed in: providers do not import Django) gives this source."""
+        return {}
 
     @classmethod
     def from_settings(cls, settings: Any, http: HttpConfig) -> Provider:
-        """Build the source from Django settings (passed in: providers do not import Django)
-        and the shared HTTP configuration (timeouts, retries, rate limit, User-Agent)."""
-        raise NotImplementedError(f"{cls.__name__} must provide a from_settings() classmethod")
+        """Build the source from the short form of the configuration."""
+        return cls.from_options(cls.short_form_options(settings), http)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 
 
+class ProviderConfigurationError(ValueError):
+    """A source's ``OPTIONS`` lack what it needs (reported as ImproperlyConfigured)."""
+
+
+def required_option(source: type[Provider], options: Mapping[str, Any], key: str) -> Any:
+    """One of a source's ``OPTIONS``; a missing one is a configuration error that says which."""
+    try:
+        return options[key]
+    except KeyError:
+        raise ProviderConfigurationError(
+            f"{source.__name__} needs OPTIONS[{key!r}] in its ETFSYNC_SOURCES entry"
+        ) from None
+
+
 class FundListSource(Provider):
     """Lists every fund of the given exchanges: the primary list, which decides what is listed."""
+
+    capability = "fund_list"
 
     exchanges: tuple[str, ...] = EXCHANGES
 
@@ -93,6 +124,8 @@ class FundListSource(Provider):
 
 class DailyBarSource(Provider):
     """The unadjusted daily bars of one security over a date range."""
+
+    capability = "daily_bars"
 
     def daily_bars(
         self, code: str, exchange: str, start: dt.date, end: dt.date, today: dt.date
@@ -110,6 +143,8 @@ class DailyBarSource(Provider):
 class ListPassBarSource(Provider):
     """The day's final bar of every fund from one pass over a list (after the close)."""
 
+    capability = "day_bars"
+
     rows_per_request: int = 100  # for a plan's estimate of the requests one pass takes
 
     def day_bars(self, day: dt.date, on_page: ListProgress | None = None) -> DayBars:
@@ -123,6 +158,8 @@ class TradingDaySource(Provider):
     holds known trading days, so an empty answer is a fault, never "no trading".
     """
 
+    capability = "trading_days"
+
     def trading_days(self, start: dt.date, end: dt.date) -> list[dt.date]:
         raise NotImplementedError(f"{type(self).__name__} must provide a trading_days() method")
 
@@ -130,6 +167,8 @@ class TradingDaySource(Provider):
 class FundProfileSource(Provider):
     """One exchange's own fund list with the profile of each fund (listing date, category,
     tracking index, manager). It checks the primary list and fills what that one lacks."""
+
+    capability = "fund_profiles"
 
     exchange: str = ""
 
@@ -140,6 +179,8 @@ class FundProfileSource(Provider):
 class CorporateActionSource(Provider):
     """The market's fund events (cash dividends, splits, conversions), one list and year at a
     time, and the source's own backward-adjusted closes to check our factors against."""
+
+    capability = "corporate_actions"
 
     # (list id, what it is called) for each list the source has, and the first year they cover.
     lists: tuple[tuple[int, str], ...] = ()

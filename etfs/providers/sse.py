@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ from .base import (
     ProviderDataError,
     ProviderError,
     is_security_code,
+    required_option,
 )
 from .exchange_lists import (
     MAX_PAGES,
@@ -118,12 +120,17 @@ class SseFundList(FundProfileSource):
         self.query_url = query_url.rstrip("/")
 
     @classmethod
-    def from_settings(cls, settings: Any, http: HttpConfig) -> SseFundList:
+    def from_options(cls, options: Mapping[str, Any], http: HttpConfig) -> SseFundList:
+        """OPTIONS: ``QUERY_URL`` (the query host)."""
         # The query host answers only requests that come from its own site.
         return cls(
             HttpClient(dataclasses.replace(http, referer=SSE_REFERER)),
-            settings.ETFSYNC_SSE_QUERY_URL,
+            required_option(cls, options, "QUERY_URL"),
         )
+
+    @classmethod
+    def short_form_options(cls, settings: Any) -> dict[str, Any]:
+        return {"QUERY_URL": settings.ETFSYNC_SSE_QUERY_URL}
 
     def fetch_page(self, page: int) -> dict:
         params = {

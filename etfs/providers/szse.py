@@ -9,6 +9,7 @@ does the paging.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from .base import (
@@ -21,6 +22,7 @@ from .base import (
     ProviderError,
     RowProblem,
     is_security_code,
+    required_option,
 )
 from .exchange_lists import (
     MAX_PAGES,
@@ -135,10 +137,16 @@ class SzseFundList(FundProfileSource):
         self.url = url.rstrip("/")
 
     @classmethod
-    def from_settings(cls, settings: Any, http: HttpConfig) -> SzseFundList:
+    def from_options(cls, options: Mapping[str, Any], http: HttpConfig) -> SzseFundList:
+        """OPTIONS: ``URL`` (the exchange's site)."""
         return cls(
-            HttpClient(dataclasses.replace(http, referer=SZSE_REFERER)), settings.ETFSYNC_SZSE_URL
+            HttpClient(dataclasses.replace(http, referer=SZSE_REFERER)),
+            required_option(cls, options, "URL"),
         )
+
+    @classmethod
+    def short_form_options(cls, settings: Any) -> dict[str, Any]:
+        return {"URL": settings.ETFSYNC_SZSE_URL}
 
     def fetch_report(self, catalog: str, page: int, **extra) -> object:
         params = {

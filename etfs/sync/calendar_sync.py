@@ -20,7 +20,7 @@ from etfs.providers.base import ProviderBlocked, ProviderError, TradingDaySource
 from .calendar import EARLIEST_TRADING_DAY, final_cutoff, record_trading_days
 from .cooldown import active_cooldown, describe, start_cooldown
 from .runs import RunRecorder, run_sync
-from .sources import provider_for
+from .sources import provider_for, record_passed_over
 
 # An index answer may stop at about 1,000 rows (providers.md section 5): a full page means
 # "ask again from the day after its last row".
@@ -94,6 +94,7 @@ def sync_calendar(
         recorder.set_total(1)
         day_source = source or provider_for(TradingDaySource)
         recorder.set_provider(day_source.name)
+        record_passed_over(recorder, day_source, "trading days")
         return _sync(recorder, day_source, now)
 
     return run_sync(SyncKind.CALENDAR, body, {}, run=run, trigger=trigger)

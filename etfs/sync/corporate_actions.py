@@ -33,7 +33,7 @@ from .cooldown import active_cooldown, describe, start_cooldown
 from .crosscheck import cross_check_adjusted_closes
 from .factors import recompute_factors
 from .runs import RunRecorder, run_sync
-from .sources import provider_for
+from .sources import provider_for, record_passed_over
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,7 @@ def sync_corporate_actions(
     def body(recorder: RunRecorder) -> tuple[str, str]:
         action_source = source or provider_for(CorporateActionSource)
         recorder.set_provider(action_source.name)
+        record_passed_over(recorder, action_source, "corporate actions")
         return _sync(recorder, options, action_source, progress)
 
     return run_sync(

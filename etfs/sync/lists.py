@@ -33,7 +33,7 @@ from etfs.providers.base import (
 from .cooldown import active_cooldown, describe, start_cooldown
 from .fund_rows import FundRow, mark_missing_delisted, screen, upsert_funds
 from .runs import RunRecorder, run_sync
-from .sources import providers_for
+from .sources import provider_for, providers_for, record_passed_over, sources_in_order
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ class ListSources:
 
     @classmethod
     def configured(cls) -> ListSources:
-        primary = providers_for(FundListSource)
-        return cls(primary[0] if primary else None, providers_for(FundProfileSource))
+        primary = provider_for(FundListSource) if sources_in_order(FundListSource) else None
+        return cls(primary, providers_for(FundProfileSource))
 
 
 @dataclass
@@ -115,6 +115,8 @@ def sync_etf_lists(
 
 
 def _sync(recorder: RunRecorder, exchanges, sources: ListSources, progress) -> tuple[str, str]:
+    if sources.primary is not None:
+        record_passed_over(recorder, sources.primary, "the fund list")
     primary = _read_primary(recorder, sources.primary, exchanges, progress)
     exchange_lists = {
         source.exchange: _read_exchange_list(recorder, source)

@@ -1,7 +1,8 @@
 """A second source in one module, to prove the contract: a fund list and daily bars, served
-from ``settings.MINIMAL_SOURCE_FUNDS`` instead of a network (tests set it).
+from its ``OPTIONS["FUNDS"]`` (in the short form ``settings.MINIMAL_SOURCE_FUNDS``) instead of
+a network (tests set it).
 
-Nothing else in the project names this module; ``ETFSYNC_PROVIDERS`` is all it takes.
+Nothing else in the project names this module; one configuration entry is all it takes.
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ class MinimalSource(FundListSource, DailyBarSource):
         self.funds = funds
 
     @classmethod
-    def from_settings(cls, settings, http) -> MinimalSource:
-        return cls(settings.MINIMAL_SOURCE_FUNDS)
+    def from_options(cls, options, http) -> MinimalSource:
+        return cls(options["FUNDS"])
+
+    @classmethod
+    def short_form_options(cls, settings) -> dict:
+        return {"FUNDS": settings.MINIMAL_SOURCE_FUNDS}
 
     def fund_list(self, on_page=None) -> ListFetch:
         listings = [

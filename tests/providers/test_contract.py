@@ -13,9 +13,16 @@ from etfs.sync.lists import sync_etf_lists
 from etfs.sync.prices import PriceOptions, sync_etf_prices
 from etfs.sync.sources import provider_for, providers_for
 
-SYNC_PACKAGE = Path(__file__).resolve().parents[2] / "etfs" / "sync"
-# The contract and the shared HTTP layer; every other providers module is a source.
-SHARED_PROVIDER_MODULES = {"etfs.providers.base", "etfs.providers.http"}
+ETFS_PACKAGE = Path(__file__).resolve().parents[2] / "etfs"
+# The contract and the shared HTTP layer (base re-exports records and bars); every other
+# providers module is a source, or part of one.
+SHARED_PROVIDER_MODULES = {
+    "etfs.providers",
+    "etfs.providers.base",
+    "etfs.providers.records",
+    "etfs.providers.bars",
+    "etfs.providers.http",
+}
 
 FUNDS = {
     ("588000", "XSHG"): (
@@ -39,25 +46,70 @@ def only_the_minimal_source(settings):
     settings.MINIMAL_SOURCE_FUNDS = FUNDS
 
 
-def imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
+def module_name(path: Path, root: Path) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, root: Path = ETFS_PACKAGE) -> set[str]:
+    """Every module a file imports, relative imports resolved, ``from a import b`` counted as
+    both ``a`` and ``a.b`` (b may be a module)."""
+    package = module_name(path, root)
+    if path.name != "__init__.py":
+        package = package.rpartition(".")[0]
     names = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1]
+            module = ".".join(base + ([node.module] if node.module else []))
+            if not node.level:
+                module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
     return names
 
 
-def test_no_service_imports_a_source_module():
-    offenders = {
-        f"{path.name}: {module}"
-        for path in SYNC_PACKAGE.glob("*.py")
-        for module in imported_modules(path)
-        if module.startswith("etfs.providers") and module not in SHARED_PROVIDER_MODULES
+def source_imports(root: Path) -> set[str]:
+    """The imports of a source module by any module of the package outside etfs/providers."""
+    return {
+        f"{path.relative_to(root.parent)}: {module}"
+        for path in root.rglob("*.py")
+        if "providers" not in path.relative_to(root).parts[:1]
+        and "migrations" not in path.relative_to(root).parts[:1]
+        for module in imported_modules(path, root)
+        if module.startswith("etfs.providers.")
+        and ".".join(module.split(".")[:3]) not in SHARED_PROVIDER_MODULES
     }
-    assert not offenders
+
+
+def test_no_service_imports_a_source_module():
+    assert source_imports(ETFS_PACKAGE) == set()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "from etfs.providers.eastmoney import EastmoneyClient",
+        "from ...providers.eastmoney.client import EastmoneyClient",
+        "from ...providers import sse",
+        "import etfs.providers.szse",
+    ],
+)
+def test_the_import_rule_reaches_every_subpackage(tmp_path, statement):
+    """A forbidden import two levels down (etfs/sync/prices/) is found, however it is spelled."""
+    fetching = tmp_path / "etfs" / "sync" / "prices" / "fetching.py"
+    fetching.parent.mkdir(parents=True)
+    for folder in (fetching.parent, fetching.parent.parent, fetching.parent.parent.parent):
+        (folder / "__init__.py").touch()
+    fetching.write_text(f"{statement}\n")
+
+    offenders = source_imports(tmp_path / "etfs")
+    assert offenders
+    assert {offender.partition(":")[0] for offender in offenders} == {
+        "etfs/sync/prices/fetching.py"
+    }
 
 
 @pytest.mark.django_db
@@ -82,6 +134,7 @@ def test_a_source_in_one_module_serves_the_list_and_the_price_sync(only_the_mini
     assert prices.rows_created == 3
 
 
+@pytest.mark.django_db  # the registry passes over sources in a ban cooldown (database rows)
 def test_the_registry_picks_sources_by_capability(only_the_minimal_source, settings):
     settings.ETFSYNC_PROVIDERS = [
         "etfs.providers.eastmoney.EastmoneyClient",

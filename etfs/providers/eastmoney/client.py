@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from ..base import (
@@ -19,6 +20,7 @@ from ..base import (
     ListProgress,
     ProviderDataError,
     TradingDaySource,
+    required_option,
 )
 from ..http import HttpClient, HttpConfig
 from .clist import LIST_PAGE_SIZE, LIST_PATH, bar_from_listing, fetch_list, list_params
@@ -46,12 +48,20 @@ class EastmoneyClient(FundListSource, DailyBarSource, ListPassBarSource, Trading
         self.push2his_url = push2his_url.rstrip("/")
 
     @classmethod
-    def from_settings(cls, settings: Any, http: HttpConfig) -> EastmoneyClient:
+    def from_options(cls, options: Mapping[str, Any], http: HttpConfig) -> EastmoneyClient:
+        """OPTIONS: ``PUSH2_URL`` (the list host) and ``PUSH2HIS_URL`` (the k-line host)."""
         return cls(
             HttpClient(dataclasses.replace(http, referer=cls.REFERER)),
-            push2_url=settings.ETFSYNC_EASTMONEY_PUSH2_URL,
-            push2his_url=settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL,
+            push2_url=required_option(cls, options, "PUSH2_URL"),
+            push2his_url=required_option(cls, options, "PUSH2HIS_URL"),
         )
+
+    @classmethod
+    def short_form_options(cls, settings: Any) -> dict[str, Any]:
+        return {
+            "PUSH2_URL": settings.ETFSYNC_EASTMONEY_PUSH2_URL,
+            "PUSH2HIS_URL": settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL,
+        }
 
     def fund_list(self, on_page: ListProgress | None = None) -> ListFetch:
         return self.fetch_etf_list(on_page)

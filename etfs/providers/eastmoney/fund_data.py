@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..base import ActionFetch, CorporateActionSource, ProviderDataError, ProviderError
+from ..base import (
+    ActionFetch,
+    CorporateActionSource,
+    ProviderDataError,
+    ProviderError,
+    required_option,
+)
 from ..http import BODY_EXCERPT, HttpClient, HttpConfig
 from .client import EastmoneyClient
 from .fund_actions import LIST_NAME, parse_action_page
@@ -38,12 +44,21 @@ class EastmoneyFundsClient(CorporateActionSource):
         self.push2his_url = push2his_url.rstrip("/")
 
     @classmethod
-    def from_settings(cls, settings: Any, http: HttpConfig) -> EastmoneyFundsClient:
+    def from_options(cls, options: Mapping[str, Any], http: HttpConfig) -> EastmoneyFundsClient:
+        """OPTIONS: ``FUND_URL`` (the fund data host) and ``PUSH2HIS_URL`` (the k-line host
+        of the adjusted-close cross-check)."""
         return cls(
             HttpClient(dataclasses.replace(http, referer=cls.REFERER)),
-            fund_url=settings.ETFSYNC_EASTMONEY_FUND_URL,
-            push2his_url=settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL,
+            fund_url=required_option(cls, options, "FUND_URL"),
+            push2his_url=required_option(cls, options, "PUSH2HIS_URL"),
         )
+
+    @classmethod
+    def short_form_options(cls, settings: Any) -> dict[str, Any]:
+        return {
+            "FUND_URL": settings.ETFSYNC_EASTMONEY_FUND_URL,
+            "PUSH2HIS_URL": settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL,
+        }
 
     def backward_adjusted_closes(
         self, code: str, exchange: str, start: dt.date, end: dt.date

@@ -23,7 +23,7 @@ from ..freshness import refresh_days_behind
 from ..jumps import check_list_previous_closes
 from ..market_day import FinalDay, decide_final_day
 from ..runs import Progress, RunRecorder, run_sync
-from ..sources import provider_for
+from ..sources import provider_for, record_passed_over
 from .fetching import confirmed_ban, fetch_klines_concurrently, refused_fund_alone
 from .planning import FundPlan, PriceOptions, plan_funds
 from .writing import BarBatches
@@ -48,6 +48,7 @@ def sync_etf_prices(
     def body(recorder: RunRecorder) -> tuple[str, str]:
         bar_source = bars or provider_for(DailyBarSource)
         recorder.set_provider(bar_source.name)
+        record_passed_over(recorder, bar_source, "daily bars")
         recorder.progress = progress
         return _sync(recorder, options, bar_source, list_pass, now)
 
@@ -60,7 +61,9 @@ FALLBACK_ALWAYS_ALLOWED = 3
 
 def _sync(recorder: RunRecorder, options: PriceOptions, bars, list_pass, now) -> tuple[str, str]:
     if options.from_list and options.incremental:
-        list_pass = list_pass or provider_for(ListPassBarSource)
+        if list_pass is None:
+            list_pass = provider_for(ListPassBarSource)
+            record_passed_over(recorder, list_pass, "the day's bars from the list")
     day = decide_final_day(recorder, options, list_pass, now)
     if day.blocked is not None:
         recorder.blocked_by(day.blocked, day.blocked_source)
