@@ -187,9 +187,10 @@ if env.str("EMAIL_URL", default=""):
 # (JSON in the environment). Empty: the short form below (ETFSYNC_PROVIDERS and the URLs).
 ETFSYNC_SOURCES = env.json("ETFSYNC_SOURCES", default={})
 # For each capability (fund_list, daily_bars, day_bars, trading_days, fund_profiles,
-# corporate_actions) the names of the sources that serve it, in order: a source in a ban
-# cooldown is passed over and the next one serves. A capability not named here is served in
-# the order of the configuration. JSON in the environment, e.g. {"daily_bars": ["b", "a"]}.
+# corporate_actions, stock_list, exchange_stock_lists) the names of the sources that serve it,
+# in order: a source in a ban cooldown is passed over and the next one serves. A capability
+# not named here is served in the order of the configuration. JSON in the environment, e.g.
+# {"daily_bars": ["b", "a"]}.
 ETFSYNC_SOURCE_ORDER = env.json("ETFSYNC_SOURCE_ORDER", default={})
 # The short form: the sources by dotted path, in order of preference, each named by its class.
 # Eastmoney gives the live fund and stock lists and the bars; the exchanges' own lists give

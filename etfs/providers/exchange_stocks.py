@@ -12,7 +12,7 @@ Wire formats: shared/providers.md section 8 (the envelopes are those of section 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .base import (
@@ -23,6 +23,7 @@ from .base import (
     ProviderError,
     RowProblem,
     is_security_code,
+    required_option,
 )
 from .exchange_lists import parse_listing_date, strip_cell
 from .http import HttpClient, HttpConfig
@@ -99,12 +100,17 @@ class SseStockList(ExchangeStockSource):
         self.query_url = query_url.rstrip("/")
 
     @classmethod
-    def from_settings(cls, settings: Any, http: HttpConfig) -> SseStockList:
+    def from_options(cls, options: Mapping[str, Any], http: HttpConfig) -> SseStockList:
+        """OPTIONS: ``QUERY_URL`` (the query host)."""
         # The query host answers only requests that come from its own site.
         return cls(
             HttpClient(dataclasses.replace(http, referer=SSE_REFERER)),
-            settings.ETFSYNC_SSE_QUERY_URL,
+            required_option(cls, options, "QUERY_URL"),
         )
+
+    @classmethod
+    def short_form_options(cls, settings: Any) -> dict[str, Any]:
+        return {"QUERY_URL": settings.ETFSYNC_SSE_QUERY_URL}
 
     def fetch_page(self, page: int, status: str, stock_type: str) -> dict:
         params = {
@@ -203,11 +209,16 @@ class SzseStockList(ExchangeStockSource):
         self.url = url.rstrip("/")
 
     @classmethod
-    def from_settings(cls, settings: Any, http: HttpConfig) -> SzseStockList:
+    def from_options(cls, options: Mapping[str, Any], http: HttpConfig) -> SzseStockList:
+        """OPTIONS: ``URL`` (the exchange's site)."""
         return cls(
             HttpClient(dataclasses.replace(http, referer=SZSE_STOCK_REFERER)),
-            settings.ETFSYNC_SZSE_URL,
+            required_option(cls, options, "URL"),
         )
+
+    @classmethod
+    def short_form_options(cls, settings: Any) -> dict[str, Any]:
+        return {"URL": settings.ETFSYNC_SZSE_URL}
 
     def fetch_report(self, catalog: str, tab: str, page: int) -> object:
         # The tab is paged by its own key: tab2PAGENO for tab2 (tab1PAGENO would leave it on

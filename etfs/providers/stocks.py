@@ -57,6 +57,8 @@ class StockListSource(Provider):
     """Every A share of the four boards with the day's quote (the primary stock list), the
     codes on the risk-warning board, and the day's bars from one pass over the list."""
 
+    capability = "stock_list"
+
     exchanges: tuple[str, ...] = (XSHG, XSHE)
     rows_per_request: int = 100
 
@@ -74,6 +76,8 @@ class StockListSource(Provider):
 class ExchangeStockSource(Provider):
     """One exchange's own stock lists: the listed A shares with their listing dates, and the
     delisted ones with their delisting dates."""
+
+    capability = "exchange_stock_lists"
 
     exchange: str = ""
 

@@ -22,6 +22,7 @@ SHARED_PROVIDER_MODULES = {
     "etfs.providers.records",
     "etfs.providers.bars",
     "etfs.providers.http",
+    "etfs.providers.stocks",  # the stock lists' contract
 }
 
 FUNDS = {

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from ..base import XSHE, XSHG, DayBars, ListFetch, ListProgress
+from ..base import XSHE, XSHG, DayBars, ListFetch, ListProgress, required_option
 from ..http import HttpClient, HttpConfig
 from ..stocks import StockListSource
 from .client import EastmoneyClient
@@ -47,11 +48,16 @@ class EastmoneyStockList(StockListSource):
         self.push2_url = push2_url.rstrip("/")
 
     @classmethod
-    def from_settings(cls, settings: Any, http: HttpConfig) -> EastmoneyStockList:
+    def from_options(cls, options: Mapping[str, Any], http: HttpConfig) -> EastmoneyStockList:
+        """OPTIONS: ``PUSH2_URL`` (the list host)."""
         return cls(
             HttpClient(dataclasses.replace(http, referer=EastmoneyClient.REFERER)),
-            push2_url=settings.ETFSYNC_EASTMONEY_PUSH2_URL,
+            push2_url=required_option(cls, options, "PUSH2_URL"),
         )
+
+    @classmethod
+    def short_form_options(cls, settings: Any) -> dict[str, Any]:
+        return {"PUSH2_URL": settings.ETFSYNC_EASTMONEY_PUSH2_URL}
 
     def fetch_list_page(self, page: int, page_size: int, boards: str) -> object:
         params = list_params(page, page_size, boards=boards, fields=STOCK_LIST_FIELDS)

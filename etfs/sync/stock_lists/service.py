@@ -30,7 +30,7 @@ from ..cooldown import active_cooldown, describe, start_cooldown
 from ..fund_rows import screen
 from ..lists import Progress, _codes, normalise_exchanges
 from ..runs import RunRecorder, run_sync
-from ..sources import providers_for
+from ..sources import provider_for, providers_for, sources_in_order
 from .rows import StockRow, mark_delisted, upsert_stocks
 
 WARNING = SyncRunError.Severity.WARNING
@@ -45,8 +45,8 @@ class StockListSources:
 
     @classmethod
     def configured(cls) -> StockListSources:
-        primary = providers_for(StockListSource)
-        return cls(primary[0] if primary else None, providers_for(ExchangeStockSource))
+        primary = provider_for(StockListSource) if sources_in_order(StockListSource) else None
+        return cls(primary, providers_for(ExchangeStockSource))
 
 
 @dataclass
