@@ -76,6 +76,14 @@ def drop_duplicate_dates(
     return [bar for bar in bars if bar.trade_date not in duplicated], problems
 
 
+def bar_text(bar: Bar) -> str:
+    """A parsed bar as people read it (the source's own row is gone by then)."""
+    return (
+        f"{bar.trade_date}: open {bar.open}, high {bar.high}, low {bar.low}, "
+        f"close {bar.close}, volume {bar.volume} shares, amount {bar.amount} yuan"
+    )
+
+
 def checked_bars(
     bars: list[Bar], code: str, where: str, today: dt.date | None
 ) -> tuple[list[Bar], list[RowProblem]]:
@@ -84,7 +92,7 @@ def checked_bars(
     for bar in bars:
         reason = bar_sanity_problem(bar, today)
         if reason:
-            problems.append(RowProblem(f"{where} {bar.trade_date}: {reason}", code, repr(bar)))
+            problems.append(RowProblem(f"{where} {bar.trade_date}: {reason}", code, bar_text(bar)))
         else:
             kept.append(bar)
     kept, duplicates = drop_duplicate_dates(kept, code, where)

@@ -53,6 +53,7 @@ from .records import (  # noqa: F401 (re-exported: the contract's)
     ProviderError,
     ProviderUnavailable,
     RowProblem,
+    source_row,
 )
 
 if TYPE_CHECKING:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 from .base import FundProfile, ProfileFetch, ProviderDataError, RowProblem
+from .records import source_row
 
 # Far more pages than either list has (about 900 and 750 funds): a source that keeps sending
 # "one more page" is stopped here instead of paging forever.
@@ -59,4 +60,4 @@ def collect_profiles(
             result.profiles.append(parse(row))
         except ProviderDataError as exc:
             code = strip_cell(row.get(code_key)) if isinstance(row, dict) else ""
-            result.problems.append(RowProblem(str(exc), code=code, row=repr(row)[:300]))
+            result.problems.append(RowProblem(str(exc), code=code, row=source_row(row)))

@@ -7,6 +7,7 @@ contract's one import for services and sources alike.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -93,6 +94,13 @@ class Bar:
     close: Decimal
     volume: int
     amount: Decimal
+
+
+def source_row(row: object, limit: int = 300) -> str:
+    """A row for a problem's "offending answer", as the source sent it: a decoded JSON object
+    as JSON again (not a Python repr), a line of text as it is."""
+    text = row if isinstance(row, str) else json.dumps(row, ensure_ascii=False, default=str)
+    return text[:limit]
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from .exchange_lists import (
     strip_cell,
 )
 from .http import HttpClient, HttpConfig
+from .records import source_row
 
 SZSE_PATH = "/api/report/ShowReport/data"
 SZSE_PAGE_SIZE = 100
@@ -206,7 +207,7 @@ def _with_fund_types(result: ProfileFetch, rows: list, keys: dict[str, str]) -> 
             list_date = parse_listing_date(strip_cell(row.get(keys["list_date"])), f"1105 {code}")
         except ProviderDataError as exc:
             result.problems.append(
-                RowProblem(str(exc), code=code, row=repr(row)[:300], fatal=False)
+                RowProblem(str(exc), code=code, row=source_row(row), fatal=False)
             )
             list_date = None
         category = szse_category(

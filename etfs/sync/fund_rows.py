@@ -9,11 +9,11 @@ failing on the unique key, and the two cannot deadlock.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from etfs.codes import CODE_RULE, is_security_code
 from etfs.models import ListingStatus, StockInfo
-from etfs.providers.base import FundProfile, RowProblem
+from etfs.providers.base import FundProfile, RowProblem, source_row
 
 NAME_MAX_LENGTH = StockInfo._meta.get_field("name").max_length
 PROFILE_FIELDS = (
@@ -68,7 +68,9 @@ def screen(records: Iterable, source: str) -> tuple[list, list[RowProblem]]:
             seen.add((code, record.exchange))
             kept.append(record)
             continue
-        problems.append(RowProblem(reason + "; row rejected", code=code[:20], row=repr(record)))
+        problems.append(
+            RowProblem(reason + "; row rejected", code=code[:20], row=source_row(asdict(record)))
+        )
     return kept, problems
 
 

@@ -121,6 +121,14 @@ class TestRecordedListPage:
             assert problem.code in problem.message
             assert "博汇科技" in page.problems[0].row
 
+    def test_a_rejected_row_is_shown_as_the_source_sent_it(self):
+        """JSON, as the answer had it; not a Python object dump ({'f12': ...})."""
+        page = parse_list_page(load(RECORDED_LIST))
+
+        row = page.problems[0].row
+        assert row.startswith("{") and json.loads(row)["f12"] == "688004"
+        assert "'f12'" not in row
+
 
 class TestListPage:
     def test_a_full_row_becomes_a_listing_with_converted_units(self):

@@ -22,6 +22,7 @@ from ..base import (
     checked_bars,
     is_security_code,
 )
+from ..records import source_row
 from .wire import (
     MARKET_TO_EXCHANGE,
     PLACEHOLDERS,
@@ -96,7 +97,7 @@ def parse_list_page(payload: object) -> ListPage:
             listing = parse_listing(row)
         except ProviderDataError as exc:
             code = row.get("f12", "") if isinstance(row, dict) else ""
-            problems.append(RowProblem(str(exc), code=str(code), row=repr(row)[:300]))
+            problems.append(RowProblem(str(exc), code=str(code), row=source_row(row)))
             continue
         if (listing.code, listing.exchange) in seen:
             problems.append(
@@ -104,7 +105,7 @@ def parse_list_page(payload: object) -> ListPage:
                     f"ETF list row {listing.code}: listed twice in one answer; the first row "
                     "was kept",
                     code=listing.code,
-                    row=repr(row)[:300],
+                    row=source_row(row),
                 )
             )
             continue
