@@ -9,7 +9,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Min
+from django.db.models import Count
 from django.utils import timezone
 
 from etfs.models import SyncRun
@@ -46,45 +46,68 @@ class ProblemGroup:
     severity: str
     kind: str
     count: int = 0
-    codes: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)  # the first few, as examples
+    code_count: int = 0  # how many different codes the kind has
 
     @property
     def more_codes(self) -> int:
-        return max(0, self.count - len(self.codes))
+        return max(0, self.code_count - len(self.codes))
 
 
 def grouped_problems(run: SyncRun, examples: int = 5) -> list[ProblemGroup]:
-    """A run's problems grouped by severity and kind, the most frequent first.
+    """A run's problems grouped by severity and kind, the most frequent first, each with a few
+    of its codes and how many codes it has in all.
 
     Ties come in message order, so the examples shown are the same on every server (without
     it PostgreSQL 15 and 18 returned the equal counts in different orders).
     """
     rows = (
         run.errors.order_by()
-        .values_list("severity", "message")
-        .annotate(n=Count("id"), code=Min("code"))
-        .order_by("-n", "severity", "message")[:MESSAGE_LIMIT]
+        .values_list("severity", "message", "code")
+        .annotate(n=Count("id"))
+        .order_by("-n", "severity", "message", "code")[:MESSAGE_LIMIT]
     )
     groups: dict[tuple[str, str], ProblemGroup] = {}
-    for severity, message, count, code in rows:
+    codes: dict[tuple[str, str], set[str]] = {}
+    for severity, message, code, count in rows:
         key = (severity, problem_kind(message))
         group = groups.setdefault(key, ProblemGroup(severity, key[1]))
         group.count += count
-        if code and len(group.codes) < examples and code not in group.codes:
-            group.codes.append(code)
+        if code and code not in codes.setdefault(key, set()):
+            codes[key].add(code)
+            group.code_count += 1
+    for key, group in groups.items():
+        group.codes = sorted(codes.get(key, ()))[:examples]
     return sorted(groups.values(), key=lambda group: (-group.count, group.severity, group.kind))
 
 
-def chunk_summary(chunks: list[tuple[int, str, str]]) -> str:
-    """One line per kind of chunk outcome instead of one per chunk.
+# A note that counts the chunk's own items ("12 ETF(s) have no bar for 2026-11-27: ..."): the
+# chunks hold different ETFs, so the parent's note is the sum. "3 of 50 ETF(s) failed" is not
+# one: its "of" total and its first error belong to its chunk.
+_COUNTED_NOTE = re.compile(r"^(\d+) (?!of )(.+)$")
 
-    ``chunks`` holds (id, status, error summary); chunks without a summary are left out.
+
+def chunk_summary(chunks: list[tuple[int, str, str]]) -> str:
+    """The whole run's notes from its chunks' summaries.
+
+    Notes that count the chunk's items add up into one ("61 ETF(s) have no bar ...", not one
+    chunk's "50"); the other notes read one line per kind of chunk outcome instead of one per
+    chunk. ``chunks`` holds (id, status, error summary); chunks without a summary are left out.
     """
+    totals: dict[str, int] = {}
     groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
     for pk, status, text in chunks:
-        if text:
-            groups.setdefault((status, problem_kind(text)), []).append((pk, text))
-    parts = []
+        rest = []
+        for note in filter(None, (part.strip() for part in (text or "").split("; "))):
+            counted = _COUNTED_NOTE.match(note)
+            if counted:
+                totals[counted[2]] = totals.get(counted[2], 0) + int(counted[1])
+            else:
+                rest.append(note)
+        if rest:
+            outcome = "; ".join(rest)
+            groups.setdefault((status, problem_kind(outcome)), []).append((pk, outcome))
+    parts = [f"{count} {note}" for note, count in totals.items()]
     for (status, _), members in sorted(groups.items(), key=lambda item: -len(item[1])):
         ids = [f"#{pk}" for pk, _ in members]
         if len(ids) > 6:

@@ -76,3 +76,37 @@ def test_progress_rate_and_time_left_follow_the_clock():
     assert ten_minutes_in.time_left == dt.timedelta(minutes=30)
     assert finished.elapsed == dt.timedelta(minutes=40)
     assert finished.time_left is None
+
+
+def test_notes_that_count_a_chunks_etfs_add_up_for_the_whole_run():
+    """Two chunks short of the day's bar: the parent says 61, not one chunk's 50."""
+    no_bar = "ETF(s) have no bar for 2026-11-20: suspended, or missing at the source"
+    chunks = [
+        (11, "succeeded", f"50 {no_bar}"),
+        (12, "succeeded", f"11 {no_bar}; 2 bar(s) rejected by sanity checks"),
+        (13, "partial", f"3 of 50 ETF(s) failed, first: 510300: HTTP 503; 4 {no_bar}"),
+        (14, "succeeded", ""),
+    ]
+
+    summary = chunk_summary(chunks)
+
+    assert summary == (
+        f"65 {no_bar}; 2 bar(s) rejected by sanity checks; "
+        "chunk #13 partial: 3 of 50 ETF(s) failed, first: 510300: HTTP 503"
+    )
+
+
+@pytest.mark.django_db
+def test_a_kind_lists_its_codes_and_counts_only_codes_it_does_not_show():
+    run = make_run(status="partial")
+    for code in ("510300", "510500", "159915", "512880"):
+        make_run_error(run, "cannot reach push2his.eastmoney.com: timed out", code=code)
+    make_run_error(run, "the list pass stopped: HTTP 503")
+    make_run_error(run, "the list pass stopped: HTTP 503")
+
+    groups = {g.kind: (g.count, g.codes, g.more_codes) for g in grouped_problems(run, examples=2)}
+
+    assert groups == {
+        "cannot reach push2his.eastmoney.com: timed out": (4, ["159915", "510300"], 2),
+        "the list pass stopped: HTTP 503": (2, [], 0),  # no "and 1 more" beside no codes
+    }
