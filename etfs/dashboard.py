@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from etfs.models import SourceCooldown, StockInfo, SyncKind, SyncRun
+from etfs.models import SourceCooldown, StockInfo, SyncKind, SyncRun, SyncStatus
 from etfs.sync.calendar import known_through, newest_known_final_day
 from etfs.sync.lists import latest_list_differences
+from etfs.sync.schedules import PAUSED, scheduled_kind_and_parameters, sync_schedules
 
 RECENT_RUNS = 30
+NEXT_SCHEDULES = 5
 
 
 def run_name(label: str) -> str:
@@ -26,8 +28,14 @@ CHART_WIDTH, CHART_HEIGHT = 300, 80
 
 
 def dashboard() -> dict:
+    top_level = SyncRun.objects.filter(parent=None)
     latest = {
-        kind: SyncRun.objects.filter(kind=kind, parent=None).order_by("-queued_at").first()
+        kind: (
+            top_level.filter(kind=kind).order_by("-queued_at").first(),
+            top_level.filter(kind=kind, status=SyncStatus.SUCCEEDED)
+            .order_by("-finished_at")
+            .first(),
+        )
         for kind in SyncKind.values
     }
     final_day = newest_known_final_day()
@@ -41,7 +49,12 @@ def dashboard() -> dict:
             StockInfo.objects.freshness_by_exchange(final_day, is_etf=False) if final_day else {}
         ),
         "calendar_known_through": known_through(),
-        "latest_runs": [(run_name(SyncKind(kind).label), run) for kind, run in latest.items()],
+        # (the kind as a noun, its last run, its last successful run)
+        "latest_runs": [
+            (run_name(SyncKind(kind).label), last, succeeded)
+            for kind, (last, succeeded) in latest.items()
+        ],
+        "next_schedules": next_schedules(),
         "active_runs": list(
             SyncRun.objects.active().filter(parent=None).select_related("requested_by")
         ),
@@ -50,6 +63,17 @@ def dashboard() -> dict:
         # (the last finished list run, the codes one list has and another lacks)
         "list_differences": latest_list_differences(),
     }
+
+
+def next_schedules() -> list[dict]:
+    """The next times the active sync schedules fire, soonest first."""
+    schedules = sync_schedules().exclude(repeats=PAUSED).filter(next_run__isnull=False)
+    rows = []
+    for schedule in schedules[:NEXT_SCHEDULES]:
+        kind, _ = scheduled_kind_and_parameters(schedule)
+        label = SyncKind(kind).label if kind in SyncKind.values else kind
+        rows.append({"schedule": schedule, "kind": label})
+    return rows
 
 
 def recent_run_trend() -> list[dict]:

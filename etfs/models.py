@@ -440,6 +440,9 @@ class SyncRun(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
     task_id = models.CharField(max_length=64, blank=True, help_text="django-q task id.")
+    schedule = models.CharField(
+        max_length=100, blank=True, db_index=True, help_text="The schedule that started it."
+    )
     cancel_requested = models.BooleanField(default=False)
 
     queued_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -29,10 +29,13 @@ def execute_run(run_id: int) -> str:
     return f"run #{run.pk}: {run.status}"
 
 
-def scheduled_sync(kind: str, parameters: dict | None = None, trading_days_only=True) -> str:
+def scheduled_sync(
+    kind: str, parameters: dict | None = None, trading_days_only=True, schedule: str = ""
+) -> str:
     """What a schedule fires: one run of ``kind`` (joined if one is active), on trading days.
 
-    On a day the calendar does not know yet the run starts and asks the source itself.
+    On a day the calendar does not know yet the run starts and asks the source itself. The
+    run records the ``schedule`` that started it (its name), for the schedules page.
     """
     today = shanghai_now().date()
     if trading_days_only and not _maybe_trading_day(today):
@@ -40,6 +43,8 @@ def scheduled_sync(kind: str, parameters: dict | None = None, trading_days_only=
     run, created = create_run(kind, SyncTrigger.SCHEDULE, parameters or {})
     if not created:
         return f"run #{run.pk} is already {run.status}; not starting another"
+    if schedule:
+        SyncRun.objects.filter(pk=run.pk).update(schedule=schedule[:100])
     return execute_run(run.pk)
 
 

@@ -1,3 +1,12 @@
 """The admin, one module per area; importing them registers their pages."""
 
-from . import bars, calendar, corporate_actions, revisions, runs, securities, tokens  # noqa: F401
+from . import (  # noqa: F401
+    bars,
+    calendar,
+    corporate_actions,
+    revisions,
+    runs,
+    schedules,
+    securities,
+    tokens,
+)

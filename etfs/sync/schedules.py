@@ -1,6 +1,14 @@
-"""The django-q2 schedules, created or corrected idempotently."""
+"""The django-q2 schedules: created or corrected idempotently, paused and resumed.
+
+A paused schedule has ``repeats = 0``, which django-q2's scheduler skips; resuming gives it
+``repeats = -1`` (for ever, as created) and its next time from now, so it does not fire at once
+for the times it missed.
+"""
+
+import ast
 
 from django.conf import settings
+from django.utils import timezone
 from django_q.models import Schedule
 
 from etfs.models import SyncKind
@@ -72,6 +80,8 @@ def ensure_schedules() -> list[tuple[str, bool]]:
             defaults={
                 "func": "etfs.tasks.scheduled_sync",
                 "args": repr(tuple(_plain(argument) for argument in arguments)),
+                # The task records the schedule on the run it starts (SyncRun.schedule).
+                "kwargs": repr({"schedule": name}),
                 "schedule_type": Schedule.CRON,
                 "cron": cron,
                 "repeats": -1,
@@ -84,3 +94,41 @@ def ensure_schedules() -> list[tuple[str, bool]]:
 def _plain(value):
     """Schedule arguments are stored as a Python literal: enum members become strings."""
     return value.value if isinstance(value, SyncKind) else value
+
+
+PAUSED = 0
+FOR_EVER = -1
+
+
+def sync_schedules():
+    """The schedules that start sync runs (the recovery check is not one), soonest first."""
+    return Schedule.objects.filter(func="etfs.tasks.scheduled_sync").order_by("next_run", "name")
+
+
+def is_paused(schedule: Schedule) -> bool:
+    return schedule.repeats == PAUSED
+
+
+def pause_schedules(queryset) -> int:
+    return queryset.exclude(repeats=PAUSED).update(repeats=PAUSED)
+
+
+def resume_schedules(queryset) -> int:
+    """Resume paused schedules from now on: the next time after now, not the missed ones."""
+    resumed = 0
+    for schedule in queryset.filter(repeats=PAUSED):
+        schedule.repeats = FOR_EVER
+        schedule.next_run = schedule.calculate_next_run(timezone.now())
+        schedule.save(update_fields=["repeats", "next_run"])
+        resumed += 1
+    return resumed
+
+
+def scheduled_kind_and_parameters(schedule: Schedule) -> tuple[str, dict]:
+    """The sync kind and parameters a schedule's task is called with."""
+    arguments = ast.literal_eval(schedule.args or "()")
+    if not isinstance(arguments, tuple):
+        arguments = (arguments,)
+    kind = arguments[0] if arguments else ""
+    parameters = arguments[1] if len(arguments) > 1 and arguments[1] else {}
+    return kind, parameters
