@@ -98,6 +98,6 @@ def test_the_front_page_shows_the_next_scheduled_runs_and_the_last_success_per_k
         page = operator.get("/admin/").content.decode()
 
     assert f'Last successful: <a href="/admin/etfs/syncrun/{succeeded.pk}/change/">' in page
-    assert "Run #%d</a>, 1\xa0day ago" % succeeded.pk in page
+    assert f"Run #{succeeded.pk}</a>, 1\xa0day ago" in page
     assert 'id="next-schedules"' in page
     assert 'Trading calendar <span class="quiet">(etfsync: trading calendar' in page
