@@ -203,6 +203,7 @@ ETFSYNC_PROVIDERS = env.list(
         "etfs.providers.sse.SseFundList",
         "etfs.providers.szse.SzseFundList",
         "etfs.providers.eastmoney.EastmoneyFundsClient",
+        "etfs.providers.eastmoney.EastmoneyDatacenter",
         "etfs.providers.eastmoney.EastmoneyStockList",
         "etfs.providers.exchange_stocks.SseStockList",
         "etfs.providers.exchange_stocks.SzseStockList",
@@ -220,6 +221,10 @@ ETFSYNC_SZSE_URL = env.str("ETFSYNC_SZSE_URL", default="https://www.szse.cn")
 # The fund data host: the market's fund dividend and split lists (corporate actions).
 ETFSYNC_EASTMONEY_FUND_URL = env.str(
     "ETFSYNC_EASTMONEY_FUND_URL", default="https://fund.eastmoney.com"
+)
+# The datacenter: stock dividends, bonus and rights shares, and the daily suspension snapshot.
+ETFSYNC_EASTMONEY_DATACENTER_URL = env.str(
+    "ETFSYNC_EASTMONEY_DATACENTER_URL", default="https://datacenter-web.eastmoney.com"
 )
 # (connect, read) timeouts in seconds.
 ETFSYNC_CONNECT_TIMEOUT = env.float("ETFSYNC_CONNECT_TIMEOUT", default=5.0)

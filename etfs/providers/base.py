@@ -31,10 +31,13 @@ from .bars import (  # noqa: F401 (re-exported: the contract's)
     unit_warnings,
 )
 from .records import (  # noqa: F401 (re-exported: the contract's)
+    BONUS,
+    CAPITALISATION,
     CASH,
     CONVERSION,
     CORPORATE_ACTION_KINDS,
     EXCHANGES,
+    RIGHTS,
     SPLIT,
     XSHE,
     XSHG,
@@ -53,6 +56,8 @@ from .records import (  # noqa: F401 (re-exported: the contract's)
     ProviderError,
     ProviderUnavailable,
     RowProblem,
+    Suspension,
+    SuspensionFetch,
     source_row,
 )
 
@@ -177,24 +182,59 @@ class FundProfileSource(Provider):
         raise NotImplementedError(f"{type(self).__name__} must provide a fund_profiles() method")
 
 
-class CorporateActionSource(Provider):
-    """The market's fund events (cash dividends, splits, conversions), one list and year at a
-    time, and the source's own backward-adjusted closes to check our factors against."""
-
-    capability = "corporate_actions"
+class EventLists(Provider):
+    """What the two corporate-action capabilities share: lists read one year at a time (or,
+    where the source can, one security at a time), and the source's own backward-adjusted
+    closes to check our factors against."""
 
     # (list id, what it is called) for each list the source has, and the first year they cover.
     lists: tuple[tuple[int, str], ...] = ()
     first_year: int = 1999
     # The source whose cooldown governs the adjusted k-line requests.
     kline_source_name: str = ""
+    # Whose events the lists hold: the funds' (True) or the stocks' (False).
+    lists_funds: bool = True
+    # Whether one security's events can be asked for alone (``security_actions``).
+    by_security: bool = False
 
     def corporate_actions(
         self, list_kind: int, year: int, on_page: Callable[[int, int], None] | None = None
     ) -> ActionFetch:
         raise NotImplementedError(f"{type(self).__name__} must provide corporate_actions()")
 
+    def security_actions(
+        self, list_kind: int, code: str, on_page: Callable[[int, int], None] | None = None
+    ) -> ActionFetch:
+        raise NotImplementedError(f"{type(self).__name__} lists events by year only")
+
     def backward_adjusted_closes(
         self, code: str, exchange: str, start: dt.date, end: dt.date
     ) -> dict[dt.date, Decimal]:
         raise NotImplementedError(f"{type(self).__name__} must provide backward_adjusted_closes()")
+
+
+class CorporateActionSource(EventLists):
+    """The market's fund events (cash dividends, splits, conversions)."""
+
+    capability = "corporate_actions"
+
+
+class StockActionSource(EventLists):
+    """The stocks' events: cash dividends, bonus and capitalisation shares, rights issues
+    (shared/providers.md section 8)."""
+
+    capability = "stock_corporate_actions"
+    lists_funds = False
+
+
+class SuspensionSource(Provider):
+    """The securities suspended on one day, as that day's snapshot lists them (periods that
+    started earlier, and ones announced for later days)."""
+
+    capability = "suspensions"
+    rows_per_request: int = 500
+
+    def suspensions(
+        self, day: dt.date, on_page: Callable[[int, int], None] | None = None
+    ) -> SuspensionFetch:
+        raise NotImplementedError(f"{type(self).__name__} must provide suspensions()")

@@ -133,7 +133,11 @@ class KlineSeries:
 CASH = "cash"  # a cash distribution: `cash` yuan per unit, ratio 1
 SPLIT = "split"  # 份额分拆: more units, ratio > 1
 CONVERSION = "conversion"  # 份额折算/合并: units converted or merged, any ratio
-CORPORATE_ACTION_KINDS = (CASH, SPLIT, CONVERSION)
+# A stock's events (shared/providers.md section 8): ratio = 1 + new shares per share held.
+BONUS = "bonus"  # 送股: bonus shares
+CAPITALISATION = "capitalisation"  # 转增: shares from the capital reserve
+RIGHTS = "rights"  # 配股: a rights issue, with its price
+CORPORATE_ACTION_KINDS = (CASH, SPLIT, CONVERSION, BONUS, CAPITALISATION, RIGHTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +157,35 @@ class CorporateAction:
     pay_date: dt.date | None = None
     row: str = ""  # the source's row as text, kept with the stored event
     rights_price: Decimal = Decimal(0)  # yuan per share, for a rights issue
+    exchange: str = ""  # where the source says (stock lists do; fund lists do not)
+
+
+@dataclass(frozen=True, slots=True)
+class Suspension:
+    """A period a security does not trade, as one day's suspension snapshot lists it.
+
+    ``end`` is the last suspended day, None while open-ended.
+    """
+
+    code: str
+    start: dt.date
+    end: dt.date | None = None
+    reason: str = ""
+    name: str = ""
+    exchange: str = ""  # "" when the source does not say
+    expected_resume: dt.date | None = None
+    row: str = ""
+
+
+@dataclass
+class SuspensionFetch:
+    """Every suspension one day's snapshot listed; ``error`` as in ListFetch."""
+
+    day: dt.date
+    suspensions: list[Suspension] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    pages: int = 0
+    error: ProviderError | None = None
 
 
 @dataclass
@@ -217,3 +250,4 @@ class ActionFetch:
     pages: int = 0
     total_pages: int = 0
     error: ProviderError | None = None
+    plans: int = 0  # rows announcing an event without an ex-date: not applied

@@ -29,7 +29,10 @@ def cross_check_adjusted_closes(recorder, source, cooldown=None) -> int:
         recorder.problem("cross-check skipped: the k-line host is paused", severity="warning")
         return 0
     found = 0
-    for security in StockInfo.objects.filter(adjustment_factors__isnull=False).distinct():
+    # Funds only: Eastmoney's stock series are affine (cash subtracted), not multiplicative,
+    # so a step-by-step ratio would differ on every day (shared/providers.md section 8).
+    funds = StockInfo.objects.filter(is_etf=True, adjustment_factors__isnull=False)
+    for security in funds.distinct():
         span = DailyBar.objects.filter(security=security).aggregate(
             first=Min("trade_date"), last=Max("trade_date")
         )

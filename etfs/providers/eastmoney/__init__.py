@@ -9,12 +9,16 @@
   and ``EastmoneyStockList``, the source of the stock list and the stocks' list pass;
 - ``fund_actions`` / ``fund_data``: the fund data host's dividend and split lists, parsed, and
   ``EastmoneyFundsClient``, the source of corporate actions.
+- ``datacenter`` / ``stock_events``: the datacenter's stock dividend, rights-issue and
+  suspension reports, parsed, and ``EastmoneyDatacenter``, the source of the stocks'
+  corporate actions and of every security's suspensions.
 
 The sources are importable from here (``etfs.providers.eastmoney.EastmoneyClient``).
 """
 
 from .client import EastmoneyClient
 from .fund_data import EastmoneyFundsClient
+from .stock_events import EastmoneyDatacenter
 from .stocks import EastmoneyStockList
 
-__all__ = ["EastmoneyClient", "EastmoneyFundsClient", "EastmoneyStockList"]
+__all__ = ["EastmoneyClient", "EastmoneyDatacenter", "EastmoneyFundsClient", "EastmoneyStockList"]
