@@ -56,12 +56,16 @@ ETFSYNC_PROVIDERS = env.list(
     default=[
         "etfs.providers.eastmoney.EastmoneyClient",
         "etfs.providers.eastmoney.EastmoneyFundsClient",
+        "etfs.providers.eastmoney.EastmoneyDatacenter",
         "etfs.providers.eastmoney.EastmoneyStockList",
     ],
 )
 ETFSYNC_SSE_QUERY_URL = env.str("ETFSYNC_TEST_SSE_URL", default="http://127.0.0.1:9")
 ETFSYNC_SZSE_URL = env.str("ETFSYNC_TEST_SZSE_URL", default="http://127.0.0.1:9")
 ETFSYNC_EASTMONEY_FUND_URL = env.str("ETFSYNC_TEST_FUND_URL", default="http://127.0.0.1:9")
+ETFSYNC_EASTMONEY_DATACENTER_URL = env.str(
+    "ETFSYNC_TEST_DATACENTER_URL", default="http://127.0.0.1:9"
+)
 ETFSYNC_RATE_LIMIT = 0
 ETFSYNC_HTTP_RETRIES = 2
 ETFSYNC_HTTP_BACKOFF = 0.01

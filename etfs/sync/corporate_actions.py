@@ -127,8 +127,7 @@ def plan_items(options: ActionOptions, sources, today: dt.date) -> tuple[list[It
     items, notes = [], []
     for source in sources:
         if not ids_by_code(source.lists_funds, options.codes):
-            notes.append(f"{source.name}: no {'ETFs' if source.lists_funds else 'stocks'} held")
-            continue
+            continue  # none of its universe held: nothing to ask it
         if (cooldown := active_cooldown(source.name)) is not None:
             notes.append(f"{source.name} not asked: {describe(cooldown)}")
             continue
@@ -144,10 +143,10 @@ def plan_items(options: ActionOptions, sources, today: dt.date) -> tuple[list[It
 def _sync(recorder: RunRecorder, options: ActionOptions, sources, progress) -> tuple[str, str]:
     items, notes = plan_items(options, sources, shanghai_now().date())
     if not items:
-        if any(" not asked: " in note for note in notes):
+        if notes:  # every source that has securities to ask about is cooling down
             recorder.problem("; ".join(notes))
             return SyncStatus.FAILED, f"not started: {'; '.join(notes)}"
-        return SyncStatus.SUCCEEDED, "; ".join(notes)
+        return SyncStatus.SUCCEEDED, "no securities held that a corporate-action source lists"
     recorder.set_total(len(items))
     held = {funds: ids_by_code(funds, options.codes) for funds in (True, False)}
     failures, plans, changed, cancelled = [], 0, set(), False

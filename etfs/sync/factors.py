@@ -59,10 +59,12 @@ def recompute_factors(security_ids: Iterable[int]) -> FactorUpdate:
     rows = (
         CorporateAction.objects.filter(security_id__in=ids)
         .annotate(previous_close=Subquery(close_before))
-        .values_list("security_id", "ex_date", "cash", "ratio", "previous_close")
+        .values_list(
+            "security_id", "ex_date", "cash", "ratio", "kind", "rights_price", "previous_close"
+        )
     )
-    for security_id, ex_date, cash, ratio, previous_close in rows:
-        events[security_id].append((ex_date, cash, ratio))
+    for security_id, ex_date, cash, ratio, kind, rights_price, previous_close in rows:
+        events[security_id].append((ex_date, cash, ratio, kind, rights_price))
         closes[(security_id, ex_date)] = previous_close
     stored = defaultdict(list)
     for row in AdjustmentFactor.objects.filter(security_id__in=ids).order_by("ex_date"):

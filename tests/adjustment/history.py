@@ -75,7 +75,7 @@ def add_event(security, ex_date, kind, cash="0", ratio="1", using: str = "defaul
 def store_factors_directly(security, using: str) -> None:
     """Factor rows from the pure arithmetic (for a database the service does not write to)."""
     events = CorporateAction.objects.using(using).filter(security=security)
-    days = combine_events(events.values_list("ex_date", "cash", "ratio"))
+    days = combine_events(events.values_list("ex_date", "cash", "ratio", "kind", "rights_price"))
     closes = {
         day.ex_date: DailyBar.objects.using(using)
         .filter(security=security, trade_date__lt=day.ex_date)

@@ -198,7 +198,8 @@ def test_a_failing_list_is_a_partial_run_that_keeps_the_rest(fake, synced_prices
 
 
 def test_years_outside_the_lists_are_refused(db):
-    with pytest.raises(CommandError, match="--year: 1990 is outside 1999"):
+    # The stock reports reach back to 1991, the fund lists to 1999.
+    with pytest.raises(CommandError, match="--year: 1990 is outside 1991"):
         run_command("--year", "1990")
 
 

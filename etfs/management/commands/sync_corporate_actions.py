@@ -19,8 +19,9 @@ EXIT_USAGE = 2
 
 class Command(BaseCommand):
     help = (
-        "Fetch the fund dividend and split lists into CorporateAction (ETFs we hold) and "
-        "update the adjustment factors."
+        "Fetch the fund dividend and split lists (ETFs we hold) and the stock dividend, bonus "
+        "and rights-issue reports (stocks we hold) into CorporateAction and update the "
+        "adjustment factors."
     )
 
     def add_arguments(self, parser):
@@ -33,6 +34,12 @@ class Command(BaseCommand):
             help="A year of ex-dates; repeatable (default: last year and this year).",
         )
         years.add_argument("--all", action="store_true", help="Every year the lists cover.")
+        parser.add_argument(
+            "--code",
+            action="append",
+            dest="codes",
+            help="Only these securities; repeatable (stocks: all their years at once).",
+        )
         parser.add_argument(
             "--cross-check",
             action="store_true",
@@ -52,7 +59,9 @@ class Command(BaseCommand):
             )
         if options["all"]:
             years = all_years(today)
-        action_options = ActionOptions(years=years, cross_check=options["cross_check"])
+        action_options = ActionOptions(
+            years=years, cross_check=options["cross_check"], codes=tuple(options["codes"] or ())
+        )
         if options["queue"]:
             run, created = enqueue_sync(
                 SyncKind.CORPORATE_ACTIONS, SyncTrigger.COMMAND, action_options.as_parameters()

@@ -46,7 +46,7 @@ REPORT_OF_LIST = {1: BONUS_REPORT, 2: RIGHTS_REPORT}
 class EastmoneyDatacenter(StockActionSource, SuspensionSource):
     """Stock dividends, bonus and rights shares; every security's suspensions."""
 
-    name = "eastmoney_datacenter"
+    name = "eastmoney_data"
     lists = LISTS
     # RPT_SHAREBONUS_DET reaches back to the early 1990s.
     first_year = 1991
