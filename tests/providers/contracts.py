@@ -50,6 +50,11 @@ class Market:
     dividends: tuple[tuple[str, str, str, str], ...] = ()
     splits: tuple[tuple[str, str, str, str], ...] = ()
     bad_bar: tuple[str, str] = ("", "")  # (code, day) of a bar no source may pass on
+    # Stock events as the source lists them, per 10 shares: (code, exchange, ex-date or None,
+    # record date, cash, bonus, capitalisation, rights, rights price).
+    stock_events: tuple[tuple, ...] = ()
+    # One day's suspension snapshot: (day, code, start, end or None).
+    suspensions: tuple[tuple[str, str, str, str | None], ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -93,6 +98,11 @@ MARKET = Market(
     dividends=(("588000", "科创50ETF", "2024-03-04", "0.0100"),),
     splits=(("159915", "创业板ETF", "2024-03-05", "2.000000"),),
     bad_bar=("159915", "2024-03-05"),
+    stock_events=(
+        ("600000", XSHG, "2024-03-04", "2024-03-01", "1.5", "3", "2", None, None),
+        ("300750", XSHE, None, "2024-03-01", None, None, None, "3", "6.00"),
+    ),
+    suspensions=(("2024-03-05", "300750", "2024-03-04", "2024-03-06"),),
 )
 
 
@@ -266,3 +276,72 @@ class ExchangeStockContract:
             for stock in MARKET.stocks
             if stock.exchange == source.exchange
         )
+
+
+class StockActionContract:
+    """StockActionSource: the stocks' events by list and year (or by security), per share."""
+
+    expected = [
+        ("600000", XSHG, "2024-03-04", "cash", Decimal("0.15"), Decimal(1), Decimal(0)),
+        ("600000", XSHG, "2024-03-04", "bonus", Decimal(0), Decimal("1.3"), Decimal(0)),
+        ("600000", XSHG, "2024-03-04", "capitalisation", Decimal(0), Decimal("1.2"), Decimal(0)),
+        # A rights issue goes ex the trading day after its record date: the service decides.
+        ("300750", XSHE, None, "rights", Decimal(0), Decimal("1.3"), Decimal("6.00")),
+    ]
+
+    @staticmethod
+    def as_rows(actions):
+        return sorted(
+            (
+                a.code,
+                a.exchange,
+                a.ex_date and a.ex_date.isoformat(),
+                a.kind,
+                a.cash,
+                a.ratio,
+                a.rights_price,
+            )
+            for a in actions
+        )
+
+    def test_gives_the_events_of_a_year_per_share(self, source):
+        actions = [
+            action
+            for list_kind, _ in source.lists
+            for action in source.corporate_actions(list_kind, 2024).actions
+        ]
+        assert self.as_rows(actions) == sorted(self.expected, key=str)
+
+    def test_a_year_without_events_is_empty_not_an_error(self, source):
+        for list_kind, _ in source.lists:
+            fetched = source.corporate_actions(list_kind, 2001)
+            assert (fetched.error, fetched.actions) == (None, [])
+
+    def test_gives_one_securitys_events_when_it_can(self, source):
+        if not source.by_security:
+            pytest.skip("this source lists events by year only")
+        actions = [
+            action
+            for list_kind, _ in source.lists
+            for action in source.security_actions(list_kind, "600000").actions
+        ]
+        assert self.as_rows(actions) == sorted(
+            (row for row in self.expected if row[0] == "600000"), key=str
+        )
+
+
+class SuspensionContract:
+    """SuspensionSource: one day's snapshot of the suspended securities."""
+
+    def test_gives_the_days_snapshot(self, source):
+        fetched = source.suspensions(dt.date(2024, 3, 5))
+        assert fetched.error is None
+        assert [(s.code, s.start, s.end) for s in fetched.suspensions] == [
+            (code, dt.date.fromisoformat(start), end and dt.date.fromisoformat(end))
+            for day, code, start, end in MARKET.suspensions
+            if day == "2024-03-05"
+        ]
+
+    def test_a_day_without_suspensions_is_empty_not_an_error(self, source):
+        fetched = source.suspensions(dt.date(2024, 3, 1))
+        assert (fetched.error, fetched.suspensions) == (None, [])

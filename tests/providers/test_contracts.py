@@ -18,9 +18,16 @@ from etfs.providers.base import (
     FundProfileSource,
     ListPassBarSource,
     Provider,
+    StockActionSource,
+    SuspensionSource,
     TradingDaySource,
 )
-from etfs.providers.eastmoney import EastmoneyClient, EastmoneyFundsClient, EastmoneyStockList
+from etfs.providers.eastmoney import (
+    EastmoneyClient,
+    EastmoneyDatacenter,
+    EastmoneyFundsClient,
+    EastmoneyStockList,
+)
 from etfs.providers.exchange_stocks import SseStockList, SzseStockList
 from etfs.providers.http import HttpConfig
 from etfs.providers.sse import SseFundList
@@ -28,6 +35,12 @@ from etfs.providers.stocks import ExchangeStockSource, StockListSource
 from etfs.providers.szse import SzseFundList
 from etfsync_site import settings as production_settings
 from tests.fakes.eastmoney import FakeBar, FakeEastmoney, FakeFund
+from tests.fakes.eastmoney_datacenter import (
+    FakeEastmoneyDatacenter,
+    bonus_row,
+    rights_row,
+    suspension_row,
+)
 from tests.fakes.eastmoney_funds import FakeDividend, FakeEastmoneyFunds, FakeSplit
 from tests.fakes.eastmoney_stocks import CHINEXT, SH_MAIN, FakeStock
 from tests.fakes.exchange_stocks import ExchangeStock
@@ -40,7 +53,9 @@ from tests.providers.contracts import (
     FundListContract,
     FundProfileContract,
     ListPassBarContract,
+    StockActionContract,
     StockListContract,
+    SuspensionContract,
     TradingDayContract,
 )
 from tests.providers.minimal_source import MinimalSource
@@ -52,6 +67,8 @@ CONTRACTS = {
     TradingDaySource: TradingDayContract,
     FundProfileSource: FundProfileContract,
     CorporateActionSource: CorporateActionContract,
+    StockActionSource: StockActionContract,
+    SuspensionSource: SuspensionContract,
     StockListSource: StockListContract,
     ExchangeStockSource: ExchangeStockContract,
 }
@@ -194,6 +211,34 @@ class TestSzseStocks(ExchangeStockContract):
     @pytest.fixture
     def source(self, exchanges):
         return SzseStockList.from_options({"URL": exchanges.url}, HTTP)
+
+
+class TestEastmoneyDatacenter(StockActionContract, SuspensionContract):
+    backend = EastmoneyDatacenter
+
+    @pytest.fixture
+    def source(self):
+        server = FakeEastmoneyDatacenter(
+            bonus=[
+                bonus_row(code, ex_date, cash=cash, bonus=bonus, it=it)
+                for code, _, ex_date, _, cash, bonus, it, rights, _ in MARKET.stock_events
+                if not rights
+            ],
+            rights=[
+                rights_row(code, record_date, rights, price)
+                for code, _, _, record_date, _, _, _, rights, price in MARKET.stock_events
+                if rights
+            ],
+            suspensions={
+                day: [suspension_row(code, start, end)]
+                for day, code, start, end in MARKET.suspensions
+            },
+        )
+        server.start()
+        yield EastmoneyDatacenter.from_options(
+            {"DATACENTER_URL": server.url, "PUSH2HIS_URL": server.url}, HTTP
+        )
+        server.stop()
 
 
 def test_every_shipped_source_runs_the_suite_of_each_of_its_capabilities():
