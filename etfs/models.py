@@ -324,6 +324,33 @@ class TradingDay(models.Model):
         return f"{self.date} {'open' if self.is_open else 'closed'}"
 
 
+class CalendarRevision(models.Model):
+    """A day the calendar held one way and the index later showed the other, with the run that
+    corrected it: an unexpected closure (as on 2020-01-31), or a day decided from the list that
+    the index contradicts. Bars are never rewritten: the run's warning says how many stand on
+    a day that turned out closed."""
+
+    date = models.DateField()
+    was_open = models.BooleanField()
+    is_open = models.BooleanField()
+    run = models.ForeignKey(
+        "SyncRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calendar_revisions",
+    )
+    revised_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=30, default="index")
+
+    class Meta:
+        ordering = ["-revised_at", "-date"]
+
+    def __str__(self) -> str:
+        before, after = ("open" if value else "closed" for value in (self.was_open, self.is_open))
+        return f"{self.date}: {before} → {after}"
+
+
 class BarRevision(models.Model):
     """A stored bar the source changed: the values before and after, and the run that saw it.
 

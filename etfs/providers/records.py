@@ -226,9 +226,10 @@ class ProfileFetch:
 class DayBars:
     """The day's final bars of every fund one list pass could give, keyed by (code, exchange).
 
-    ``newest_trade_date`` is the newest trade date any row carried, and ``complete`` says the
-    pass covered the whole list: together they tell whether the market traded on a day the
-    calendar does not know yet (rows of the previous trading day only: it did not).
+    ``settled_dates`` counts the settled rows (updated after the close of their own trade date)
+    by trade date, and ``complete`` says the pass covered the whole list: together they tell
+    whether the market traded on a day the calendar does not know yet. One row never decides
+    (etfs/sync/market_day.py asks for a clear majority).
     """
 
     day: dt.date
@@ -237,7 +238,7 @@ class DayBars:
     # The previous close the source quotes (Eastmoney's f18: the exchange's reference price,
     # which differs from the stored close on an ex-date), where it gives one.
     previous_closes: dict[tuple[str, str], Decimal] = field(default_factory=dict)
-    newest_trade_date: dt.date | None = None
+    settled_dates: dict[dt.date, int] = field(default_factory=dict)
     complete: bool = False
 
 

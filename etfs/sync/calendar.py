@@ -15,7 +15,7 @@ import datetime as dt
 from django.db.models import Max, Q
 
 from etfs.market import SHANGHAI, shipped_trading_days
-from etfs.models import TradingDay
+from etfs.models import CalendarRevision, TradingDay
 
 from .freshness import recount_missing_days
 
@@ -115,11 +115,14 @@ def newest_known_final_day(now: dt.datetime | None = None) -> dt.date | None:
         return days.aggregate(last=Max("date"))["last"]
 
 
-def record_trading_days(days, source: str) -> int:
-    """Store days the source showed trading (a closed row recorded earlier is corrected)."""
+def record_trading_days(days, source: str, run=None) -> int:
+    """Store days the source showed trading; a day the table held closed (a closed row, or a
+    weekday inside known history without one) is corrected and the correction kept as a
+    CalendarRevision of ``run``. Returns how many days are new or corrected."""
     days = sorted(set(days))
     if not days:
         return 0
+    through = known_through()
     existing = dict(TradingDay.objects.filter(date__in=days).values_list("date", "is_open"))
     TradingDay.objects.bulk_create(
         [TradingDay(date=day, source=source) for day in days if day not in existing],
@@ -127,13 +130,45 @@ def record_trading_days(days, source: str) -> int:
     )
     corrected = [day for day, is_open in existing.items() if not is_open]
     TradingDay.objects.filter(date__in=corrected).update(is_open=True, source=source)
+    held_closed = corrected + [
+        day for day in days if day not in existing and through is not None and day < through
+    ]
+    _keep_revisions(held_closed, was_open=False, source=source, run=run)
     recount_missing_days([day for day in days if day not in existing] + corrected)
     return len(days) - len(existing) + len(corrected)
 
 
+def record_closed_days(days, source: str, run=None) -> None:
+    """Remember weekdays the sources showed closed, so the calendar knows them from now on.
+
+    Beyond the newest trading day a closed day needs a row (later weekdays are unknown); a day
+    held open is corrected, kept as a CalendarRevision of ``run``.
+    """
+    days = sorted(set(days))
+    existing = dict(TradingDay.objects.filter(date__in=days).values_list("date", "is_open"))
+    TradingDay.objects.bulk_create(
+        [TradingDay(date=day, is_open=False, source=source) for day in days if day not in existing],
+        ignore_conflicts=True,
+    )
+    corrected = [day for day, is_open in existing.items() if is_open]
+    TradingDay.objects.filter(date__in=corrected).update(is_open=False, source=source)
+    _keep_revisions(corrected, was_open=True, source=source, run=run)
+    recount_missing_days(corrected)
+
+
 def record_closed_day(day: dt.date, source: str) -> None:
-    """Remember a weekday the source showed closed, so the calendar knows it from now on."""
-    TradingDay.objects.get_or_create(date=day, defaults={"is_open": False, "source": source})
+    record_closed_days([day], source)
+
+
+def _keep_revisions(days, *, was_open: bool, source: str, run) -> None:
+    CalendarRevision.objects.bulk_create(
+        [
+            CalendarRevision(
+                date=day, was_open=was_open, is_open=not was_open, source=source, run=run
+            )
+            for day in sorted(days)
+        ]
+    )
 
 
 def seed_from_shipped_file(using: str = "default") -> int:

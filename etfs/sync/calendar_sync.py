@@ -14,10 +14,15 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Max
 
-from etfs.models import SyncKind, SyncRun, SyncStatus, SyncTrigger, TradingDay
+from etfs.models import DailyBar, SyncKind, SyncRun, SyncStatus, SyncTrigger, TradingDay
 from etfs.providers.base import ProviderBlocked, ProviderError, TradingDaySource
 
-from .calendar import EARLIEST_TRADING_DAY, final_cutoff, record_trading_days
+from .calendar import (
+    EARLIEST_TRADING_DAY,
+    final_cutoff,
+    record_closed_days,
+    record_trading_days,
+)
 from .cooldown import active_cooldown, describe, start_cooldown
 from .runs import RunRecorder, run_sync
 from .sources import provider_for, record_passed_over
@@ -27,42 +32,98 @@ from .sources import provider_for, record_passed_over
 INDEX_PAGE_ROWS = 1000
 
 
+# An unexpected closure of days the calendar held open is rare and short (2020-01-31, one day
+# added to the Spring Festival). An answer that lacks more of them is a faulty answer, not a
+# run of holidays: Tencent's SSE Composite for 1990-95 lacks 173 trading days.
+MAX_CORRECTIONS = 3
+
+
 @dataclass
 class CalendarUpdate:
     """What one read of the index taught the calendar."""
 
     fetched: list[dt.date] = field(default_factory=list)
     learned: int = 0
-    doubtful: list[dt.date] = field(default_factory=list)  # held open, but no index bar
+    corrected: list[dt.date] = field(default_factory=list)  # held open, closed by the index
+    doubtful: list[dt.date] = field(default_factory=list)  # held open, no index bar, kept
 
     @property
     def newest(self) -> dt.date | None:
         return self.fetched[-1] if self.fetched else None
 
+    def warnings(self) -> list[str]:
+        """What the run should say about the days the index contradicted."""
+        said = [
+            f"{day} corrected to closed: the calendar held it as a trading day and the index "
+            f"has no bar for it ({_bars_on(day)} bar(s) stored on it are kept)"
+            for day in self.corrected
+        ]
+        if self.doubtful:
+            said.append(
+                f"the index has no bar for {len(self.doubtful)} day(s) the calendar holds as "
+                f"trading days ({describe_stretches(self.doubtful)}): kept; an answer with a "
+                "gap is not a run of holidays, check the source"
+            )
+        return said
 
-def refresh_calendar(source: TradingDaySource, now: dt.datetime | None = None) -> CalendarUpdate:
-    """Read the index from the newest known trading day minus the look-back; store its days.
 
-    Never a date after the last day that can be final at ``now`` (the day in progress has a
-    bar too). Raises ProviderError (ProviderDataError for an empty answer) like any fetch.
+def refresh_calendar(
+    source: TradingDaySource, now: dt.datetime | None = None, run: SyncRun | None = None
+) -> CalendarUpdate:
+    """Read the index over the re-check window and the days after it; store what it shows.
+
+    The window reaches back ETFSYNC_CALENDAR_LOOKBACK_DAYS from today, or from the newest known
+    trading day when that is older, so known days are checked too, not only new ones learnt: a
+    day held open that the index has no bar for (while it shows later days) is corrected to
+    closed, and a day held closed that it shows is corrected to open, each kept as a
+    CalendarRevision of ``run``. Never a date after the last day that can be final at ``now``
+    (the day in progress has a bar too). Raises ProviderError (ProviderDataError for an empty
+    answer) like any fetch.
     """
     cutoff = final_cutoff(now)
     newest_open = TradingDay.objects.open().aggregate(last=Max("date"))["last"]
-    start = (newest_open or EARLIEST_TRADING_DAY) - dt.timedelta(
-        days=settings.ETFSYNC_CALENDAR_LOOKBACK_DAYS
-    )
+    reach = min(newest_open or EARLIEST_TRADING_DAY, cutoff)
+    start = reach - dt.timedelta(days=settings.ETFSYNC_CALENDAR_LOOKBACK_DAYS)
     update = CalendarUpdate()
-    if start > cutoff:
-        return update
     update.fetched = _index_days(source, start, cutoff)
-    update.learned = record_trading_days(update.fetched, source="index")
+    update.learned = record_trading_days(update.fetched, source="index", run=run)
     if update.fetched:
-        held_open = TradingDay.objects.open().filter(date__range=(start, update.newest))
+        # Days before the first bar are not checked: an answer may not reach back as asked.
+        held_open = TradingDay.objects.open().filter(date__range=(update.fetched[0], update.newest))
         seen = set(update.fetched)
-        update.doubtful = [
-            day for day in held_open.values_list("date", flat=True) if day not in seen
-        ]
+        missing = [day for day in held_open.values_list("date", flat=True) if day not in seen]
+        if len(missing) <= MAX_CORRECTIONS:
+            update.corrected = missing
+            record_closed_days(missing, source="index", run=run)
+        else:
+            update.doubtful = missing
     return update
+
+
+def describe_stretches(days: list[dt.date], shown: int = 5) -> str:
+    """``days`` as runs of consecutive trading days: "1992-05-13..1992-06-02 (15 days), …"."""
+    runs: list[list[dt.date]] = []
+    open_days = list(
+        TradingDay.objects.open()
+        .filter(date__range=(days[0], days[-1]))
+        .values_list("date", flat=True)
+    )
+    position = {day: index for index, day in enumerate(open_days)}
+    for day in days:
+        if runs and position.get(day, -2) == position.get(runs[-1][-1], -5) + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    text = [
+        f"{run[0]}" if len(run) == 1 else f"{run[0]}..{run[-1]} ({len(run)} days)"
+        for run in runs[:shown]
+    ]
+    more = f" and {len(runs) - shown} more stretch(es)" if len(runs) > shown else ""
+    return f"{len(runs)} stretch(es): " + ", ".join(text) + more
+
+
+def _bars_on(day: dt.date) -> int:
+    return DailyBar.objects.filter(trade_date=day).count()
 
 
 def _index_days(source: TradingDaySource, start: dt.date, cutoff: dt.date) -> list[dt.date]:
@@ -105,7 +166,7 @@ def _sync(recorder: RunRecorder, source: TradingDaySource, now) -> tuple[str, st
     if cooldown is not None:
         return SyncStatus.FAILED, f"not asked: {describe(cooldown)}"
     try:
-        update = refresh_calendar(source, now)
+        update = refresh_calendar(source, now, run=recorder.run)
     except ProviderBlocked as exc:
         message = describe(start_cooldown(source.name, str(exc)))
         recorder.problem(str(exc), detail=getattr(exc, "body", "") or "")
@@ -114,28 +175,19 @@ def _sync(recorder: RunRecorder, source: TradingDaySource, now) -> tuple[str, st
         recorder.problem(str(exc), detail=getattr(exc, "body", "") or "")
         recorder.add(items_done=1, items_failed=1)
         return SyncStatus.FAILED, f"the calendar is unchanged: {exc}"
+    warnings = update.warnings()
     recorder.add(
         items_done=1,
         rows_fetched=len(update.fetched),
         rows_created=update.learned,
+        rows_updated=len(update.corrected),
         rows_unchanged=len(update.fetched) - update.learned,
-        warnings=len(update.doubtful),
+        warnings=len(warnings),
     )
-    recorder.problems(
-        [
-            (
-                f"the index has no bar for {day}, which the calendar holds as a trading day "
-                "(kept; check the source)",
-                "",
-                "warning",
-                "",
-                None,
-            )
-            for day in update.doubtful
-        ]
-    )
+    recorder.problems([(warning, "", "warning", "", None) for warning in warnings])
     if update.newest is None:
         return SyncStatus.SUCCEEDED, "nothing to ask yet: the calendar is current"
-    return SyncStatus.SUCCEEDED, (
-        f"trading days known up to {update.newest}; {update.learned} new from the index"
-    )
+    summary = f"trading days known up to {update.newest}; {update.learned} new from the index"
+    if update.corrected:
+        summary += f"; {len(update.corrected)} corrected to closed"
+    return SyncStatus.SUCCEEDED, summary

@@ -183,6 +183,8 @@ class FakeEastmoney:
         # Every list row's update time (f124) on its bar's day; None: 15:34 Shenzhen, 16:11
         # Shanghai, as recorded.
         self.list_updated_at: dt.time | None = None
+        # Fields every list row leaves out, as a proxy that drops one would (e.g. {"f297"}).
+        self.list_fields_dropped: set[str] = set()
         # The SSE Composite index's trading days (secid 1.000001); None: every day a fund has a
         # bar. set_index_days() gives it days that reach past the shipped calendar.
         self.index_days: list[dt.date] | None = None
@@ -382,7 +384,9 @@ class FakeEastmoney:
         if not funds:
             return _envelope(None)
         rows = [
-            fund.list_row(fields, self.list_today_only, self.list_updated_at)
+            fund.list_row(
+                fields - self.list_fields_dropped, self.list_today_only, self.list_updated_at
+            )
             for fund in funds
             for _ in range(2 if fund.code in self.duplicated else 1)
         ]

@@ -190,7 +190,9 @@ def market_until(server, day: dt.date) -> None:
 
 
 class TestAfterCloseRunOnAnUnknownDay:
-    def test_on_a_holiday_it_sends_only_list_requests_and_exits_0(self, start_fake_eastmoney):
+    def test_on_a_holiday_it_asks_the_list_and_the_index_once_and_exits_0(
+        self, start_fake_eastmoney
+    ):
         # The source's data end on 2026-12-31, as the issue found it.
         server = start_fake_eastmoney(funds=make_funds(6, dt.date(2026, 11, 2), LAST_SHIPPED))
         store_bars_until(LAST_SHIPPED)
@@ -199,7 +201,9 @@ class TestAfterCloseRunOnAnUnknownDay:
         with at(NEW_YEAR, 16, 30):
             output = run_command("sync_etf_prices", "--from-list", "--no-progress")
 
-        assert server.paths("kline") == []
+        # Closed only when the list and the index agree: one index request, no fund k-lines.
+        assert fund_kline_requests(server) == []
+        assert len(index_requests(server)) == 1
         assert len(server.paths("clist")) == 1
         run = SyncRun.objects.filter(kind=SyncKind.ETF_PRICES).latest("id")
         assert run.status == SyncStatus.SUCCEEDED
@@ -265,10 +269,12 @@ class TestAfterCloseRunOnAnUnknownDay:
         run = SyncRun.objects.filter(kind=SyncKind.ETF_PRICES).latest("id")
         assert run.status == SyncStatus.FAILED
         assert "cannot tell whether 2027-01-01 is a trading day" in run.error_summary
+        assert "the list pass failed" in run.error_summary
         # Nothing was attempted: no fund counts as done (the issue saw "6/6 items (0 failed)").
         assert (run.items_total, run.items_done, run.items_failed) == (6, 0, 0)
         assert "0/6 items (0 failed)" in out.getvalue()
-        assert server.paths("kline") == []
+        assert fund_kline_requests(server) == []
+        assert len(index_requests(server)) == 1  # asked once, and it has no bar for the day
         assert not TradingDay.objects.filter(date=NEW_YEAR).exists()
 
     def test_a_k_line_run_on_an_unknown_day_learns_it_from_the_index(self, market_2027):

@@ -23,7 +23,14 @@ from ..base import (
     required_option,
 )
 from ..http import HttpClient, HttpConfig
-from .clist import LIST_PAGE_SIZE, LIST_PATH, bar_from_listing, fetch_list, list_params
+from .clist import (
+    LIST_PAGE_SIZE,
+    LIST_PATH,
+    bar_from_listing,
+    fetch_list,
+    list_params,
+    settled_trade_dates,
+)
 from .klines import (
     CALENDAR_INDEX_CODE,
     KLINE_PATH,
@@ -70,8 +77,7 @@ class EastmoneyClient(FundListSource, DailyBarSource, ListPassBarSource, Trading
         """After the close the list's quote is the day's final bar of every fund that traded."""
         fetched = self.fetch_etf_list(on_page=on_page)
         result = DayBars(day=day, error=fetched.error, complete=fetched.complete)
-        dates = [listing.data_date for listing in fetched.listings if listing.data_date]
-        result.newest_trade_date = max(dates, default=None)
+        result.settled_dates = settled_trade_dates(fetched.listings)
         for listing in fetched.listings:
             bar = bar_from_listing(listing, day)
             if bar is not None:

@@ -8,6 +8,7 @@ Wire format: shared/providers.md sections 1 and 3. ``parse_*`` functions are pur
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable
 
 from ..base import (
@@ -176,6 +177,14 @@ def settled(listing: Listing, day: dt.date) -> bool:
         return False
     updated = listing.updated_at.astimezone(SHANGHAI)
     return updated.date() == day and updated.time() >= MARKET_CLOSE
+
+
+def settled_trade_dates(listings) -> dict[dt.date, int]:
+    """How many rows carry each trade date (f297), counting only rows updated after the close
+    of that date: a row still moving, or without an update time, says nothing yet."""
+    return dict(
+        Counter(listing.data_date for listing in listings if settled(listing, listing.data_date))
+    )
 
 
 def bar_from_listing(listing: Listing, day: dt.date) -> Bar | None:

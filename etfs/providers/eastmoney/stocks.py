@@ -27,6 +27,7 @@ from .clist import (
     bar_from_listing,
     fetch_list,
     list_params,
+    settled_trade_dates,
 )
 
 STOCK_BOARDS = "m:1 t:2,m:1 t:23,m:0 t:6,m:0 t:80"
@@ -77,8 +78,7 @@ class EastmoneyStockList(StockListSource):
         """After the close the list's quote is the day's final bar of every stock that traded."""
         fetched = self.stock_list(on_page=on_page)
         result = DayBars(day=day, error=fetched.error, complete=fetched.complete)
-        dates = [listing.data_date for listing in fetched.listings if listing.data_date]
-        result.newest_trade_date = max(dates, default=None)
+        result.settled_dates = settled_trade_dates(fetched.listings)
         for listing in fetched.listings:
             bar = bar_from_listing(listing, day)
             if bar is not None:

@@ -95,7 +95,9 @@ def _sync(recorder: RunRecorder, options: PriceOptions, bars, list_pass, now) ->
         store_klines(recorder, batches, pending, bars, shanghai_now(now).date())
     behind = _refresh_days_behind(plans, day.final)
     clean = not (recorder.stopped or stopped_by or recorder.totals["items_failed"])
-    return price_run_outcome(recorder, stopped_by=stopped_by, notes=[behind] if clean else [])
+    return price_run_outcome(
+        recorder, stopped_by=stopped_by, notes=[day.note, behind] if clean else [day.note]
+    )
 
 
 def too_many_fallbacks(plans: list[FundPlan], with_bars: int) -> str:
