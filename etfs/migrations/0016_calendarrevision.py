@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("etfs", "0014_stocks"),
+        ("etfs", "0015_events_and_suspensions"),
     ]
 
     operations = [
