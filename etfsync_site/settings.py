@@ -275,6 +275,9 @@ ETFSYNC_PRICE_CHUNK_ETFS = env.int("ETFSYNC_PRICE_CHUNK_ETFS", default=50)
 ETFSYNC_COMPRESS_AFTER_DAYS = env.int("ETFSYNC_COMPRESS_AFTER_DAYS", default=90)
 # A run whose heartbeat is older than this is considered dead.
 ETFSYNC_STALE_RUN_SECONDS = env.int("ETFSYNC_STALE_RUN_SECONDS", default=600)
+# A queued run no worker picks up within this long, while no worker makes any progress (a
+# stopped or wedged cluster), is failed by `manage.py check_workers` (etfs/sync/liveness.py).
+ETFSYNC_QUEUED_RUN_PICKUP_SECONDS = env.int("ETFSYNC_QUEUED_RUN_PICKUP_SECONDS", default=300)
 # A running run's heartbeat is sent this often by a thread of its own (at most a fifth of the
 # stale limit), whatever its work is doing.
 ETFSYNC_HEARTBEAT_SECONDS = env.float("ETFSYNC_HEARTBEAT_SECONDS", default=10.0)

@@ -200,3 +200,31 @@ def test_the_quick_start_takes_a_supported_python_beside_an_old_python3(tmp_path
 
     assert result.returncode == 3  # the fake's "venv" step: the quick start went on with it
     assert (checkout / "chosen").read_text() == "python3.12 -m venv .venv\n"
+
+
+def test_the_shipped_supervisor_restarts_the_workers_and_calls_a_real_check():
+    """deploy/: systemd restarts the cluster when it ends and when check_workers fails; a
+    cluster that does not stop on SIGTERM is killed after a timeout."""
+    from configparser import ConfigParser
+
+    from django.core.management import get_commands
+
+    def unit(name: str) -> ConfigParser:
+        parser = ConfigParser(interpolation=None, strict=False)
+        parser.optionxform = str
+        parser.read(PROJECT / "deploy" / "systemd" / name)
+        return parser
+
+    workers = unit("etfsync-qcluster.service")["Service"]
+    check = unit("etfsync-check-workers.service")
+    restart = unit("etfsync-qcluster-restart.service")["Service"]
+    probe = (PROJECT / "deploy" / "kubernetes" / "qcluster.yaml").read_text()
+
+    assert (workers["Restart"], workers["KillMode"]) == ("always", "mixed")
+    assert int(workers["TimeoutStopSec"]) > 0
+    assert workers["ExecStart"].endswith("manage.py qcluster")
+    assert check["Service"]["ExecStart"].endswith("manage.py check_workers")
+    assert check["Unit"]["OnFailure"] == "etfsync-qcluster-restart.service"
+    assert restart["ExecStart"].endswith("restart etfsync-qcluster.service")
+    assert '"manage.py", "check_workers"' in probe
+    assert "check_workers" in get_commands()

@@ -10,7 +10,7 @@ from ._runs import finish_command, refusing_a_second_run, report_queued
 class Command(BaseCommand):
     help = (
         "Learn the SSE/SZSE trading days from the SSE Composite index's daily k-lines into "
-        "TradingDay (incremental, from the newest known trading day minus a look-back)."
+        "TradingDay (the last ETFSYNC_CALENDAR_LOOKBACK_DAYS re-checked, later days learnt)."
     )
 
     def add_arguments(self, parser):
