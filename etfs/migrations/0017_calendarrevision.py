@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("etfs", "0015_events_and_suspensions"),
+        ("etfs", "0016_syncrun_schedule"),
     ]
 
     operations = [
