@@ -12,6 +12,7 @@ from etfs.sync.corporate_actions import ActionOptions, sync_corporate_actions
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.runs import create_run
 from etfs.sync.runs import recover_stale_runs as _recover_stale_runs
+from etfs.sync.suspensions import SuspensionOptions, sync_suspensions
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ def execute_run(run_id: int) -> str:
         run = sync_corporate_actions(ActionOptions.from_parameters(run.parameters), run=run)
     elif run.kind == SyncKind.CALENDAR:
         run = sync_calendar(run=run)
+    elif run.kind == SyncKind.SUSPENSIONS:
+        run = sync_suspensions(SuspensionOptions.from_parameters(run.parameters), run=run)
     else:
         run = run_price_sync(run)
     return f"run #{run.pk}: {run.status}"

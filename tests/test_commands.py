@@ -163,6 +163,7 @@ class TestSetupSchedules:
             ("('etf_lists',)", Schedule.CRON, "0 8 * * 1-5"),
             ("('etf_prices', {'from_list': True})", Schedule.CRON, "15 16 * * 1-5"),
             ("('etf_prices', {}, False)", Schedule.CRON, "0 9 * * 6"),
+            ("('suspensions', {})", Schedule.CRON, "30 16 * * 1-5"),
         ]
 
     def test_the_calendar_learns_the_day_before_the_after_close_price_run(self):
@@ -222,6 +223,7 @@ class TestSetupSchedules:
             "0 9 * * 6",
             "0 10 * * 6",
             "0 18 * 11,12,1 1-5",
+            "30 16 * * 1-5",
         }
 
 

@@ -51,6 +51,12 @@ def schedules() -> dict:
         ),
         # Most ETF distributions fall in November to January (510050: every ex-date since 2012),
         # when a daily pass after the close (about 130 list pages) keeps factors current.
+        # Today's suspension snapshot after the close (suspensions announced during the day
+        # included): the day's missing bars of suspended securities are explained at once.
+        "etfsync: suspensions (after the close)": (
+            "30 16 * * 1-5",
+            (SyncKind.SUSPENSIONS, {}),
+        ),
         "etfsync: corporate actions (daily, November to January)": (
             "0 18 * 11,12,1 1-5",
             (SyncKind.CORPORATE_ACTIONS,),
