@@ -192,6 +192,8 @@ def one_day_write(day: dt.date):
                 " WHERE stored.id = kept.id",
                 columns,
             )
+            # Autovacuum is off on these tables: clear what the round and its undo left dead.
+            cursor.execute(f"VACUUM {StockInfo._meta.db_table}, {DailyBar._meta.db_table}")
 
     return write, undo, len(entries)
 

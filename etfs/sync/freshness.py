@@ -25,6 +25,7 @@ from django.db.models import IntegerField, OuterRef, Subquery
 from etfs.models import DailyBar, StockInfo, TradingDay
 
 from .gaps import count_gaps, suspended_days_of
+from .sql_arrays import among_ids, array_literal
 
 
 class SubqueryCount(Subquery):
@@ -126,7 +127,7 @@ def _keep_summaries(security_ids: list[int], new_bars: Mapping[int, NewBars]) ->
     # the UPDATE takes anyway: other tables' foreign key checks on these rows are not blocked.
     stored = (
         StockInfo.objects.select_for_update(no_key=True)
-        .filter(pk__in=security_ids)
+        .filter(pk__in=among_ids(security_ids))
         .order_by("pk")
         .values_list("pk", *SUMMARY)
     )
@@ -197,8 +198,8 @@ def _write(summaries: dict[int, Summary]) -> None:
         return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            columns = [list(column) for column in zip(*summaries.values(), strict=True)]
-            cursor.execute(WRITE_POSTGRESQL_SQL, [list(summaries), *columns])
+            columns = [array_literal(column) for column in zip(*summaries.values(), strict=True)]
+            cursor.execute(WRITE_POSTGRESQL_SQL, [array_literal(summaries), *columns])
         else:
             cursor.executemany(WRITE_SQL, [(*summary, pk) for pk, summary in summaries.items()])
 

@@ -19,6 +19,7 @@ from django.db.models.functions import Abs, Lag
 from etfs.models import CorporateAction, DailyBar
 
 from .factors import funds_needing_factors, recompute_factors
+from .sql_arrays import among_ids, array_literal
 
 # How far back the close before a batch's first bar is looked for (a suspension may be longer;
 # then that first bar is not checked).
@@ -41,9 +42,9 @@ def after_price_batch(recorder, batch) -> None:
     if not written:
         return
     events = set(
-        CorporateAction.objects.filter(security_id__in={row[0] for row in written}).values_list(
-            "security_id", "ex_date"
-        )
+        CorporateAction.objects.filter(
+            security_id__in=among_ids({row[0] for row in written})
+        ).values_list("security_id", "ex_date")
     )
     warnings = unexplained_jumps(written, events)
     recorder.problems(
@@ -146,9 +147,9 @@ def _moves_beyond_threshold(spans: dict, since: dt.date, until: dt.date):
             cursor.execute(
                 MOVES_POSTGRESQL_SQL,
                 {
-                    "ids": ids,
-                    "firsts": [spans[security_id][1] for security_id in ids],
-                    "lasts": [spans[security_id][2] for security_id in ids],
+                    "ids": array_literal(ids),
+                    "firsts": array_literal(spans[security_id][1] for security_id in ids),
+                    "lasts": array_literal(spans[security_id][2] for security_id in ids),
                     "window": PREVIOUS_BAR_WINDOW.days,
                     "threshold": threshold,
                 },

@@ -19,6 +19,7 @@ from etfs.models import BarRevision, DailyBar
 from etfs.providers.base import Bar, BarRows
 
 from .freshness import NewBars, add_new_bars, refresh_bar_summary
+from .sql_arrays import array_literal
 
 TABLE = DailyBar._meta.db_table
 REVISIONS = BarRevision._meta.db_table
@@ -114,7 +115,8 @@ def _distinct(left: str, right: str) -> str:
 # batch costs the same whether the table holds a thousand bars or a billion.
 _SAME_KEY = (
     "stored.security_id = incoming.security_id AND stored.trade_date = incoming.trade_date"
-    " AND stored.security_id = ANY(%(ids)s) AND stored.trade_date BETWEEN %(first)s AND %(last)s"
+    " AND stored.security_id = ANY(%(ids)s::bigint[])"
+    " AND stored.trade_date BETWEEN %(first)s AND %(last)s"
 )
 # Revised bars are found by a read first: an UPDATE over the whole batch's range would make
 # TimescaleDB decompress every compressed chunk batch in it, even where nothing differs.
@@ -208,7 +210,8 @@ def copy_fund_bars(cursor, table: str, funds: Sequence[FundBars]) -> None:
 STORED_IN_SCOPE_SQL = f"""
 SELECT EXISTS (
     SELECT 1 FROM {TABLE} AS stored
-    WHERE stored.security_id = ANY(%(ids)s) AND stored.trade_date BETWEEN %(first)s AND %(last)s
+    WHERE stored.security_id = ANY(%(ids)s::bigint[])
+      AND stored.trade_date BETWEEN %(first)s AND %(last)s
 )
 """
 
@@ -226,6 +229,7 @@ def _upsert_postgresql(
             ") ON COMMIT DELETE ROWS"
         )
         scope = _scope(funds)
+        scope["ids"] = array_literal(scope["ids"])
         cursor.execute(STORED_IN_SCOPE_SQL, scope)
         if not cursor.fetchone()[0]:
             # Nothing stored where these bars go (a first sync): COPY them straight into the
