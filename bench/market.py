@@ -183,13 +183,21 @@ def one_day_write(day: dt.date):
         run.delete()
         columns = [list(column) for column in zip(*summaries, strict=True)]
         names = (*SUMMARY, "days_behind")
+        types = ["bigint"] + [
+            "date"
+            if StockInfo._meta.get_field(name).get_internal_type() == "DateField"
+            else "integer"
+            for name in names
+        ]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {StockInfo._meta.db_table} AS stored SET "
                 + ", ".join(f"{name} = kept.{name}" for name in names)
-                + " FROM unnest(%s::bigint[], %s::integer[], %s::date[], %s::date[],"
-                " %s::integer[], %s::integer[]) AS kept (id, " + ", ".join(names) + ")"
-                " WHERE stored.id = kept.id",
+                + " FROM unnest("
+                + ", ".join(f"%s::{kind}[]" for kind in types)
+                + ") AS kept (id, "
+                + ", ".join(names)
+                + ") WHERE stored.id = kept.id",
                 columns,
             )
             # Autovacuum is off on these tables: clear what the round and its undo left dead.

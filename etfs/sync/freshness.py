@@ -25,7 +25,7 @@ from django.db.models import IntegerField, OuterRef, Subquery
 from etfs.models import DailyBar, StockInfo, TradingDay
 
 from .gaps import count_gaps, suspended_days_of
-from .sql_arrays import among_ids, array_literal
+from .sql_arrays import among, array_literal
 
 
 class SubqueryCount(Subquery):
@@ -127,7 +127,7 @@ def _keep_summaries(security_ids: list[int], new_bars: Mapping[int, NewBars]) ->
     # the UPDATE takes anyway: other tables' foreign key checks on these rows are not blocked.
     stored = (
         StockInfo.objects.select_for_update(no_key=True)
-        .filter(pk__in=among_ids(security_ids))
+        .filter(pk__in=among(security_ids))
         .order_by("pk")
         .values_list("pk", *SUMMARY)
     )

@@ -18,6 +18,8 @@ from django.db.models import Max, Q
 
 from etfs.models import DailyBar, Suspension, TradingDay
 
+from .sql_arrays import among
+
 
 @dataclass(frozen=True, slots=True)
 class SpanGaps:
@@ -73,7 +75,7 @@ def _bars_off_trading_days(spans, since: dt.date, until: dt.date, open_days: set
     found: dict[int, list[dt.date]] = defaultdict(list)
     if not other_days:
         return found
-    rows = DailyBar.objects.filter(trade_date__in=other_days).values_list(
+    rows = DailyBar.objects.filter(trade_date__in=among(other_days, "date")).values_list(
         "security_id", "trade_date"
     )
     for security_id, day in rows:
@@ -98,7 +100,7 @@ def _suspended_days_without_bar(spans, open_days: list[dt.date]) -> Counter:
     if not days:
         return counts
     with_bars = DailyBar.objects.filter(
-        security_id__in=list(days), trade_date__in=set().union(*days.values())
+        security_id__in=among(days), trade_date__in=among(set().union(*days.values()), "date")
     ).values_list("security_id", "trade_date")
     for security_id, day in with_bars:
         if day in days[security_id]:
@@ -108,7 +110,9 @@ def _suspended_days_without_bar(spans, open_days: list[dt.date]) -> Counter:
 
 def _suspensions(security_ids, since: dt.date, until: dt.date):
     return Suspension.objects.filter(
-        Q(end__isnull=True) | Q(end__gte=since), security_id__in=security_ids, start__lte=until
+        Q(end__isnull=True) | Q(end__gte=since),
+        security_id__in=among(security_ids),
+        start__lte=until,
     ).values_list("security_id", "start", "end")
 
 

@@ -19,7 +19,7 @@ from django.db.models.functions import Abs, Lag
 from etfs.models import CorporateAction, DailyBar
 
 from .factors import funds_needing_factors, recompute_factors
-from .sql_arrays import among_ids, array_literal
+from .sql_arrays import among, array_literal
 
 # How far back the close before a batch's first bar is looked for (a suspension may be longer;
 # then that first bar is not checked).
@@ -43,7 +43,7 @@ def after_price_batch(recorder, batch) -> None:
         return
     events = set(
         CorporateAction.objects.filter(
-            security_id__in=among_ids({row[0] for row in written})
+            security_id__in=among({row[0] for row in written})
         ).values_list("security_id", "ex_date")
     )
     warnings = unexplained_jumps(written, events)

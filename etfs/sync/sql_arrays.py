@@ -20,10 +20,10 @@ def array_literal(values: Iterable) -> str:
     return "{" + ",".join("NULL" if value is None else str(value) for value in values) + "}"
 
 
-def among_ids(ids: Iterable[int]):
-    """The right-hand side of ``pk__in`` / ``security_id__in`` for many ids: one array
+def among(values: Iterable, sql_type: str = "bigint"):
+    """The right-hand side of an ``__in`` lookup for many values (ids, dates): one array
     literal on PostgreSQL, the list elsewhere."""
-    ids = list(ids)
+    values = list(values)
     if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", [array_literal(ids)])
-    return ids
+        return RawSQL(f"SELECT unnest(%s::{sql_type}[])", [array_literal(values)])
+    return values
