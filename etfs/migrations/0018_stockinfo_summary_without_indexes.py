@@ -19,7 +19,7 @@ def reset_fillfactor(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("etfs", "0015_events_and_suspensions"),
+        ("etfs", "0017_calendarrevision"),
     ]
 
     operations = [
