@@ -471,6 +471,12 @@ class SyncRun(models.Model):
     schedule = models.CharField(
         max_length=100, blank=True, db_index=True, help_text="The schedule that started it."
     )
+    stale_source_day = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The source's newest bar when, after this price run, every security was "
+        "still behind the last final day by more than ETFSYNC_STALE_SOURCE_TRADING_DAYS.",
+    )
     cancel_requested = models.BooleanField(default=False)
 
     queued_at = models.DateTimeField(default=timezone.now, db_index=True)

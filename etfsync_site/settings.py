@@ -260,6 +260,10 @@ ETFSYNC_CALENDAR_LOOKBACK_DAYS = env.int("ETFSYNC_CALENDAR_LOOKBACK_DAYS", defau
 # share of the funds with bars would miss the list's bar (a source late publishing the day, or a
 # list pass gone wrong). A few funds (suspensions) may always fall back.
 ETFSYNC_LIST_FALLBACK_MAX_SHARE = env.float("ETFSYNC_LIST_FALLBACK_MAX_SHARE", default=0.10)
+# A price run after which every security is still behind the last final day by more than this
+# many trading days ends with a warning naming the source's newest day, and is announced: the
+# source stopped publishing, or the calendar is ahead of it.
+ETFSYNC_STALE_SOURCE_TRADING_DAYS = env.int("ETFSYNC_STALE_SOURCE_TRADING_DAYS", default=1)
 # Cron (Asia/Shanghai) of the after-close price run. The list's Shanghai rows settle at about
 # 16:11 (shared/providers.md section 5); rows updated before the close are never taken.
 ETFSYNC_AFTER_CLOSE_CRON = env.str("ETFSYNC_AFTER_CLOSE_CRON", default="15 16 * * 1-5")

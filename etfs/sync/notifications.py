@@ -1,6 +1,7 @@
 """Telling people about a run that went wrong while nobody was watching.
 
-A scheduled or API-started run ends `failed` or `partial`: the site's ADMINS get a mail (when
+A scheduled or API-started run ends `failed` or `partial`, or leaves every security far behind
+(the source's data are stale, ``SyncRun.stale_source_day``): the site's ADMINS get a mail (when
 ADMINS is set; the mail server comes from EMAIL_URL) and, when ETFSYNC_NOTIFY_WEBHOOK_URL is
 set, that URL receives a small JSON document (Slack-style incoming webhooks, ntfy, a chat bot).
 A run someone started from the admin or a command is already in front of them: no message.
@@ -31,7 +32,7 @@ def notify_run_finished(run: SyncRun) -> None:
     """Called when a run reaches its final status; sends after the surrounding commit."""
     if run.parent_id or run.trigger not in NOTIFIED_TRIGGERS:
         return
-    if run.status not in NOTIFIED_STATUSES:
+    if run.status not in NOTIFIED_STATUSES and not run.stale_source_day:
         return
     transaction.on_commit(lambda: send_run_notifications(run))
 
@@ -66,6 +67,7 @@ def run_document(run: SyncRun) -> dict:
         "items_failed": run.items_failed,
         "rows_written": run.rows_created + run.rows_updated,
         "summary": run.error_summary[:1000],
+        "stale_source_day": run.stale_source_day.isoformat() if run.stale_source_day else None,
         "url": settings.ETFSYNC_BASE_URL.rstrip("/") + path,
     }
 
@@ -74,6 +76,8 @@ def _send_mail(run: SyncRun, document: dict) -> None:
     subject = (
         f"Run #{run.pk} ({run.get_kind_display()}, {run.get_trigger_display()}) ended {run.status}"
     )
+    if run.stale_source_day:
+        subject += f"; the source's data are stale (newest {run.stale_source_day})"
     lines = [f"{key}: {value}" for key, value in document.items() if key != "event"]
     try:
         mail_admins(subject, "\n".join(lines), fail_silently=False)

@@ -392,6 +392,13 @@ class RunRecorder:
                 provider=self.run.provider
             )
 
+    def mark_stale_source(self, newest_day) -> None:
+        """Every security is still far behind after this run: keep the source's newest day
+        (a chunk's parent takes it once every chunk has found the same; see
+        finish_parent_if_last)."""
+        self.run.stale_source_day = newest_day
+        SyncRun.objects.filter(pk=self.run.pk).update(stale_source_day=newest_day)
+
     def set_total(self, items_total: int) -> None:
         self.run.items_total = items_total
         SyncRun.objects.filter(pk=self.run.pk).update(items_total=items_total)
@@ -488,6 +495,10 @@ def finish_parent_if_last(chunk: SyncRun) -> None:
         if parent.is_final or parent.chunks.filter(status__in=ACTIVE_STATUSES).exists():
             return
         chunks = list(parent.chunks.order_by("id").values_list("id", "status", "error_summary"))
+        stale_days = list(parent.chunks.values_list("stale_source_day", flat=True))
+        if stale_days and None not in stale_days:  # stale for every one of its securities
+            parent.stale_source_day = max(stale_days)
+            parent.save(update_fields=["stale_source_day"])
         statuses = {status for _, status, _ in chunks}
         if statuses == {SyncStatus.SUCCEEDED}:
             status = SyncStatus.SUCCEEDED

@@ -66,3 +66,17 @@ def test_freshness_per_exchange_and_kind(client):
     assert overview["stocks_by_exchange"] == {"XSHG": 2, "XSHE": 1}
     page = response.content.decode()
     assert "?freshness=behind&amp;exchange__exact=XSHE&amp;is_etf__exact=0" in page
+
+
+def test_a_price_run_that_found_the_source_stale_says_so_in_red(client):
+    from tests.factories import make_run
+
+    client.force_login(User.objects.create_superuser("root", password="unused"))
+    make_run(kind="etf_prices", status="succeeded", stale_source_day=dt.date(2026, 11, 26))
+
+    page = client.get("/admin/").content.decode()
+
+    assert (
+        '<strong class="stale-source">the source\'s data are stale: its newest bars are from '
+        "2026-11-26</strong>"
+    ) in page

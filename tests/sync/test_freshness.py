@@ -7,6 +7,7 @@ time-machine to that evening, so "the last final day" is 2024-03-29.
 
 import datetime as dt
 import io
+import json
 import random
 from decimal import Decimal
 
@@ -16,7 +17,15 @@ from django.core.management import call_command
 from django.db import connections, transaction
 from django.urls import reverse
 
-from etfs.models import BarRevision, DailyBar, StockInfo, SyncRun, SyncStatus, TradingDay
+from etfs.models import (
+    BarRevision,
+    DailyBar,
+    StockInfo,
+    SyncRun,
+    SyncStatus,
+    SyncTrigger,
+    TradingDay,
+)
 from etfs.providers.base import Bar, BarRows
 from etfs.sync.calendar import SHANGHAI, record_trading_days, seed_from_shipped_file
 from etfs.sync.freshness import (
@@ -445,3 +454,58 @@ def test_a_recount_of_missing_days_leaves_the_planner_statistics_of_the_summarie
 
 def make_bars_of(fund, first: dt.date, count: int) -> None:
     upsert_fund_bars([(fund.pk, [bar(day) for day in days(first, count)])])
+
+
+class TestStaleSource:
+    """Every fund still far behind after a price run: the source stopped publishing, or the
+    calendar is ahead of it. The run says so, names the source's newest day, and announces it."""
+
+    @pytest.fixture
+    def receiver(self, httpserver, settings):
+        httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+        settings.ETFSYNC_NOTIFY_WEBHOOK_URL = httpserver.url_for("/hook")
+        return httpserver
+
+    def stop_publishing(self, server, days: int) -> None:
+        for fund in server.funds.values():
+            fund.bars = fund.bars[:-days]
+
+    def test_a_source_three_days_behind_everywhere_warns_and_notifies(self, server, receiver):
+        self.stop_publishing(server, 3)  # its newest bars are from 2024-03-26
+
+        run = sync_etf_prices(PriceOptions(start_year=2024), trigger=SyncTrigger.SCHEDULE)
+        run.refresh_from_db()
+
+        assert run.status == SyncStatus.SUCCEEDED
+        assert run.stale_source_day == dt.date(2024, 3, 26)
+        assert run.error_summary.startswith(
+            "the source's data are stale: its newest bars are from 2024-03-26, and all 6 ETF(s) "
+            "with bars are at least 3 trading day(s) behind 2024-03-29"
+        )
+        assert "suspended, or missing at the source" not in run.error_summary
+        [warning] = run.errors.filter(severity="warning")
+        assert "2024-03-26" in warning.message and run.warnings == 1
+        [document] = [json.loads(request.data) for request, _ in receiver.log]
+        assert (document["status"], document["stale_source_day"]) == ("succeeded", "2024-03-26")
+
+    def test_one_day_behind_everywhere_is_within_the_threshold(self, server, receiver):
+        self.stop_publishing(server, 1)
+
+        run = sync_etf_prices(PriceOptions(start_year=2024), trigger=SyncTrigger.SCHEDULE)
+        run.refresh_from_db()
+
+        assert run.stale_source_day is None
+        assert run.error_summary.startswith("6 ETF(s) have no bar for 2024-03-29")
+        assert receiver.log == []
+
+    def test_one_fund_up_to_date_means_the_source_publishes(self, server, receiver):
+        for fund in server.funds.values():
+            if fund.code != "510000":
+                fund.bars = fund.bars[:-3]
+
+        run = sync_etf_prices(PriceOptions(start_year=2024), trigger=SyncTrigger.SCHEDULE)
+        run.refresh_from_db()
+
+        assert run.stale_source_day is None
+        assert run.error_summary.startswith("5 ETF(s) have no bar for 2024-03-29")
+        assert receiver.log == []

@@ -89,6 +89,37 @@ def test_a_partial_api_run_notifies_once_for_the_parent_not_per_chunk(
     assert len(mail.outbox) == 1
 
 
+@pytest.mark.parametrize("both_stale", [True, False], ids=["every chunk", "one chunk"])
+def test_a_fanned_out_run_is_stale_when_every_chunk_found_it_so(
+    receiver, django_capture_on_commit_callbacks, both_stale
+):
+    """Each chunk judges its own ETFs; the parent is stale (and announced) only when all are."""
+    parent = make_run(kind="etf_prices", status="running", trigger="schedule", scope="etf_prices")
+    newest = [dt.date(2024, 3, 26), dt.date(2024, 3, 25) if both_stale else None]
+    chunks = [
+        make_run(kind="etf_prices", status="running", trigger="schedule", parent=parent, scope="")
+        for _ in newest
+    ]
+    for chunk, day in zip(chunks, newest, strict=True):
+        chunk.stale_source_day = day
+        chunk.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for chunk in chunks:
+            finish_run(chunk, SyncStatus.SUCCEEDED)
+        finish_parent_if_last(chunks[1])
+
+    parent.refresh_from_db()
+    assert parent.status == SyncStatus.SUCCEEDED
+    if both_stale:
+        assert parent.stale_source_day == dt.date(2024, 3, 26)
+        assert [d["stale_source_day"] for d in received(receiver)] == ["2024-03-26"]
+        assert "the source's data are stale (newest 2024-03-26)" in mail.outbox[0].subject
+    else:
+        assert parent.stale_source_day is None
+        assert received(receiver) == []
+
+
 def test_an_unreachable_webhook_does_not_change_the_run(
     receiver, settings, closed_port_url, django_capture_on_commit_callbacks
 ):

@@ -768,8 +768,12 @@ class TestCommand:
         served = len(served_bars(server))
         line, note = output.splitlines()
         assert line.startswith(f"run #{run.pk} ETF prices succeeded in ")
-        # The fake's bars end in March 2024, long before today's last final day.
-        assert note.startswith("note: 6 ETF(s) have no bar for ")
+        # The fake's bars end in March 2024, long before today's last final day: every fund is
+        # far behind, so the run says the source is stale rather than suggest suspensions.
+        assert note.startswith(
+            "note: the source's data are stale: its newest bars are from 2024-03-29, and all 6 "
+            "ETF(s) with bars are at least "
+        )
         assert "6/6 items (0 failed)" in line
         assert f"fetched {served}, created {served}, updated 0, unchanged 0" in line
         assert run.trigger == SyncTrigger.COMMAND

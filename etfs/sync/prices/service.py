@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 
 from django.conf import settings
+from django.db.models import Count, Max, Min
 
-from etfs.models import StockInfo, SyncKind, SyncRun, SyncStatus, SyncTrigger
+from etfs.models import StockInfo, SyncKind, SyncRun, SyncRunError, SyncStatus, SyncTrigger
 from etfs.providers.base import (
     Bar,
     BarRows,
@@ -94,10 +95,10 @@ def _sync(recorder: RunRecorder, options: PriceOptions, bars, list_pass, now) ->
     if not (recorder.stopped or stopped_by):
         store_klines(recorder, batches, pending, bars, shanghai_now(now).date())
     behind = _refresh_days_behind(plans, day.final)
+    stale = stale_source(recorder, plans, day.final)
     clean = not (recorder.stopped or stopped_by or recorder.totals["items_failed"])
-    return price_run_outcome(
-        recorder, stopped_by=stopped_by, notes=[day.note, behind] if clean else [day.note]
-    )
+    notes = [day.note, stale or behind] if clean else [day.note, stale]
+    return price_run_outcome(recorder, stopped_by=stopped_by, notes=notes)
 
 
 def too_many_fallbacks(plans: list[FundPlan], with_bars: int) -> str:
@@ -126,6 +127,28 @@ def _refresh_days_behind(plans: list[FundPlan], final_day: dt.date) -> str:
     if not behind:
         return ""
     return f"{behind} ETF(s) have no bar for {final_day}: suspended, or missing at the source"
+
+
+def stale_source(recorder: RunRecorder, plans: list[FundPlan], final_day: dt.date) -> str:
+    """When every ETF of the run that has bars is still behind ``final_day`` by more than
+    ETFSYNC_STALE_SOURCE_TRADING_DAYS, record the source's newest day on the run (the front
+    page and the notifications read it) with a warning, and return the note saying so."""
+    funds = StockInfo.objects.filter(pk__in=[plan.security_id for plan in plans])
+    seen = funds.filter(last_bar_date__isnull=False).aggregate(
+        newest=Max("last_bar_date"), least_behind=Min("days_behind"), count=Count("id")
+    )
+    limit = settings.ETFSYNC_STALE_SOURCE_TRADING_DAYS
+    if not seen["count"] or seen["least_behind"] is None or seen["least_behind"] <= limit:
+        return ""
+    note = (
+        f"the source's data are stale: its newest bars are from {seen['newest']}, and all "
+        f"{seen['count']} ETF(s) with bars are at least {seen['least_behind']} trading day(s) "
+        f"behind {final_day}: the source stopped publishing, or the calendar is ahead of it"
+    )
+    recorder.problem(note, severity=SyncRunError.Severity.WARNING)
+    recorder.add(warnings=1)
+    recorder.mark_stale_source(seen["newest"])
+    return note
 
 
 def take_bars_from_list(
@@ -227,7 +250,7 @@ def price_run_outcome(
     if totals["rows_rejected"]:
         notes.append(f"{totals['rows_rejected']} bar(s) rejected by sanity checks")
     if totals["warnings"]:
-        notes.append(f"{totals['warnings']} warning(s), e.g. suspicious units")
+        notes.append(f"{totals['warnings']} warning(s)")
     if recorder.cancelled:
         return SyncStatus.CANCELLED, "; ".join(["cancelled on request", *notes])
     if recorder.blocked:
