@@ -254,7 +254,8 @@ ETFSYNC_LIST_SHRINK_GUARD = env.float("ETFSYNC_LIST_SHRINK_GUARD", default=0.9)
 # Price sync: first year of history for funds without bars, look-back for corrections.
 ETFSYNC_START_YEAR = env.int("ETFSYNC_START_YEAR", default=2020)
 ETFSYNC_LOOKBACK_DAYS = env.int("ETFSYNC_LOOKBACK_DAYS", default=10)
-# The calendar sync re-reads the index from the newest known trading day minus this many days.
+# Every calendar run re-checks the index over this many days before today (or before the newest
+# known trading day, if older), even when the table knows them (etfs/sync/calendar_sync.py).
 ETFSYNC_CALENDAR_LOOKBACK_DAYS = env.int("ETFSYNC_CALENDAR_LOOKBACK_DAYS", default=30)
 # The after-close run stops, instead of sending a k-line request per fund, when more than this
 # share of the funds with bars would miss the list's bar (a source late publishing the day, or a
