@@ -177,7 +177,7 @@ class ListPassBarContract:
         day_bars = source.day_bars(day)
 
         assert day_bars.error is None and day_bars.complete
-        assert day_bars.newest_trade_date == day
+        assert set(day_bars.settled_dates) == {day}  # every settled row carries the day
         expected = {
             (fund.code, fund.exchange): good_bars(fund, day, day)[0]
             for fund in MARKET.funds
