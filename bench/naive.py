@@ -114,3 +114,22 @@ def orm_naive_sync(urls: tuple[str, str], codes: set[str], start, end) -> int:
                 )
                 written += 1
     return written
+
+
+def main() -> None:
+    """``python bench/naive.py PUSH2_URL PUSH2HIS_URL DATABASE_URL START END``: the fair naive
+    loop as a user's own script (bench/user_run.py times it as a process)."""
+    import sys
+
+    push2_url, push2his_url, database_url, start, end = sys.argv[1:6]
+    bars = fair_naive_sync(
+        (push2_url, push2his_url),
+        database_url,
+        dt.date.fromisoformat(start),
+        dt.date.fromisoformat(end),
+    )
+    print(f"{bars} bars")
+
+
+if __name__ == "__main__":
+    main()
