@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -19,7 +20,7 @@ from etfs.models import (
     SyncStatus,
     SyncTrigger,
 )
-from etfs.sync.queue import retry_failed_items
+from etfs.sync.queue import rerun, retry_failed_items
 from etfs.sync.runs import cancel_runs
 
 from . import display
@@ -106,12 +107,23 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
         ("Errors", {"fields": ("error_summary",)}),
     )
 
+    def get_fieldsets(self, request, obj=None):
+        """A succeeded run's summary is its notes (a holiday, ETFs without the day's bar), not
+        errors."""
+        if obj is not None and obj.status == SyncStatus.SUCCEEDED:
+            return (*self.fieldsets[:-1], ("Notes", {"fields": ("notes",)}))
+        return self.fieldsets
+
+    @admin.display(description="notes")
+    def notes(self, obj):
+        return obj.error_summary or "-"
+
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("requested_by")
 
     def get_readonly_fields(self, request, obj=None):
         names = [field.name for field in SyncRun._meta.fields]
-        return names + ["status_badge", "started_by", "duration_display", "task_link"]
+        return names + ["status_badge", "started_by", "duration_display", "task_link", "notes"]
 
     def has_add_permission(self, request):
         return False
@@ -218,15 +230,52 @@ class SyncRunAdmin(SyncButtonsMixin, admin.ModelAdmin):
     def get_urls(self):
         cancel = path(
             "<int:run_id>/cancel/",
-            self.admin_site.admin_view(require_POST(self.cancel_view)),
+            self.admin_site.admin_view(self.cancel_view),
             name="etfs_syncrun_cancel",
         )
-        return [cancel, *super().get_urls()]
+        again = path(
+            "<int:run_id>/rerun/",
+            self.admin_site.admin_view(require_POST(self.rerun_view)),
+            name="etfs_syncrun_rerun",
+        )
+        return [cancel, again, *super().get_urls()]
+
+    def rerun_view(self, request, run_id: int):
+        """The Re-run button of an ended top-level run's page: the same kind and parameters."""
+        if not can_run_sync(request):
+            raise PermissionDenied("You may not start sync runs.")
+        run = SyncRun.objects.filter(pk=run_id, parent=None).first()
+        if run is None or not run.is_final:
+            self.message_user(request, f"Run #{run_id} cannot be re-run.", messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:etfs_syncrun_changelist"))
+        again, created = rerun(run, trigger=SyncTrigger.ADMIN, user=request.user)
+        url = reverse("admin:etfs_syncrun_change", args=[again.pk])
+        if created:
+            self.message_user(request, f"Run #{again.pk} re-runs run #{run_id}.")
+        else:
+            self.message_user(
+                request,
+                f"Run #{again.pk} of the same scope is already {again.status}; not starting "
+                "another.",
+                messages.WARNING,
+            )
+        return HttpResponseRedirect(url)
 
     def cancel_view(self, request, run_id: int):
-        """The Cancel button of an active run's page."""
+        """The Cancel button of an active run's page: a confirmation, then the cancel (POST)."""
         if not can_run_sync(request):
             raise PermissionDenied("You may not cancel sync runs.")
+        if request.method != "POST":
+            run = SyncRun.objects.filter(pk=run_id).first()
+            if run is None:
+                raise Http404(f"there is no run #{run_id}")
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "run": run,
+                "title": f"Cancel run #{run.pk}?",
+            }
+            return TemplateResponse(request, "admin/etfs/syncrun/cancel_confirm.html", context)
         asked, cancelled = cancel_runs(SyncRun.objects.filter(pk=run_id))
         if cancelled:
             self.message_user(request, f"Run #{run_id} was queued; it is cancelled.")

@@ -31,6 +31,15 @@ def enqueue_sync(
     return run, True
 
 
+def rerun(run: SyncRun, *, trigger: str, user=None) -> tuple[SyncRun, bool]:
+    """Start ``run`` again: a new run of its kind with its parameters, linked to it.
+
+    The scope rule still holds: when a run of the same scope is queued or running, that run is
+    returned (created=False) rather than a second one started.
+    """
+    return enqueue_sync(run.kind, trigger, run.parameters, user=user, retry_of=run)
+
+
 def retry_failed_items(run: SyncRun, *, trigger: str, user=None) -> tuple[SyncRun, bool] | None:
     """Start a new price run, linked to ``run``, for only the ETFs that failed in it.
 

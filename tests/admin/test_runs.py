@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Task
 
-from etfs.models import SyncRun
+from etfs.models import SyncKind, SyncRun
 from tests.factories import make_run, make_run_error
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +130,62 @@ def test_run_names_read_as_nouns():
         "ETF price",
         "corporate action",
     ]
+
+
+@pytest.mark.parametrize("kind", SyncKind.values)
+def test_every_kind_of_ended_run_is_re_run_from_its_page(client, superuser, kind):
+    from django_q.models import OrmQ
+
+    failed = make_run(kind=kind, status="failed", parameters={"codes": ["510300"]})
+    page = client.get(reverse("admin:etfs_syncrun_change", args=[failed.pk])).content.decode()
+
+    response = client.post(reverse("admin:etfs_syncrun_rerun", args=[failed.pk]))
+    again = SyncRun.objects.exclude(pk=failed.pk).get()
+    joined = client.post(reverse("admin:etfs_syncrun_rerun", args=[failed.pk]))
+
+    assert 'id="rerun"' in page
+    assert (again.kind, again.parameters, again.status) == (kind, {"codes": ["510300"]}, "queued")
+    assert (again.retry_of, again.trigger) == (failed, "admin")
+    assert response.url == reverse("admin:etfs_syncrun_change", args=[again.pk])
+    assert OrmQ.objects.get().task_id() == again.task_id
+    assert SyncRun.objects.count() == 2  # the second press joined the queued re-run
+    assert joined.url == response.url
+
+
+def test_an_active_run_or_a_chunk_offers_no_re_run(client, superuser, fanned_out):
+    parent, chunks = fanned_out
+    SyncRun.objects.filter(pk=chunks[0].pk).update(status="failed")
+
+    for run in (parent, chunks[0]):
+        page = client.get(reverse("admin:etfs_syncrun_change", args=[run.pk])).content.decode()
+        assert 'id="rerun"' not in page
+    client.post(reverse("admin:etfs_syncrun_rerun", args=[chunks[0].pk]))
+    assert SyncRun.objects.count() == 3
+
+
+def test_cancel_asks_first_and_the_answer_cancels(client, superuser):
+    run = make_run(kind="etf_prices", status="running", scope="etf_prices", items_total=40)
+
+    confirmation = client.get(reverse("admin:etfs_syncrun_cancel", args=[run.pk]))
+    run.refresh_from_db()
+    asked_only = run.cancel_requested
+    client.post(reverse("admin:etfs_syncrun_cancel", args=[run.pk]))
+    run.refresh_from_db()
+
+    assert confirmation.status_code == 200
+    assert f"Yes, cancel run #{run.pk}" in confirmation.content.decode()
+    assert not asked_only  # looking at the question cancels nothing
+    assert run.cancel_requested
+
+
+def test_a_succeeded_runs_summary_reads_as_notes(client, superuser):
+    ok = make_run(status="succeeded", error_summary="no trading on 2027-01-01")
+    failed = make_run(status="failed", error_summary="could not fetch the ETF list")
+
+    ok_page = client.get(reverse("admin:etfs_syncrun_change", args=[ok.pk])).content.decode()
+    failed_page = client.get(reverse("admin:etfs_syncrun_change", args=[failed.pk]))
+
+    assert 'class="fieldset-heading">Notes</h2>' in ok_page
+    assert 'class="fieldset-heading">Errors</h2>' not in ok_page
+    assert "no trading on 2027-01-01" in ok_page
+    assert 'class="fieldset-heading">Errors</h2>' in failed_page.content.decode()
