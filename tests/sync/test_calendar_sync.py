@@ -115,3 +115,18 @@ def test_an_index_answer_with_a_gap_is_a_warning_never_a_run_of_holidays(
     )
     assert "1991-05-06, 1991-05-14, 1991-05-16..1991-05-17 (2 days)" in warning
     assert "kept" in warning
+
+
+def test_days_before_the_answers_first_bar_are_not_checked(start_fake_eastmoney):
+    """An answer that does not reach back as far as asked (it starts on 2026-06-05 for a window
+    from 2026-05-20) says nothing about the days before its first bar."""
+    server = start_fake_eastmoney(6)
+    server.set_index_days(index_without(start=dt.date(2026, 6, 5)))
+
+    with at(dt.date(2026, 6, 20), 9):
+        run = sync_calendar()
+
+    assert run.status == SyncStatus.SUCCEEDED, run.error_summary
+    assert not run.errors.exists()
+    assert not CalendarRevision.objects.exists()
+    assert is_trading_day(dt.date(2026, 5, 20)) is True
