@@ -25,10 +25,18 @@ from ninja.security import HttpBearer
 
 from . import api_schemas as schemas
 from . import limits
-from .api_schemas import ApiError, ListSyncRequest, PriceSyncRequest
+from .api_schemas import (
+    ApiError,
+    CalendarSyncRequest,
+    CorporateActionSyncRequest,
+    ListSyncRequest,
+    PriceSyncRequest,
+)
 from .models import ApiToken, Exchange, StockInfo, SyncKind, SyncRun, SyncTrigger
+from .sync.corporate_actions import ActionOptions
 from .sync.prices import PriceOptions
 from .sync.queue import enqueue_sync
+from .sync.runs import cancel_runs
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +148,7 @@ def errors(*statuses: int) -> dict:
 
 QUEUED = {202: schemas.RunAccepted, 200: schemas.RunAccepted, **errors(400, 413, 401, 403)}
 NO_LIST_FIELDS, NO_PRICE_FIELDS = ListSyncRequest(), PriceSyncRequest()  # an empty body
+NO_ACTION_FIELDS, NO_CALENDAR_FIELDS = CorporateActionSyncRequest(), CalendarSyncRequest()
 
 
 @api.post("/sync/etf/lists", auth=RUN_SYNC, response=QUEUED)
@@ -157,6 +166,46 @@ def queue_price_sync(request, response: HttpResponse, body: PriceSyncRequest = N
     """Needs the permission etfs.run_sync. At most one of start_year, start and full."""
     options = PriceOptions(body.codes or (), body.start, body.end, body.start_year, bool(body.full))
     return enqueue(request, response, SyncKind.ETF_PRICES, options.as_parameters())
+
+
+@api.post("/sync/calendar", auth=RUN_SYNC, response=QUEUED)
+def queue_calendar_sync(
+    request, response: HttpResponse, body: CalendarSyncRequest = NO_CALENDAR_FIELDS
+):
+    """Needs the permission etfs.run_sync."""
+    return enqueue(request, response, SyncKind.CALENDAR, {})
+
+
+@api.post("/sync/corporate-actions", auth=RUN_SYNC, response=QUEUED)
+def queue_corporate_action_sync(
+    request, response: HttpResponse, body: CorporateActionSyncRequest = NO_ACTION_FIELDS
+):
+    """Needs the permission etfs.run_sync."""
+    options = ActionOptions(
+        years=tuple(sorted(set(body.years or ()))),
+        cross_check=bool(body.cross_check),
+        codes=tuple(body.codes or ()),
+    )
+    return enqueue(request, response, SyncKind.CORPORATE_ACTIONS, options.as_parameters())
+
+
+@api.post(
+    "/sync/runs/{int:run_id}/cancel",
+    auth=RUN_SYNC,
+    response={202: schemas.Run, **errors(404, 409, 401, 403)},
+)
+def cancel_run(request, run_id: int):
+    """Ask a queued or running run to stop: a queued one is cancelled at once, a running one
+    stops at its next item (its chunks too). 409 when the run has ended. Needs etfs.run_sync."""
+    run = SyncRun.objects.filter(pk=run_id).first() if run_id <= MAX_ID else None
+    if run is None:
+        raise ApiError(404, f"there is no run #{run_id}")
+    if run.is_final:
+        raise ApiError(409, f"run #{run_id} has ended already ({run.status})")
+    cancel_runs(SyncRun.objects.filter(pk=run_id))
+    logger.info("API token #%s: asked run #%s to stop", request.auth.pk, run_id)
+    run.refresh_from_db()
+    return Status(202, run)
 
 
 def enqueue(request, response: HttpResponse, kind: str, parameters: dict) -> Status:

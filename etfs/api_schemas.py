@@ -22,7 +22,7 @@ from .sync.calendar import shanghai_now
 COUNTER_FIELDS = ("items_total", *COUNTERS)
 Count = Annotated[int, Field(ge=0)]
 ERRORS = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
-ERRORS |= {405: "method_not_allowed", 413: "too_large"}
+ERRORS |= {405: "method_not_allowed", 409: "conflict", 413: "too_large"}
 # A value of the wrong type, refused in the API's words rather than pydantic's.
 WRONG_TYPE = {
     "body": "must be a JSON object",
@@ -93,6 +93,19 @@ class PriceSyncRequest(Request):
         except ValueError as exc:
             raise refusal("start", str(exc)) from None
         return self
+
+
+class CorporateActionSyncRequest(Request):
+    """Every field is optional; null is the same as leaving a field out. Without years, last
+    year's and this year's lists are read."""
+
+    years: checked(list[Year], maxItems=40) | None = None
+    codes: Codes | None = None
+    cross_check: bool | None = None
+
+
+class CalendarSyncRequest(Request):
+    """No fields: the calendar sync reads the index from the newest known trading day."""
 
 
 def page_number(maximum: int) -> type:

@@ -659,3 +659,39 @@ def test_a_query_field_given_twice_is_refused(api):
 
     assert response.status_code == 400
     assert response.json() == {"error": "invalid", "message": "give it once", "field": "page"}
+
+
+class TestEveryKindAndCancel:
+    def test_the_calendar_and_corporate_actions_are_queued_like_the_others(self, api, syncer):
+        calendar = api.post("/api/sync/calendar")
+        actions = api.post(
+            "/api/sync/corporate-actions", {"years": [2024, 2022, 2024], "cross_check": True}
+        )
+
+        assert (calendar.status_code, actions.status_code) == (202, 202)
+        runs = {run.kind: run for run in SyncRun.objects.all()}
+        assert runs["calendar"].parameters == {} and runs["calendar"].trigger == "api"
+        assert runs["corporate_actions"].parameters == {"years": [2022, 2024], "cross_check": True}
+        assert OrmQ.objects.count() == 2
+
+    def test_a_queued_run_is_cancelled_at_once_and_a_running_one_asked_to_stop(self, api):
+        queued = make_run(status="queued", task_id="t1", scope="a")
+        running = make_run(status="running", scope="b")
+
+        first = api.post(f"{RUNS}/{queued.pk}/cancel")
+        second = api.post(f"{RUNS}/{running.pk}/cancel")
+
+        assert (first.status_code, first.json()["status"]) == (202, "cancelled")
+        assert (second.status_code, second.json()["status"]) == (202, "running")
+        assert second.json()["cancel_requested"] is True
+
+    def test_an_ended_run_is_a_conflict(self, api):
+        ended = make_run(status="succeeded")
+
+        response = api.post(f"{RUNS}/{ended.pk}/cancel")
+
+        assert response.status_code == 409
+        assert response.json() == {
+            "error": "conflict",
+            "message": f"run #{ended.pk} has ended already (succeeded)",
+        }

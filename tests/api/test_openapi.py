@@ -37,7 +37,10 @@ def test_the_document_is_valid_openapi_31_and_public(document):
     assert set(document["paths"]) == {
         "/api/sync/etf/lists",
         "/api/sync/etf/prices",
+        "/api/sync/calendar",
+        "/api/sync/corporate-actions",
         "/api/sync/runs",
+        "/api/sync/runs/{run_id}/cancel",
         "/api/sync/runs/{run_id}",
         "/api/etfs/summary",
         "/api/openapi.json",
@@ -55,6 +58,8 @@ def test_real_responses_match_the_document_and_cover_it(document, client, settin
     for path, body, bad in [
         (LISTS, {"exchange_codes": ["XSHG"]}, {"exchange_codes": ["XNYS"]}),
         (PRICES, {"start": "2024-01-01", "end": "2024-06-30", "codes": ["510300"]}, {"x": 1}),
+        ("/api/sync/calendar", {}, {"x": 1}),
+        ("/api/sync/corporate-actions", {"years": [2024], "cross_check": True}, {"years": [1800]}),
     ]:
         queued = check(api.post(path, body), 202).json()
         assert check(api.post(path, body), 200).json()["id"] == queued["id"]
@@ -79,6 +84,14 @@ def test_real_responses_match_the_document_and_cover_it(document, client, settin
     check(anonymous.get("/api/sync/runs"), 401)
     check(api_as(username="nobody2").get("/api/sync/runs"), 403)
 
+    running = make_run("etf_lists", status="running", scope="etf_lists:running")
+    cancel = f"/api/sync/runs/{running.pk}/cancel"
+    check(anonymous.post(cancel), 401)
+    check(reader.post(cancel), 403)
+    check(api.post(cancel), 202)
+    check(api.post(f"/api/sync/runs/{run.pk}/cancel"), 409)
+    check(api.post("/api/sync/runs/999999/cancel"), 404)
+
     check(api.get("/api/etfs/summary"), 200)
     check(anonymous.get("/api/etfs/summary"), 401)
     check(reader.get("/api/etfs/summary"), 403)
@@ -86,7 +99,12 @@ def test_real_responses_match_the_document_and_cover_it(document, client, settin
     check(anonymous.get("/api/openapi.json"), 200)
 
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    for path, body in [(LISTS, {"exchange_codes": ["XSHG"] * 50}), (PRICES, {"x": "y" * 200})]:
+    for path, body in [
+        (LISTS, {"exchange_codes": ["XSHG"] * 50}),
+        (PRICES, {"x": "y" * 200}),
+        ("/api/sync/calendar", {"x": "y" * 200}),
+        ("/api/sync/corporate-actions", {"x": "y" * 200}),
+    ]:
         settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
         response = api.post(path, body)
         settings.DATA_UPLOAD_MAX_MEMORY_SIZE = limit  # openapi-core reads the body too

@@ -184,3 +184,41 @@ class TestAMadeTokenIsFixed:
 
         token.refresh_from_db()
         assert token.expires_at is None and token.state == "active"
+
+
+class TestTokenCommand:
+    """manage.py api_token: create (the secret printed once), list, revoke."""
+
+    def run(self, *args) -> str:
+        import io
+
+        from django.core.management import call_command
+
+        out = io.StringIO()
+        call_command("api_token", *args, stdout=out)
+        return out.getvalue()
+
+    def test_a_created_token_works_once_shown_and_stops_when_revoked(self, client, syncer):
+        output = self.run("create", syncer.username, "nightly cron", "--expires-in-days", "30")
+        secret = output.splitlines()[-1]
+        token = ApiToken.objects.get()
+        works = client.get("/api/sync/runs", headers={"Authorization": f"Bearer {secret}"})
+
+        listed = self.run("list")
+        revoked = self.run("revoke", token.prefix)
+        refused = client.get("/api/sync/runs", headers={"Authorization": f"Bearer {secret}"})
+
+        assert token.token_hash == ApiToken.hash_secret(secret) and secret not in listed
+        assert token.expires_at is not None
+        assert works.status_code == 200
+        assert f"#{token.pk} {token.prefix}… 'nightly cron' of {syncer.username}: active" in listed
+        assert revoked.startswith(f"revoked token #{token.pk}")
+        assert refused.status_code == 401
+
+    def test_an_unknown_user_or_token_is_an_error(self, syncer):
+        from django.core.management import CommandError
+
+        with pytest.raises(CommandError, match="there is no user 'ghost'"):
+            self.run("create", "ghost", "x")
+        with pytest.raises(CommandError, match="there is no token 'nope'"):
+            self.run("revoke", "nope")
