@@ -282,7 +282,7 @@ def decode_json_response(host: str, status: int, body: bytes, headers) -> object
     """Turn one HTTP answer into decoded JSON or the error that says what was wrong."""
     text = decode_text_response(host, status, body, headers, expected="JSON")
     try:
-        return json.loads(text, parse_float=Decimal)
+        return json.loads(text, parse_float=Decimal, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         jsonp = text[:1] not in "{["
         error = ProviderDataError(
@@ -325,11 +325,27 @@ def decode_text_response(
     return text
 
 
+def _json_int(text: str) -> int | Decimal:
+    """A JSON integer; one too long for Python's int() (over 4,300 digits) as a Decimal, so
+    that the one value is refused by the parser that reads it, not the whole answer."""
+    return int(text) if len(text) < 4000 else Decimal(text)
+
+
 def _decode(body: bytes, headers) -> str:
-    """UTF-8 unless the answer names its charset; the fund site's older pages send GB18030."""
+    """UTF-8 first, whatever the label says; else the charset the answer names; else GB18030.
+
+    JSON is UTF-8 (RFC 8259 section 8.1), and a gateway that labels UTF-8 bytes
+    ``charset=iso-8859-1`` turned every fund name into mojibake when the label was trusted.
+    Text that is not UTF-8 rarely decodes as UTF-8 by chance, so the label (the fund site's
+    older pages send GB18030) still decides for the answers that need it.
+    """
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
     match = re.search(r"charset=([\w-]+)", headers.get("Content-Type", "") or "", re.IGNORECASE)
     try:
-        return body.decode(match.group(1) if match else "utf-8")
+        return body.decode(match.group(1) if match else "gb18030")
     except (LookupError, UnicodeDecodeError):
         try:
             return body.decode("gb18030")

@@ -99,8 +99,12 @@ class Bar:
 def source_row(row: object, limit: int = 300) -> str:
     """A row for a problem's "offending answer", as the source sent it: a decoded JSON object
     as JSON again (not a Python repr), a line of text as it is."""
-    text = row if isinstance(row, str) else json.dumps(row, ensure_ascii=False, default=str)
-    return text[:limit]
+    if isinstance(row, str):
+        return row[:limit]
+    try:
+        return json.dumps(row, ensure_ascii=False, default=str)[:limit]
+    except ValueError:  # an integer of thousands of digits has no text in Python 3.11
+        return f"(a {type(row).__name__} holding a number too long to show)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,20 @@ class FundRow:
     on_exchange_list: bool | None = None  # None: the exchange's list was not read
 
 
+def mojibake_repair(text: str) -> str | None:
+    """What ``text`` said before UTF-8 bytes were read as Latin-1 or Windows-1252, or None
+    when it is no such mojibake ("æ²ªæ·±300ETF" -> "沪深300ETF"; "Café" and Chinese text are
+    not: they do not survive the round trip)."""
+    for codec in ("latin-1", "cp1252"):
+        try:
+            repaired = text.encode(codec).decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+        if repaired != text:
+            return repaired
+    return None
+
+
 def screen(records: Iterable, source: str) -> tuple[list, list[RowProblem]]:
     """Keep the records the columns can hold; each other one is a rejected row of its own.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import transaction
@@ -28,10 +28,11 @@ from etfs.providers.base import (
     FundProfileSource,
     Listing,
     ProviderBlocked,
+    RowProblem,
 )
 
 from .cooldown import active_cooldown, describe, start_cooldown
-from .fund_rows import FundRow, mark_missing_delisted, screen, upsert_funds
+from .fund_rows import FundRow, mark_missing_delisted, mojibake_repair, screen, upsert_funds
 from .runs import RunRecorder, run_sync
 from .sources import provider_for, providers_for, record_passed_over, sources_in_order
 
@@ -67,6 +68,7 @@ class PrimaryList:
     rejected_codes: set[str] = field(default_factory=set)
     failure: str = ""  # why it gave nothing or not all: then nothing is delisted
     answered: bool = False
+    row_problems: list[RowProblem] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -138,10 +140,22 @@ def _sync(recorder: RunRecorder, exchanges, sources: ListSources, progress) -> t
         reason = _sync_exchange(recorder, exchange, primary, exchange_lists.get(exchange), now)
         if reason:
             problems.append(reason)
+    notes = row_notes(primary.row_problems) + notes
     if not primary.complete:
         notes.append("nothing marked delisted")
     status = SyncStatus.PARTIAL if problems else SyncStatus.SUCCEEDED
     return status, "; ".join(problems + notes)
+
+
+def row_notes(problems: list[RowProblem]) -> list[str]:
+    """What the summary says of the list's rows: how many were rejected and how many kept with
+    a warning (a bad optional field), each with the first reason."""
+    notes = []
+    for fatal, what in ((True, "rejected"), (False, "kept with a warning")):
+        found = [problem for problem in problems if problem.fatal == fatal]
+        if found:
+            notes.append(f"{len(found)} list row(s) {what}, first: {found[0].message}")
+    return notes
 
 
 def _read_primary(recorder, source: FundListSource | None, exchanges, progress) -> PrimaryList:
@@ -171,6 +185,7 @@ def _read_primary(recorder, source: FundListSource | None, exchanges, progress) 
     recorder.add(rows_rejected=sum(problem.fatal for problem in problems))
     result.listings = listings
     result.rejected_codes = {problem.code for problem in problems if problem.code}
+    result.row_problems = problems
     result.answered = bool(fetched.listings) or fetched.error is None
     if fetched.error is not None:
         recorder.problem(str(fetched.error), detail=getattr(fetched.error, "body", "") or "")
@@ -185,6 +200,30 @@ def _read_primary(recorder, source: FundListSource | None, exchanges, progress) 
             f"{len(fetched.listings)}"
         )
     return result
+
+
+def without_mojibake_renames(recorder, exchange: str, rows: list[FundRow]) -> list[FundRow]:
+    """Keep a stored name that the list would change only into mojibake (UTF-8 bytes read in
+    a Latin charset), with a warning: a wrongly decoded answer never renames a fund."""
+    renamed = {row.code: row.name for row in rows if row.name and mojibake_repair(row.name)}
+    if not renamed:
+        return rows
+    stored = dict(
+        StockInfo.objects.filter(exchange=exchange, code__in=renamed).values_list("code", "name")
+    )
+    kept = []
+    for row in rows:
+        old = stored.get(row.code)
+        if row.code in renamed and old and old != row.name:
+            recorder.problem(
+                f"{exchange} {row.code}: the list names it {row.name!r}, which reads as "
+                f"mojibake of {mojibake_repair(row.name)!r}; the stored name {old!r} is kept",
+                code=row.code,
+                severity=SyncRunError.Severity.WARNING,
+            )
+            row = replace(row, name="")
+        kept.append(row)
+    return kept
 
 
 def _read_exchange_list(recorder, source: FundProfileSource) -> ExchangeList:
@@ -215,7 +254,7 @@ def _sync_exchange(
 ) -> str:
     """Merge, upsert and (when the primary list is whole) delist one exchange's funds."""
     listings = primary.of(exchange)
-    rows = merge_rows(listings, primary, own)
+    rows = without_mojibake_renames(recorder, exchange, merge_rows(listings, primary, own))
     if primary.complete and own is not None and not own.failure:
         _record_differences(recorder, {item.code for item in listings}, primary, own)
     with transaction.atomic():

@@ -180,6 +180,11 @@ class FakeEastmoney:
         # Codes the k-lines serve but the list leaves out, and codes whose list row comes twice.
         self.unlisted: set[str] = set()
         self.duplicated: set[str] = set()
+        # A proxy that alters single fields of the list: {code: {field: value}}, code None for
+        # every row (a value of any JSON type: "garbage", [], {}...).
+        self.list_overrides: dict[str | None, dict] = {}
+        # The Content-Type of every JSON answer (a gateway may label UTF-8 bytes otherwise).
+        self.json_content_type = "application/json"
         # Every list row's update time (f124) on its bar's day; None: 15:34 Shenzhen, 16:11
         # Shanghai, as recorded.
         self.list_updated_at: dt.time | None = None
@@ -349,7 +354,7 @@ class FakeEastmoney:
             body = f"jQuery1124({body});"
         if fault == "trickle":
             return self._trickled(body.encode())
-        return Response(body, mimetype="application/json")
+        return Response(body.encode(), content_type=self.json_content_type)
 
     def _trickled(self, data: bytes) -> Response:
         def pieces():
@@ -384,9 +389,13 @@ class FakeEastmoney:
         if not funds:
             return _envelope(None)
         rows = [
-            fund.list_row(
-                fields - self.list_fields_dropped, self.list_today_only, self.list_updated_at
-            )
+            {
+                **fund.list_row(
+                    fields - self.list_fields_dropped, self.list_today_only, self.list_updated_at
+                ),
+                **self.list_overrides.get(None, {}),
+                **self.list_overrides.get(fund.code, {}),
+            }
             for fund in funds
             for _ in range(2 if fund.code in self.duplicated else 1)
         ]

@@ -264,10 +264,15 @@ class TestListPage:
             parse_list_page({"rc": 0})
 
     def test_a_negative_price_is_a_row_problem(self):
+        """The price is the quote's, which the list does not need (issue 23 item 4): the fund
+        stays listed, its whole quote is left out (its bar comes from the k-lines), and the
+        problem is a warning on the row."""
         page = parse_list_page(wire(list_answer([list_row(f2=-3.99), list_row(f12="510500")])))
 
-        assert [listing.code for listing in page.listings] == ["510500"]
+        assert [listing.code for listing in page.listings] == ["510300", "510500"]
+        assert page.listings[0].close is page.listings[0].open is None
         assert "last price (f2) is negative" in page.problems[0].message
+        assert not page.problems[0].fatal
 
 
 # --- daily k-lines -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from etfs.providers.http import (
     ProviderBlocked,
     RateLimiter,
     decode_json_response,
+    decode_text_response,
 )
 from tests.conftest import HISTORY
 from tests.fakes.eastmoney import FakeEastmoney, make_funds
@@ -129,6 +130,35 @@ class TestDecodeJsonResponse:
     def test_another_status_is_a_data_error(self):
         with pytest.raises(ProviderDataError, match="HTTP 404"):
             self.decode(b"not found", status=404)
+
+    @pytest.mark.parametrize(
+        "label", ["iso-8859-1", "ISO-8859-1", "windows-1252", "us-ascii", "gb18030", "nonsense"]
+    )
+    def test_json_is_utf8_whatever_the_charset_label_says(self, label):
+        """RFC 8259: JSON is UTF-8. A label over UTF-8 bytes wrote mojibake names once."""
+        body = '{"f14": "沪深300ETF", "f2": 3.9}'.encode()
+
+        answer = self.decode(body, headers={"Content-Type": f"application/json; charset={label}"})
+
+        assert answer["f14"] == "沪深300ETF"
+
+    def test_a_byte_order_mark_is_not_part_of_the_json(self):
+        assert self.decode('\ufeff{"f14": "沪深300ETF"}'.encode()) == {"f14": "沪深300ETF"}
+
+    def test_text_that_is_not_utf8_follows_its_label_then_gb18030(self):
+        body = 'var a = ["华夏回报"];'.encode("gb18030")
+
+        assert decode_text_response("fund.example", 200, body, {}) == 'var a = ["华夏回报"];'
+        labelled = {"Content-Type": "text/javascript; charset=GBK"}
+        assert decode_text_response("fund.example", 200, body, labelled).endswith('"华夏回报"];')
+
+    def test_an_integer_too_long_for_python_is_a_decimal_not_a_crash(self):
+        """Python refuses int() of over 4,300 digits (ValueError, not a JSON error): the one
+        value reaches the parser, which refuses it alone."""
+        answer = self.decode(b'{"f5": 1' + b"0" * 5000 + b', "f12": "510300"}')
+
+        assert answer["f12"] == "510300"
+        assert answer["f5"] == Decimal("1e5000")
 
 
 # --- the client against the fake server --------------------------------------------------------

@@ -31,6 +31,7 @@ from .wire import (
     envelope_data,
     lots_to_shares,
     price_cell,
+    shown,
     with_answer,
 )
 
@@ -95,10 +96,11 @@ def parse_list_page(payload: object) -> ListPage:
     listings, problems, seen = [], [], set()
     for row in rows:
         try:
-            listing = parse_listing(row)
+            listing, warning = parse_listing(row)
         except ProviderDataError as exc:
             code = row.get("f12", "") if isinstance(row, dict) else ""
-            problems.append(RowProblem(str(exc), code=str(code), row=source_row(row)))
+            code = code if isinstance(code, str) else ""
+            problems.append(RowProblem(str(exc), code=code[:20], row=source_row(row)))
             continue
         if (listing.code, listing.exchange) in seen:
             problems.append(
@@ -112,60 +114,95 @@ def parse_list_page(payload: object) -> ListPage:
             continue
         seen.add((listing.code, listing.exchange))
         listings.append(listing)
+        if warning:
+            problems.append(
+                RowProblem(warning, code=listing.code, row=source_row(row), fatal=False)
+            )
     return ListPage(total=total, listings=listings, problems=problems, raw_rows=len(rows))
 
 
-def parse_listing(row: object) -> Listing:
+def parse_listing(row: object) -> tuple[Listing, str]:
+    """A list row: the fund, and what was wrong with its optional fields ("" when nothing).
+
+    The code, the market id and the name make the fund: a bad one rejects the row
+    (ProviderDataError). Everything else is optional, since a job that lists funds needs none
+    of it and a job that takes the day's bars falls back to the k-lines for a fund without a
+    quote: a bad value in any quote field leaves the whole quote out (never half of it), a bad
+    listing date leaves the date out, and the second item says why.
+    """
     if not isinstance(row, dict):
         raise ProviderDataError(f"ETF list row is {type(row).__name__}, expected an object")
     code = row.get("f12")
-    if isinstance(code, int) and not isinstance(code, bool):
+    if type(code) is int and 0 <= code < 10**6:
         code = f"{code:06d}"
     if not is_security_code(code):
-        raise ProviderDataError(f"ETF list row: code (f12) {code!r} is not six ASCII digits")
+        raise ProviderDataError(f"ETF list row: code (f12) {shown(code)} is not six ASCII digits")
     market = row.get("f13")
-    if market not in MARKET_TO_EXCHANGE or isinstance(market, bool):
-        raise ProviderDataError(f"ETF list row {code}: unknown market id (f13) {market!r}")
+    exchange = MARKET_TO_EXCHANGE.get(market) if type(market) is int else None
+    if exchange is None:
+        raise ProviderDataError(f"ETF list row {code}: unknown market id (f13) {shown(market)}")
     name = row.get("f14")
     if not isinstance(name, str) or name.strip() in PLACEHOLDERS:
         raise ProviderDataError(f"ETF list row {code}: name (f14) missing")
     where = f"ETF list row {code}"
+    warnings = []
+    try:
+        quote = _quote(row, where)
+    except ProviderDataError as exc:
+        quote = {}
+        warnings.append(f"{exc}; the row's quote is left out")
+    try:
+        list_date = _yyyymmdd(row.get("f26"), where, "listing date (f26)")
+    except ProviderDataError as exc:
+        list_date = None
+        warnings.append(f"{exc}; left out")
+    listing = Listing(code=code, exchange=exchange, name=name.strip(), list_date=list_date, **quote)
+    return listing, "; ".join(warnings)
+
+
+def _quote(row: dict, where: str) -> dict[str, object]:
+    """The day's values of a row, or ProviderDataError naming the first bad one."""
     lots = decimal_cell(row.get("f5"), where, "volume (f5)")
-    return Listing(
-        code=code,
-        exchange=MARKET_TO_EXCHANGE[market],
-        name=name.strip(),
-        open=price_cell(row.get("f17"), where, "open (f17)"),
-        high=price_cell(row.get("f15"), where, "high (f15)"),
-        low=price_cell(row.get("f16"), where, "low (f16)"),
-        close=price_cell(row.get("f2"), where, "last price (f2)"),
-        previous_close=price_cell(row.get("f18"), where, "previous close (f18)"),
-        volume=None if lots is None else lots_to_shares(lots, where),
-        amount=decimal_cell(row.get("f6"), where, "amount (f6)"),
-        data_date=_yyyymmdd(row.get("f297"), where),
-        updated_at=_unix_time(row.get("f124"), where),
-        list_date=_yyyymmdd(row.get("f26"), where, "listing date (f26)"),
-    )
+    return {
+        "open": price_cell(row.get("f17"), where, "open (f17)"),
+        "high": price_cell(row.get("f15"), where, "high (f15)"),
+        "low": price_cell(row.get("f16"), where, "low (f16)"),
+        "close": price_cell(row.get("f2"), where, "last price (f2)"),
+        "previous_close": price_cell(row.get("f18"), where, "previous close (f18)"),
+        "volume": None if lots is None else lots_to_shares(lots, where),
+        "amount": decimal_cell(row.get("f6"), where, "amount (f6)"),
+        "data_date": _yyyymmdd(row.get("f297"), where),
+        "updated_at": _unix_time(row.get("f124"), where),
+    }
+
+
+def _is_placeholder(value: object) -> bool:
+    """None, 0 or one of the source's placeholder strings ("-"); any JSON value may come."""
+    if isinstance(value, str):
+        return value.strip() in PLACEHOLDERS
+    return value is None or (type(value) is int and value == 0)
 
 
 def _yyyymmdd(value: object, where: str, name: str = "data date (f297)") -> dt.date | None:
-    if value is None or value in PLACEHOLDERS or value == 0:
+    if _is_placeholder(value):
         return None
+    small = type(value) is int and 0 < value < 10**8
+    text = value if isinstance(value, str) else str(value) if small else ""
     try:
-        return dt.datetime.strptime(str(value), "%Y%m%d").date()
+        return dt.datetime.strptime(text, "%Y%m%d").date()
     except ValueError:
-        raise ProviderDataError(f"{where}: {name} {value!r} is not YYYYMMDD") from None
+        raise ProviderDataError(f"{where}: {name} {shown(value)} is not YYYYMMDD") from None
 
 
 def _unix_time(value: object, where: str) -> dt.datetime | None:
-    if value is None or value in PLACEHOLDERS or value == 0:
+    if _is_placeholder(value):
         return None
+    name = "update time (f124)"
+    seconds = decimal_cell(value, where, name)
     try:
-        return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
-    except (TypeError, ValueError, OverflowError):
-        raise ProviderDataError(
-            f"{where}: update time (f124) {value!r} is not a timestamp"
-        ) from None
+        return dt.datetime.fromtimestamp(int(seconds), tz=dt.UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise ProviderDataError(f"{where}: {name} {shown(value)} is not a timestamp") from None
 
 
 def settled(listing: Listing, day: dt.date) -> bool:

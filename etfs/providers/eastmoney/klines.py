@@ -77,7 +77,8 @@ def parse_kline_response(
     if str(data.get("code", code)) != code:
         raise ProviderDataError(f"{where}: the answer is for code {data.get('code')!r}")
     market = data.get("market")
-    if market is not None and MARKET_TO_EXCHANGE.get(market) not in (None, exchange):
+    answered = MARKET_TO_EXCHANGE.get(market) if type(market) is int else None
+    if market is not None and answered not in (None, exchange):
         raise ProviderDataError(f"{where}: the answer is for market {market!r}, not {exchange}")
     if "klines" not in data:
         raise ProviderDataError(f"{where}: 'data' has no 'klines' (not the answer we asked for)")

@@ -18,6 +18,8 @@ MARKET_TO_EXCHANGE = {1: XSHG, 0: XSHE}
 EXCHANGE_TO_MARKET = {exchange: market for market, exchange in MARKET_TO_EXCHANGE.items()}
 PLACEHOLDERS = {"-", "--", "", "null", "None", "NaN"}
 SHARES_PER_LOT = 100
+# The decimal exponents a number cell may have: 1e-12 .. 1e20 (amounts reach 1e12 yuan).
+MIN_EXPONENT, MAX_EXPONENT = -12, 20
 
 
 def envelope_data(payload: object, where: str) -> object:
@@ -33,11 +35,18 @@ def envelope_data(payload: object, where: str) -> object:
 
 
 def decimal_cell(value: object, where: str, name: str) -> Decimal | None:
-    """A number cell as an exact Decimal; None for the source's placeholders ("-")."""
+    """A number cell as an exact Decimal; None for the source's placeholders ("-").
+
+    Any JSON value may come: anything but a number or a numeric string is a ProviderDataError
+    naming the cell, and so is a number far outside any price, volume or amount (kept out
+    before any arithmetic: an exponent of a million makes int() build a million digits).
+    """
     if value is None or (isinstance(value, str) and value.strip() in PLACEHOLDERS):
         return None
-    if isinstance(value, bool):
-        raise ProviderDataError(f"{where}: {name} is a boolean")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise ProviderDataError(f"{where}: {name} {shown(value)} is not a number")
+    if isinstance(value, int) and not -(10**MAX_EXPONENT) < value < 10**MAX_EXPONENT:
+        raise ProviderDataError(f"{where}: {name} {shown(value)} is out of any plausible range")
     if isinstance(value, float):  # only when a caller decoded JSON without Decimal
         if not math.isfinite(value):
             raise ProviderDataError(f"{where}: {name} is {value}")
@@ -45,10 +54,22 @@ def decimal_cell(value: object, where: str, name: str) -> Decimal | None:
     try:
         number = Decimal(value.strip() if isinstance(value, str) else value)
     except (InvalidOperation, TypeError, ValueError):
-        raise ProviderDataError(f"{where}: {name} {value!r} is not a number") from None
+        raise ProviderDataError(f"{where}: {name} {shown(value)} is not a number") from None
     if not number.is_finite():
-        raise ProviderDataError(f"{where}: {name} is {value!r}")
+        raise ProviderDataError(f"{where}: {name} is {shown(value)}")
+    if number and not MIN_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+        raise ProviderDataError(f"{where}: {name} {number:.3E} is out of any plausible range")
     return number
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A bad value as a message shows it: its repr, cut (a value may be a whole document; an
+    integer of thousands of digits has no repr at all in Python 3.11)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"(a {type(value).__name__} holding a number too long to show)"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def price_cell(value: object, where: str, name: str) -> Decimal | None:
