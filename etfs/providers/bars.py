@@ -56,6 +56,7 @@ def unit_warnings(bars: list[Bar], code: str, where: str) -> list[RowProblem]:
                     f"{average:.4f} yuan per share lies outside [{bar.low}, {bar.high}]",
                     code=code,
                     fatal=False,
+                    kind="suspicious units",
                 )
             )
     return warnings

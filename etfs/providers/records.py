@@ -115,6 +115,7 @@ class RowProblem:
     code: str = ""
     row: str = ""
     fatal: bool = True  # False: a warning, the row was kept
+    kind: str = ""  # what kind of warning, in words a run's summary counts ("suspicious units")
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,9 +179,8 @@ def _sync(recorder: RunRecorder, options: ActionOptions, sources, progress) -> t
         return SyncStatus.CANCELLED, "cancelled on request"
     if options.cross_check and not failures:
         for source in sources:
-            if source.lists_funds:
-                cooldown = active_cooldown(source.kline_source_name)
-                cross_check_adjusted_closes(recorder, source, cooldown)
+            cooldown = active_cooldown(source.kline_source_name)
+            cross_check_adjusted_closes(recorder, source, cooldown)
     if plans:
         notes.append(f"{plans} plan(s) without an ex-date not applied")
     return _outcome(failures, len(items), recorder.totals["items_done"], skipped, notes)

@@ -50,6 +50,7 @@ def after_price_batch(recorder, batch) -> None:
     recorder.problems(
         [(text, code, "warning", "", security_id) for security_id, code, text in warnings]
     )
+    recorder.warning_kinds["a price move no corporate action explains"] += len(warnings)
     recorder.add(warnings=len(warnings))
     recompute_factors(funds_needing_factors([(row[0], row[2]) for row in written], events))
 
@@ -216,4 +217,5 @@ def check_list_previous_closes(recorder, plans: dict, previous_closes: dict, day
                 )
             )
     recorder.problems(warnings)
+    recorder.warning_kinds["a previous close the source does not share"] += len(warnings)
     recorder.add(warnings=len(warnings))

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from django.conf import settings
@@ -314,6 +315,8 @@ class RunRecorder:
         self.first_error = ""
         self.cancelled = False  # asked to stop, or ended by someone else
         self.blocked = ""  # why the source refuses us, once it does
+        # Warnings counted by kind, for the summary ("2 warning(s) about suspicious units").
+        self.warning_kinds: Counter[str] = Counter()
         self._last_check = time.monotonic()
 
     def count(self, **counters: int) -> None:
@@ -429,6 +432,9 @@ class RunRecorder:
         self.problems([(message, code, severity, detail, security_id)])
 
     def row_problems(self, problems: list[RowProblem], security_id: int | None = None) -> None:
+        self.warning_kinds.update(
+            problem.kind or "other" for problem in problems if not problem.fatal
+        )
         self.problems(
             [
                 (

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from werkzeug.wrappers import Request, Response
 
 from etfs.providers.eastmoney.datacenter import DATACENTER_PATH
+from tests.fakes.eastmoney import _envelope
 from tests.fakes.eastmoney_funds import FakeEastmoneyFunds
 
+HUNDREDTH = Decimal("0.01")
 REPORTS = ("RPT_SHAREBONUS_DET", "RPT_IPO_ALLOTMENT", "RPT_CUSTOM_SUSPEND_DATA_INTERFACE")
 TERM = re.compile(r"\((\w+)\s*(=|>=|<=)\s*[\"']([^\"']*)[\"']\)")
 
@@ -75,12 +78,54 @@ class FakeEastmoneyDatacenter(FakeEastmoneyFunds):
         self.suspensions: dict[str, list[dict]] = dict(suspensions or {})
         self.report_page_size = 500
         self.ignores_paging = False
+        # Events the adjusted k-lines apply that the reports do not list (a missed event), and
+        # the ex-date of each stock's rights issue (the trading day after its record date).
+        self.unlisted_bonus: list[dict] = []
+        self.rights_ex_dates: dict[str, str] = {}
 
     def route(self, request: Request, fault: str | None) -> Response:
         if request.path == DATACENTER_PATH:
             body = json.dumps(self.report_answer(request), ensure_ascii=False)
             return Response(body, mimetype="application/json")
         return super().route(request, fault)
+
+    def adjusted_klines(self, request: Request) -> dict:
+        """A stock's backward-adjusted closes as Eastmoney computes them: affine, hfq = a x
+        raw + b, with a multiplied by the shares after per share before on a share event and
+        b moved by a x the cash (less the rights' cost), two decimals."""
+        market, _, code = request.args.get("secid", "").partition(".")
+        stock = self.funds.get((int(market) if market.isdigit() else -1, code))
+        if stock is None or not code.startswith(("0", "3", "6")):
+            return super().adjusted_klines(request)
+        events = self.stock_events(code)
+        scale, shift, lines = Decimal(1), Decimal(0), []
+        for bar in stock.bars:
+            units, value = events.get(bar.day.isoformat(), (Decimal(1), Decimal(0)))
+            shift += scale * value
+            scale *= units
+            close = (bar.close * scale + shift).quantize(HUNDREDTH, ROUND_HALF_UP)
+            lines.append(f"{bar.day},{close},{close},{close},{close},{bar.lots},{bar.amount}")
+        return _envelope({"code": code, "market": stock.market, "decimal": 2, "klines": lines})
+
+    def stock_events(self, code: str) -> dict[str, tuple[Decimal, Decimal]]:
+        """Ex-date -> (shares after per share before, cash less the rights' cost per share)."""
+        events: dict[str, tuple[Decimal, Decimal]] = {}
+
+        def add(day: str, units: Decimal, value: Decimal) -> None:
+            seen = events.get(day, (Decimal(1), Decimal(0)))
+            events[day] = (seen[0] + units - 1, seen[1] + value)
+
+        for row in [*self.bonus, *self.unlisted_bonus]:
+            if row["SECURITY_CODE"] == code and row["EX_DIVIDEND_DATE"]:
+                per_ten = sum(Decimal(str(row[k] or 0)) for k in ("BONUS_RATIO", "IT_RATIO"))
+                cash = Decimal(str(row["PRETAX_BONUS_RMB"] or 0)) / 10
+                add(row["EX_DIVIDEND_DATE"][:10], 1 + per_ten / 10, cash)
+        for row in self.rights:
+            if row["SECURITY_CODE"] == code:
+                rights = Decimal(str(row["PLACING_RATIO"])) / 10
+                day = row.get("EX_DIVIDEND_DATE") or self.rights_ex_dates[code]
+                add(day, 1 + rights, -Decimal(str(row["ISSUE_PRICE"])) * rights)
+        return events
 
     def report_answer(self, request: Request) -> dict:
         report = request.args.get("reportName", "")

@@ -11,6 +11,7 @@ from django.db import connection
 
 from etfs.models import AdjustmentFactor, CorporateAction, DailyBar, StockInfo, SyncRun
 from etfs.sync.corporate_actions import ActionOptions, sync_corporate_actions
+from tests.fakes.eastmoney import FakeBar, FakeFund
 from tests.fakes.eastmoney_datacenter import FakeEastmoneyDatacenter, bonus_row, rights_row
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +171,50 @@ def test_an_etf_job_leaves_stock_rows_alone_and_the_reverse(datacenter, stocks):
     assert set(SyncRun.objects.values_list("provider", flat=True)) == {
         "eastmoney_funds,eastmoney_data"
     }
+
+
+CROSS_CHECKED = [  # 600003: 10派0.5 on 2024-06-11, 10转10 on 2024-06-13
+    (DAY(2024, 6, 10), "10.00", "10.00", "10.00", "10.00"),
+    (DAY(2024, 6, 11), "10.50", "10.50", "10.50", "10.50"),
+    (DAY(2024, 6, 12), "11.00", "11.00", "11.00", "11.00"),
+    (DAY(2024, 6, 13), "5.60", "5.60", "5.60", "5.60"),
+    (DAY(2024, 6, 14), "5.90", "5.90", "5.90", "5.90"),
+]
+
+
+@pytest.fixture
+def cross_checked(datacenter):
+    stock = add_stock("600003", "XSHG", CROSS_CHECKED)
+    datacenter.funds[(1, "600003")] = FakeFund(
+        "600003",
+        1,
+        "股票600003",
+        [
+            FakeBar(day, D(o), D(c), D(h), D(low), 10_000, D(c) * 1_000_000)
+            for day, o, h, low, c in CROSS_CHECKED
+        ],
+    )
+    datacenter.bonus = [bonus_row("600003", "2024-06-11", cash=0.5)]
+    return stock
+
+
+def test_the_cross_check_compares_share_changes_with_the_sources_affine_series(
+    datacenter, cross_checked
+):
+    datacenter.bonus.append(bonus_row("600003", "2024-06-13", it=10))
+    run = sync_corporate_actions(ActionOptions(years=(2024,), cross_check=True))
+    assert run.status == "succeeded", run.error_summary
+    assert run.warnings == 0, list(run.errors.values_list("message", flat=True))
+    assert datacenter.paths("/api/qt/stock/kline/get")  # it did ask
+
+
+def test_the_cross_check_names_a_share_change_the_reports_missed(datacenter, cross_checked):
+    datacenter.unlisted_bonus = [bonus_row("600003", "2024-06-13", it=10)]
+    run = sync_corporate_actions(ActionOptions(years=(2024,), cross_check=True))
+    assert run.warnings == 1, list(run.errors.values_list("message", flat=True))
+    (warning,) = run.errors.filter(severity="warning")
+    assert warning.message.startswith(
+        "600003 2024-06-14: the source's backward-adjusted series changes its share scale by "
+        "2.0000 since 2024-06-12, our events by 1.0000 (its stock series are affine, cash "
+        "subtracted, so only share changes are compared"
+    )

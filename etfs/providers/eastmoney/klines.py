@@ -228,6 +228,7 @@ def _fractional_lots_warning(line: str, bar: Bar, code: str, where: str) -> RowP
         code=code,
         row=line[:300],
         fatal=False,
+        kind="a volume in fractions of a lot",
     )
 
 

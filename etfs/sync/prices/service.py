@@ -236,6 +236,16 @@ def _until(bars: Sequence[Bar], day: dt.date) -> Sequence[Bar]:
     return [bar for bar in bars if bar.trade_date <= day]
 
 
+def warning_notes(recorder: RunRecorder) -> list[str]:
+    """One note per kind of warning with its count, most frequent first; warnings counted
+    without a kind (a note of the plan, say) are "other"."""
+    kinds = recorder.warning_kinds.copy()
+    unnamed = recorder.totals["warnings"] - sum(kinds.values())
+    if unnamed > 0:
+        kinds["other"] += unnamed
+    return [f"{count} warning(s) about {kind}" for kind, count in kinds.most_common() if count]
+
+
 def price_run_outcome(
     recorder: RunRecorder, *, stopped_by: str = "", notes: Sequence[str] = ()
 ) -> tuple[str, str]:
@@ -249,8 +259,7 @@ def price_run_outcome(
     notes = [note for note in notes if note]
     if totals["rows_rejected"]:
         notes.append(f"{totals['rows_rejected']} bar(s) rejected by sanity checks")
-    if totals["warnings"]:
-        notes.append(f"{totals['warnings']} warning(s)")
+    notes.extend(warning_notes(recorder))
     if recorder.cancelled:
         return SyncStatus.CANCELLED, "; ".join(["cancelled on request", *notes])
     if recorder.blocked:
