@@ -7,10 +7,12 @@ from decimal import Decimal as D
 from io import StringIO
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from etfs.market import SHANGHAI
 from etfs.models import CorporateAction, DailyBar, StockInfo, SyncRun, SyncRunError
 from etfs.sync.calendar import shanghai_now
 from etfs.sync.jumps import unexplained_jumps
@@ -65,10 +67,15 @@ def fake(settings):
     server.stop()
 
 
+# The evening of the fake's last bar: the source is current, not stale.
+LAST_EVENING = dt.datetime(2024, 3, 27, 17, 0, tzinfo=SHANGHAI)
+
+
 @pytest.fixture
 def synced_prices(fake):
     sync_etf_lists()
-    return sync_etf_prices(PriceOptions(start=dt.date(2024, 3, 1)))
+    with time_machine.travel(LAST_EVENING, tick=False):
+        return sync_etf_prices(PriceOptions(start=dt.date(2024, 3, 1)))
 
 
 def bar_row_versions() -> dict:

@@ -7,9 +7,11 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+import time_machine
 
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.prices import PriceOptions, sync_etf_prices
+from tests.sync.test_corporate_actions import LAST_EVENING
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +25,8 @@ def test_the_summary_names_each_kind_of_warning_with_its_count(fake):
     dividend_fund.bars[1] = dataclasses.replace(second, amount=second.amount / 1000)
     sync_etf_lists()
 
-    run = sync_etf_prices(PriceOptions(start=dt.date(2024, 3, 1)))
+    with time_machine.travel(LAST_EVENING, tick=False):
+        run = sync_etf_prices(PriceOptions(start=dt.date(2024, 3, 1)))
 
     assert run.status == "succeeded", run.error_summary
     notes = run.error_summary.split("; ")

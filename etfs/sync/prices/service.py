@@ -146,6 +146,7 @@ def stale_source(recorder: RunRecorder, plans: list[FundPlan], final_day: dt.dat
         f"behind {final_day}: the source stopped publishing, or the calendar is ahead of it"
     )
     recorder.problem(note, severity=SyncRunError.Severity.WARNING)
+    recorder.warning_kinds["a stale source"] += 1
     recorder.add(warnings=1)
     recorder.mark_stale_source(seen["newest"])
     return note
