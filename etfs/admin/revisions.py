@@ -37,6 +37,7 @@ class RevisionRunFilter(admin.SimpleListFilter):
 @admin.register(BarRevision)
 class BarRevisionAdmin(SyncedDataAdmin, admin.ModelAdmin):
     list_display = ("security_link", "trade_date", "changes", "run_link", "revised_at")
+    list_display_links = None  # the links lead to the security and the run
     list_filter = (
         RevisionRunFilter,
         "security__exchange",
