@@ -12,6 +12,7 @@ from etfs.sync.report import grouped_problems, run_progress
 from .display import revision_changes
 
 PROBLEMS_PER_PAGE = 50
+TIMELINE_PROBLEMS = 30
 REVISIONS_SHOWN = 50
 DETAIL_EXCERPT = 300
 
@@ -28,7 +29,33 @@ def run_page_context(request, run: SyncRun) -> dict:
         "problems_page": page,
         "problems_url": reverse("admin:etfs_syncrunerror_changelist") + f"?run__id__exact={run.pk}",
         **revisions_context(run),
+        "timeline": run_timeline(run),
     }
+
+
+def run_timeline(run: SyncRun) -> list[tuple]:
+    """(time, what happened) from what the run stored, oldest first: queued, started, each
+    chunk's start and end, the first problems as they came, the end."""
+    events = [(run.queued_at, f"queued ({run.get_trigger_display().lower()})")]
+    if run.started_at:
+        events.append((run.started_at, "started"))
+    for chunk in run.chunks.order_by("id").only("id", "status", "started_at", "finished_at"):
+        if chunk.started_at:
+            events.append((chunk.started_at, f"chunk #{chunk.pk} started"))
+        if chunk.finished_at:
+            events.append((chunk.finished_at, f"chunk #{chunk.pk} {chunk.status}"))
+    problems = run.errors.order_by("created_at", "id")
+    for problem in problems[:TIMELINE_PROBLEMS]:
+        code = f"{problem.code}: " if problem.code else ""
+        text = f"{problem.get_severity_display().lower()}: {code}{problem.message}"
+        events.append((problem.created_at, text[:200]))
+    more = problems.count() - TIMELINE_PROBLEMS if TIMELINE_PROBLEMS else 0
+    if more > 0:
+        last = problems.order_by("-created_at", "-id").first()
+        events.append((last.created_at, f"… {more} more problem(s), listed below"))
+    if run.finished_at:
+        events.append((run.finished_at, f"ended {run.status}"))
+    return sorted(events, key=lambda event: event[0])
 
 
 def revisions_context(run: SyncRun) -> dict:

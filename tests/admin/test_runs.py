@@ -1,5 +1,7 @@
 """The run list and a run's page: top-level runs first, progress, no Delete while active."""
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
@@ -189,3 +191,44 @@ def test_a_succeeded_runs_summary_reads_as_notes(client, superuser):
     assert 'class="fieldset-heading">Errors</h2>' not in ok_page
     assert "no trading on 2027-01-01" in ok_page
     assert 'class="fieldset-heading">Errors</h2>' in failed_page.content.decode()
+
+
+def test_a_chunked_runs_timeline_lists_its_chunks_problems_and_end_in_order(client, superuser):
+    from tests.factories import make_run_error
+
+    start = timezone.now() - dt.timedelta(minutes=10)
+    parent = make_run(
+        kind="etf_prices",
+        status="partial",
+        queued_at=start,
+        started_at=start + dt.timedelta(seconds=1),
+        finished_at=start + dt.timedelta(minutes=9),
+    )
+    for number in range(2):
+        make_run(
+            kind="etf_prices",
+            status=("succeeded", "partial")[number],
+            parent=parent,
+            scope="",
+            started_at=start + dt.timedelta(minutes=1 + 4 * number),
+            finished_at=start + dt.timedelta(minutes=4 + 4 * number),
+        )
+    make_run_error(
+        parent, "cannot reach push2his", code="510300", created_at=start + dt.timedelta(minutes=6)
+    )
+
+    page = client.get(reverse("admin:etfs_syncrun_change", args=[parent.pk]))
+    events = [what for _, what in page.context["timeline"]]
+    chunk_ids = sorted(parent.chunks.values_list("id", flat=True))
+
+    assert events == [
+        "queued (command)",
+        "started",
+        f"chunk #{chunk_ids[0]} started",
+        f"chunk #{chunk_ids[0]} succeeded",
+        f"chunk #{chunk_ids[1]} started",
+        "error: 510300: cannot reach push2his",
+        f"chunk #{chunk_ids[1]} partial",
+        "ended partial",
+    ]
+    assert 'id="run-timeline"' in page.content.decode()
