@@ -27,6 +27,7 @@ from .base import (
 )
 from .exchange_lists import parse_listing_date, strip_cell
 from .http import HttpClient, HttpConfig
+from .paging import PageGuard
 from .sse import SSE_REFERER, decode_sse_answer
 from .stocks import ExchangeStockFetch, ExchangeStockSource, StockProfile, board_of
 from .szse import SZSE_PATH, find_tab
@@ -130,13 +131,16 @@ class SseStockList(ExchangeStockSource):
 
     def read(self, status: str, stock_type: str, found: ExchangeStockFetch, on_page) -> list:
         profiles, page, page_count = [], 1, 1
+        # A repeated page is a paging fault; a page with nothing new ends the paging.
+        guard = PageGuard(f"SSE stock list (status {status}, type {stock_type})")
         while page <= min(page_count, MAX_PAGES):
             rows, page_count = parse_sse_stock_page(self.fetch_page(page, status, stock_type))
             found.pages += 1
+            rows = guard.fresh(rows)
             profiles.extend(_parsed(rows, parse_sse_stock, "A_STOCK_CODE", found.problems))
             if on_page:
                 on_page(found.pages, len(profiles), 0)
-            if not rows:
+            if guard.exhausted:
                 break
             page += 1
         return profiles

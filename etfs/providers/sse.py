@@ -33,6 +33,7 @@ from .exchange_lists import (
     text_cell,
 )
 from .http import HttpClient, HttpConfig
+from .paging import PageGuard
 
 SSE_PATH = "/commonSoaQuery.do"
 SSE_PAGE_SIZE = 100
@@ -147,11 +148,16 @@ class SseFundList(FundProfileSource):
         return decode_sse_answer(self.http.get_text(self.query_url + SSE_PATH, params))
 
     def fund_profiles(self, on_page: ListProgress | None = None) -> ProfileFetch:
+        """Every page up to the count the source reports; a page that repeats the previous one
+        is a paging fault (the error, with what came before kept), and a page with nothing new
+        ends the paging."""
         result = ProfileFetch(exchange=self.exchange)
+        guard = PageGuard("SSE fund list")
         page, page_count = 1, 1
         while page <= min(page_count, MAX_PAGES):
             try:
                 rows, page_count = parse_sse_page(self.fetch_page(page))
+                rows = guard.fresh(rows)
             except ProviderError as exc:
                 result.error = exc
                 break
@@ -159,7 +165,7 @@ class SseFundList(FundProfileSource):
             collect_profiles(result, rows, parse_sse_fund, "fundCode")
             if on_page:
                 on_page(page, len(result.profiles), 0)
-            if not rows:
+            if guard.exhausted:
                 break
             page += 1
         return result

@@ -9,6 +9,7 @@ does the paging.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,11 +31,15 @@ from .exchange_lists import (
     int_cell,
     parse_listing_date,
     strip_cell,
+    text_cell,
 )
 from .http import HttpClient, HttpConfig
+from .paging import PageGuard
 from .records import source_row
 
 SZSE_PATH = "/api/report/ShowReport/data"
+DEFAULT_TAB = "tab1"
+TABKEY = re.compile(r"tab[0-9]{1,2}")
 SZSE_PAGE_SIZE = 100
 SZSE_REFERER = "https://www.szse.cn/market/product/list/etfList/index.html"
 # The columns are found by their labels (metadata.cols), with the keys seen so far as a
@@ -66,6 +71,12 @@ SZSE_INVESTMENT_TYPES = (
 
 def find_tab(payload: object, columns: dict[str, tuple[str, ...]], where: str):
     """The tab whose columns hold every wanted field, as (rows, {field: key}, page count)."""
+    return find_list_tab(payload, columns, where)[:3]
+
+
+def find_list_tab(payload: object, columns: dict[str, tuple[str, ...]], where: str):
+    """The tab whose columns hold every wanted field, as (rows, {field: key}, page count, its
+    tabkey): the tab is paged by its own key (``tab2PAGENO`` when it is ``tab2``)."""
     if not isinstance(payload, list):
         raise ProviderDataError(f"{where}: answer is {type(payload).__name__}, expected tabs")
     for tab in payload:
@@ -77,7 +88,9 @@ def find_tab(payload: object, columns: dict[str, tuple[str, ...]], where: str):
             rows = tab.get("data") or []
             if not isinstance(rows, list):
                 raise ProviderDataError(f"{where}: the list tab's 'data' is not a list")
-            return rows, keys, int_cell(metadata.get("pagecount"), default=1)
+            pages = int_cell(metadata.get("pagecount"), default=1)
+            tabkey = text_cell(metadata.get("tabkey"))
+            return rows, keys, pages, tabkey if TABKEY.fullmatch(tabkey) else DEFAULT_TAB
     wanted = ", ".join(names[0] for names in columns.values())
     raise ProviderDataError(f"{where}: no tab has the columns {wanted}")
 
@@ -149,33 +162,41 @@ class SzseFundList(FundProfileSource):
     def short_form_options(cls, settings: Any) -> dict[str, Any]:
         return {"URL": settings.ETFSYNC_SZSE_URL}
 
-    def fetch_report(self, catalog: str, page: int, **extra) -> object:
+    def fetch_report(self, catalog: str, page: int, tab: str = DEFAULT_TAB, **extra) -> object:
         params = {
             "SHOWTYPE": "JSON",
             "CATALOGID": catalog,
-            "tab1PAGENO": page,
+            # The list tab is paged by its own key: with tab1PAGENO a list in tab2 stays on
+            # its first page, which then comes back on every request.
+            f"{tab}PAGENO": page,
             # Fewer requests for the ~750 funds; the page count comes from each answer, so a
             # server that caps the size lower is still paged to the end.
-            "tab1PAGESIZE": SZSE_PAGE_SIZE,
+            f"{tab}PAGESIZE": SZSE_PAGE_SIZE,
             **extra,
         }
         return self.http.get_json(self.url + SZSE_PATH, params)
 
     def report_rows(self, catalog: str, columns, on_page=None, **extra):
-        """Every row of one report's list tab, page by page: (rows, {field: key}, pages)."""
-        rows, keys, page, page_count = [], {}, 1, 1
+        """Every row of one report's list tab, page by page: (rows, {field: key}, pages).
+
+        The first answer says which tab holds the list (found by its columns); the later pages
+        are asked for by that tab's key. A page that repeats the previous one is a paging
+        fault (ProviderDataError); a page with nothing new ends the paging.
+        """
+        guard = PageGuard(f"SZSE report {catalog}")
+        rows, keys, page, page_count, tab = [], {}, 1, 1, DEFAULT_TAB
         while page <= min(page_count, MAX_PAGES):
             where = f"SZSE report {catalog} page {page}"
-            page_rows, keys, page_count = find_tab(
-                self.fetch_report(catalog, page, **extra), columns, where
+            page_rows, keys, page_count, tab = find_list_tab(
+                self.fetch_report(catalog, page, tab, **extra), columns, where
             )
-            rows.extend(page_rows)
+            rows.extend(guard.fresh(page_rows))
             if on_page:
                 on_page(page, len(rows), 0)
-            if not page_rows:
+            if guard.exhausted:
                 break
             page += 1
-        return rows, keys, page - 1
+        return rows, keys, guard.page
 
     def fund_profiles(self, on_page: ListProgress | None = None) -> ProfileFetch:
         result = ProfileFetch(exchange=self.exchange)

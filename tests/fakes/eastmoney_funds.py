@@ -60,6 +60,8 @@ class FakeEastmoneyFunds(FakeEastmoney):
         self.splits = list(splits)
         self.page_size = page_size
         self.split_type_first = True
+        # A list that ignores the page asked for: page 1 every time, 500 pages claimed.
+        self.ignores_page = False
         # Events the adjusted k-lines apply that the lists do not show (a missed event).
         self.unlisted_splits: list[FakeSplit] = []
 
@@ -74,14 +76,14 @@ class FakeEastmoneyFunds(FakeEastmoney):
     def interface_answer(self, request: Request) -> str:
         list_kind = int(request.args.get("dt", 8))
         year = request.args.get("year", "")
-        page = int(request.args.get("page", 1))
+        page = 1 if self.ignores_page else int(request.args.get("page", 1))
         events = self.dividends if list_kind == 8 else self.splits
         rows = [
             event.row(self.split_type_first)
             for event in sorted(events, key=lambda event: event.code)
             if event.ex_date.startswith(year)
         ]
-        pages = (len(rows) + self.page_size - 1) // self.page_size
+        pages = 500 if self.ignores_page else (len(rows) + self.page_size - 1) // self.page_size
         chunk = rows[(page - 1) * self.page_size : page * self.page_size]
         prefix = "jjfh" if list_kind == 8 else "jjcf"
         return (

@@ -87,6 +87,11 @@ class FakeExchanges:
         self.szse_page_size = 2
         self.sse_date_format = "%Y%m%d"
         self.list_tab_first = False
+        # The key of the SZSE fund list's tab: it is paged by its own key (tab2PAGENO when it
+        # is tab2); the other tab gets the other key.
+        self.szse_list_tabkey = "tab1"
+        # Exchanges whose list ignores the page asked for: page 1 every time, 500 pages claimed.
+        self.ignores_paging: set[str] = set()
         self.faults: dict[str, str] = {}  # "XSHG"/"XSHE" -> "down" | "ban"
         self.requests: list[Request] = []
         self._server = None
@@ -148,7 +153,8 @@ class FakeExchanges:
             return Response("{}", content_type="application/json")
         funds = self.of("XSHG")
         size = min(int(request.args.get("pageHelp.pageSize", 25)), self.sse_page_size)
-        page = int(request.args.get("pageHelp.pageNo", 1))
+        page = 1 if "XSHG" in self.ignores_paging else int(request.args.get("pageHelp.pageNo", 1))
+        page_count = 500 if "XSHG" in self.ignores_paging else max(1, -(-len(funds) // size))
         rows = [self.sse_row(fund) for fund in funds[(page - 1) * size : page * size]]
         body = {
             "actionErrors": [],
@@ -157,7 +163,7 @@ class FakeExchanges:
                 "data": rows,
                 "pageNo": page,
                 "pageSize": size,
-                "pageCount": max(1, -(-len(funds) // size)),
+                "pageCount": page_count,
                 "total": len(funds),
             },
             "isPagination": "true",
@@ -198,9 +204,13 @@ class FakeExchanges:
         catalog = request.args.get("CATALOGID")
         if catalog in ("1110", "1793_ssgs"):
             return szse_stock_answer([s for s in self.stocks if s.exchange == "XSHE"], request)
-        page = int(request.args.get("tab1PAGENO", 1))
+        key = self.szse_list_tabkey
+        other_key = "tab1" if key != "tab1" else "tab2"
+        page = int(request.args.get(f"{key}PAGENO", 1))
+        if "XSHE" in self.ignores_paging:
+            page = 1
         funds = self.of("XSHE")
-        size = min(int(request.args.get("tab1PAGESIZE", 20)), self.szse_page_size)
+        size = min(int(request.args.get(f"{key}PAGESIZE", 20)), self.szse_page_size)
         chunk = funds[(page - 1) * size : page * size]
         if catalog == "1945":
             cols = {
@@ -223,10 +233,11 @@ class FakeExchanges:
             rows = [self.szse_type_row(fund) for fund in chunk]
         else:
             return Response("[]", content_type="application/json")
-        tab = _tab(catalog, "tab1", cols, rows, page, max(1, -(-len(funds) // size)), len(funds))
+        page_count = 500 if "XSHE" in self.ignores_paging else max(1, -(-len(funds) // size))
+        tab = _tab(catalog, key, cols, rows, page, page_count, len(funds))
         other = _tab(
             catalog,
-            "tab2",
+            other_key,
             {"jzrq": "净值日期", "jjdm": "基金代码", "jjjz": "单位净值"},
             [{"jzrq": "2024-03-04", "jjdm": "159915", "jjjz": "2.0500"}],
             1,

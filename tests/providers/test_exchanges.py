@@ -218,3 +218,38 @@ class TestSzseSource:
         fetched = szse(server).fund_profiles()
 
         assert isinstance(fetched.error, ProviderUnavailable)
+
+
+# --- paging: the tab's own key, and sources that ignore the page (issue 23 item 9) ----------
+
+
+class TestPaging:
+    def test_a_list_in_tab2_is_paged_by_tab2pageno(self, server):
+        server.szse_list_tabkey = "tab2"
+        server.funds += [ExchangeFund(f"1593{n:02d}", XSHE, f"深{n}") for n in range(3)]
+
+        fetched = szse(server).fund_profiles()
+
+        assert fetched.error is None and fetched.problems == []
+        assert sorted(fund.code for fund in fetched.profiles) == sorted(
+            fund.code for fund in server.of(XSHE)
+        )
+        asked = [dict(r.args) for r in server.requests if r.args["CATALOGID"] == "1945"]
+        # The first request cannot know the tab; every later one pages the list's own tab.
+        assert [args.get("tab2PAGENO") for args in asked[1:]] == ["2", "3"]
+        assert all("tab1PAGENO" not in args for args in asked[1:])
+
+    @pytest.mark.parametrize("exchange", [XSHG, XSHE])
+    def test_a_list_that_ignores_the_page_is_a_paging_fault_after_two_requests(
+        self, server, exchange
+    ):
+        server.ignores_paging = {exchange}
+        server.funds += [ExchangeFund(f"{n:06d}", exchange, f"F{n}") for n in range(150, 155)]
+        source = sse(server) if exchange == XSHG else szse(server)
+
+        fetched = source.fund_profiles()
+
+        assert isinstance(fetched.error, ProviderDataError)
+        assert "page 2 repeats page 1: a paging fault" in str(fetched.error)
+        assert len(server.requests) == 2  # not the 500 pages it claims
+        assert len({profile.code for profile in fetched.profiles}) == len(fetched.profiles)

@@ -121,6 +121,37 @@ class TestBothLists:
         assert only_eastmoney.list_date is None and only_eastmoney.category == ""
         assert fund("510000").on_exchange_list is True
 
+    def test_the_szse_list_in_tab2_beyond_its_first_page_is_read_whole(
+        self, fake_eastmoney, exchanges
+    ):
+        """Issue 23 item 9: paging tab1 re-read page 1 of a tab2 list: funds "listed twice",
+        a fund beyond page 1 never stored, funds flagged missing, and the run succeeded."""
+        exchanges.szse_list_tabkey = "tab2"  # three Shenzhen funds, two a page
+
+        run = sync_etf_lists()
+
+        assert run.status == SyncStatus.SUCCEEDED, run.error_summary
+        assert not any("twice" in message for message in messages(run, REJECTED))
+        for code in ("159000", "159001", "159002"):
+            assert fund(code).on_exchange_list is True
+            assert fund(code).list_date is not None
+        assert not any("159" in message for message in messages(run, WARNING))
+
+    def test_an_exchange_list_that_ignores_the_page_is_a_paging_fault_the_run_says(
+        self, fake_eastmoney, exchanges
+    ):
+        exchanges.ignores_paging = {"XSHE"}
+
+        run = sync_etf_lists()
+
+        assert "could not read the SZSE list: SZSE report 1945: page 2 repeats page 1" in (
+            run.error_summary
+        )
+        szse_requests = [r for r in exchanges.requests if r.args.get("CATALOGID") == "1945"]
+        assert len(szse_requests) == 2
+        # An incomplete list flags no fund as missing from it.
+        assert fund("159000").on_exchange_list is None
+
     def test_an_exchange_list_that_is_down_costs_profiles_only(self, fake_eastmoney, exchanges):
         exchanges.fail("XSHE", "down")
 

@@ -56,6 +56,7 @@ class ActionPage:
     actions: list[CorporateAction]
     problems: list[RowProblem] = field(default_factory=list)
     raw_rows: int = 0
+    source_rows: list = field(default_factory=list)  # as the answer had them, for paging
 
 
 def parse_js_variables(text: str) -> dict[str, object]:
@@ -110,7 +111,7 @@ def parse_action_page(text: str, list_kind: int) -> ActionPage:
         except ProviderDataError as exc:
             code = row[0] if isinstance(row, list) and row and isinstance(row[0], str) else ""
             problems.append(RowProblem(str(exc), code=code, row=_row_text(row)[:300]))
-    return ActionPage(total_pages, page, actions, problems, raw_rows=len(rows))
+    return ActionPage(total_pages, page, actions, problems, raw_rows=len(rows), source_rows=rows)
 
 
 def _page_info(value: object, where: str) -> tuple[int, int]:

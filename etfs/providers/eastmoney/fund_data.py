@@ -18,6 +18,7 @@ from ..base import (
     required_option,
 )
 from ..http import BODY_EXCERPT, HttpClient, HttpConfig
+from ..paging import PageGuard
 from .client import EastmoneyClient
 from .fund_actions import LIST_NAME, parse_action_page
 from .klines import BACKWARD_ADJUSTED, KLINE_PATH, kline_params, parse_adjusted_closes
@@ -87,12 +88,17 @@ class EastmoneyFundsClient(CorporateActionSource):
         """Page through one list for one year. A failure midway is kept on the result with
         the events fetched before it, so that the caller stores the good part."""
         fetch = ActionFetch()
+        guard = PageGuard(f"{LIST_NAME[list_kind]} {year}")
         page = 1
         while page <= MAX_PAGES:
             text = None
             try:
                 text = self.fetch_action_page(list_kind, year, page)
                 parsed = parse_action_page(text, list_kind)
+                # The page's rows as the source sent them: a page that repeats the one before
+                # is a paging fault, one with nothing new ends the paging (whatever pageinfo
+                # claims: 500 pages of one repeated page cost two requests).
+                guard.fresh(parsed.source_rows)
             except ProviderError as exc:
                 if isinstance(exc, ProviderDataError) and exc.body is None and text:
                     exc.body = text[:BODY_EXCERPT]
@@ -106,7 +112,7 @@ class EastmoneyFundsClient(CorporateActionSource):
                 on_page(page, parsed.total_pages)
             # An empty year answers pageinfo [0, ...] (or [1, ...] with no rows); a short last
             # page ends the list like any other last page.
-            if page >= parsed.total_pages or parsed.raw_rows == 0:
+            if page >= parsed.total_pages or parsed.raw_rows == 0 or guard.exhausted:
                 break
             page += 1
         return fetch
