@@ -54,12 +54,20 @@ def environment(args, url: str) -> dict:
     }
 
 
-def timed(command: list[str], env: dict) -> float:
-    began = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - began
-    if done.returncode:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+def timed(command: list[str], env: dict, usage: list | None = None) -> float:
+    """Seconds a command takes; its own peak RSS (MB) and CPU seconds appended to ``usage``."""
+    with tempfile.TemporaryFile() as errors:
+        began = time.perf_counter()
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        _, status, rusage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - began
+        if os.waitstatus_to_exitcode(status):
+            errors.seek(0)
+            raise SystemExit(f"{' '.join(command)} failed:\n{errors.read()[-3000:].decode()}")
+    if usage is not None:
+        usage.append((rusage.ru_maxrss / 1024, rusage.ru_utime + rusage.ru_stime))
     return seconds
 
 
@@ -79,8 +87,11 @@ def etfsync_side(args, env: dict) -> dict:
     empty_database(args, env)
     manage = [sys.executable, "manage.py"]
     lists = timed([*manage, "sync_etf_lists", "--no-progress"], env)
-    prices = timed([*manage, "sync_etf_prices", "--full", "--no-progress", "--end", args.last], env)
-    return {"seconds": lists + prices, "lists": lists, "prices": prices}
+    usage = []
+    command = [*manage, "sync_etf_prices", "--full", "--no-progress", "--end", args.last]
+    prices = timed(command, env, usage)
+    rss, cpu = usage[0]
+    return {"seconds": lists + prices, "lists": lists, "prices": prices, "rss": rss, "cpu": cpu}
 
 
 def naive_side(args, env: dict, url: str) -> dict:
@@ -100,6 +111,11 @@ def main():
     parser.add_argument("--latency", type=float, default=0.03)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--no-naive",
+        action="store_true",
+        help="etfsync only, with its peak memory (e.g. --funds 6800 --latency 0 --rounds 1)",
+    )
     parser.add_argument("--port", type=int, default=8797)
     parser.add_argument("--end", default="2026-11-20", help="the fake market's last day")
     parser.add_argument(
@@ -118,6 +134,8 @@ def main():
         startup = [timed([sys.executable, "manage.py", "check"], env) for _ in range(3)]
         for round_number in range(args.rounds):
             order = ["naive", "etfsync"] if round_number % 2 == 0 else ["etfsync", "naive"]
+            if args.no_naive:
+                order = ["etfsync"]
             for side in order:
                 result = naive_side(args, env, url) if side == "naive" else etfsync_side(args, env)
                 results[side].append(result)
@@ -135,23 +153,31 @@ def summary(values: list[float], unit: str = "s", digits: int = 1) -> str:
 
 
 def report(args, results, startup, loads) -> None:
-    naive = [r["seconds"] for r in results["naive"]]
     mine = [r["seconds"] for r in results["etfsync"]]
-    naive_median = median_and_spread(naive)[0]
     print(f"\nmachine: {machine()}; {loads[0]} at the start, {loads[1]} at the end")
     print(
         f"{args.funds} ETFs, the fake's {args.days} calendar days, latency "
         f"{args.latency * 1000:.0f} ms, {args.concurrency} in flight, rate limit lifted, "
         f"{args.rounds} rounds alternated, median (min-max)"
     )
-    print(f"fair naive loop (python bench/naive.py): {summary(naive)}")
+    if results["naive"]:
+        print(f"fair naive loop (python bench/naive.py): {summary(naive_seconds(results))}")
     print(f"etfsync, both commands:                  {summary(mine)}")
     for name, label in (("lists", "sync_etf_lists"), ("prices", "sync_etf_prices --full")):
         values = [r[name] for r in results["etfsync"]]
         print(f"  manage.py {label + ':':<29} {summary(values)}")
     print(f"  (start-up of an empty command, manage.py check: {summary(startup, 's', 2)})")
-    ratios = [naive_median / value for value in mine]
-    print(f"etfsync is {summary(ratios, 'x', 2)} the fair naive loop's speed")
+    runs = results["etfsync"]
+    print(f"  the price command's peak RSS: {summary([r['rss'] for r in runs], 'MB', 0)}")
+    print(f"  the price command's CPU time: {summary([r['cpu'] for r in runs])}")
+    if results["naive"]:
+        naive_median = median_and_spread(naive_seconds(results))[0]
+        ratios = [naive_median / value for value in mine]
+        print(f"etfsync is {summary(ratios, 'x', 2)} the fair naive loop's speed")
+
+
+def naive_seconds(results) -> list[float]:
+    return [r["seconds"] for r in results["naive"]]
 
 
 if __name__ == "__main__":
