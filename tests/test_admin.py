@@ -281,7 +281,8 @@ class TestStockInfoBarsPeriods:
         assert (month["period_start"], month["days"]) == (dt.date(2024, 1, 1), 21)
         assert b'<span aria-current="page">Weekly</span>' in weekly.content
         assert b'href="?period=month&amp;adjust=none"' in weekly.content
-        assert len(weekly.context["chart_points"]) == 3
+        chart = reverse("admin:etfs_stockinfo_chart", args=[security.pk])
+        assert len(client.get(chart, {"period": "week"}).json()["points"]) == 3
 
 
 class TestFrontPage:
