@@ -8,6 +8,7 @@ turnover". Pure: no database, no network. Payloads are decoded as the HTTP clien
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etfs.providers.base import XSHE, XSHG, ProviderDataError, bar_sanity_problem, unit_warnings
-from etfs.providers.eastmoney.klines import parse_kline, parse_kline_response
+from etfs.providers.eastmoney.klines import parse_index_days, parse_kline, parse_kline_response
+from tests.providers.eastmoney.answers import (
+    DAY,
+    RECORDED_KLINE_ERROR,
+    RECORDED_KLINES,
+    kline,
+    kline_answer,
+    load,
+    wire,
+)
 
 CODE = "510300"
 # Three days of 沪深300ETF: values made up, in the shape and units the source sends.
@@ -313,3 +323,184 @@ class TestQuickPathAgreesWithTheExactChecks:
             expected_problems += [warning.message for warning in warnings]
             assert list(series.bars) == expected_bars
             assert [problem.message for problem in series.problems] == expected_problems
+
+
+# --- daily k-lines -----------------------------------------------------------------------------
+
+
+class TestRecordedKlines:
+    """A real forward-adjusted (fqt=1) answer for the stock 601872: ten trading days."""
+
+    def parse(self):
+        return parse_kline_response(load(RECORDED_KLINES), code="601872", exchange=XSHG)
+
+    def test_ten_bars_in_date_order(self):
+        series = self.parse()
+
+        assert (series.code, series.exchange) == ("601872", XSHG)
+        assert len(series.bars) == 10
+        assert series.bars[0].trade_date == dt.date(2024, 12, 18)
+        assert series.bars[-1].trade_date == dt.date(2024, 12, 31)
+
+    def test_columns_are_open_close_high_low_and_volume_is_in_shares(self):
+        first = self.parse().bars[0]
+
+        assert first.open == Decimal("6.11")
+        assert first.close == Decimal("6.18")
+        assert first.high == Decimal("6.28")
+        assert first.low == Decimal("6.10")
+        assert first.volume == 84274300  # 842743 lots
+        assert first.amount == Decimal("542829495.00")
+        assert isinstance(first.amount, Decimal)
+
+    def test_adjusted_prices_with_unadjusted_amounts_are_flagged_as_warnings(self):
+        # amount / volume is an unadjusted price; against adjusted highs it lies too high.
+        series = self.parse()
+
+        assert series.problems, "the forward-adjusted answer should trip the unit check"
+        assert all(not problem.fatal for problem in series.problems)
+        assert all("suspicious units" in problem.message for problem in series.problems)
+        flagged = [re.search(DAY, problem.message).group() for problem in series.problems]
+        # Within the 3 % rounding tolerance on the other days; these three lie beyond it.
+        assert flagged == ["2024-12-23", "2024-12-27", "2024-12-30"]
+        assert len(series.bars) == 10, "warnings keep the bars"
+
+    def test_the_recorded_error_answer_is_refused(self):
+        with pytest.raises(ProviderDataError, match="rc=100"):
+            parse_kline_response(load(RECORDED_KLINE_ERROR), code="601872", exchange=XSHG)
+
+
+class TestKlines:
+    def parse(self, lines, today=None, **answer):
+        return parse_kline_response(
+            wire(kline_answer(lines, **answer)), code="510300", exchange=XSHG, today=today
+        )
+
+    def test_a_clean_bar_passes_without_problems(self):
+        series = self.parse([kline(lots="1234")])
+
+        [bar] = series.bars
+        assert bar.volume == 123400
+        assert series.problems == []
+
+    def test_empty_klines_are_an_empty_series(self):
+        series = self.parse([])
+
+        assert series.bars == []
+        assert series.problems == []
+
+    def test_data_null_is_an_unknown_security(self):
+        with pytest.raises(ProviderDataError, match="knows no such security"):
+            parse_kline_response({"rc": 0, "data": None}, code="510300", exchange=XSHG)
+
+    def test_an_answer_for_another_code_is_refused(self):
+        with pytest.raises(ProviderDataError, match="for code '510500'"):
+            self.parse([kline()], code="510500")
+
+    def test_an_answer_for_another_market_is_refused(self):
+        with pytest.raises(ProviderDataError, match="market 0"):
+            self.parse([kline()], market=0)
+
+    @pytest.mark.parametrize(
+        ("line", "reason"),
+        [
+            (kline(high="3.490"), "high 3.490 is below open/close 3.500"),
+            (kline(low="3.485"), "low 3.485 is above open/close 3.480"),
+            (kline(lots="-5"), "negative volume"),
+            (kline(open_="-"), "open is a placeholder '-'"),
+            (kline(close="0"), "close is a placeholder '0'"),
+            (kline(day="2024-13-01"), "bad date '2024-13-01'"),
+            ("2024-01-02,3.500,3.480", "has 3 fields"),
+        ],
+    )
+    def test_an_impossible_bar_is_a_problem_and_the_others_are_kept(self, line, reason):
+        good_before = kline(day="2024-01-02")
+        good_after = kline(day="2024-01-04")
+
+        series = self.parse([good_before, line.replace("2024-01-02", "2024-01-03", 1), good_after])
+
+        assert [bar.trade_date.day for bar in series.bars] == [2, 4]
+        [problem] = series.problems
+        assert reason in problem.message
+        assert problem.fatal
+        assert problem.code == "510300"
+
+    @pytest.mark.parametrize(("lots", "shares"), [("12.5", 1250), ("12.345", 1235)])
+    def test_a_fraction_of_a_lot_keeps_the_bar_rounded_with_a_warning(self, lots, shares):
+        line = kline(day="2024-01-03", lots=lots)
+        series = self.parse([kline(day="2024-01-02"), line])
+
+        assert [bar.volume for bar in series.bars][1] == shares
+        [problem] = [problem for problem in series.problems if "lots" in problem.message]
+        assert problem.message == (
+            f"k-lines 510300 2024-01-03: volume {lots} is not a whole number of lots; stored "
+            f"as {shares} shares (rounded half up)"
+        )
+        assert not problem.fatal and problem.row == line
+
+    def test_a_bar_after_today_is_refused(self):
+        lines = [kline(day="2024-01-02"), kline(day="2024-01-03")]
+
+        series = self.parse(lines, today=dt.date(2024, 1, 2))
+
+        assert [bar.trade_date for bar in series.bars] == [dt.date(2024, 1, 2)]
+        [problem] = series.problems
+        assert "2024-01-03" in problem.message
+        assert "in the future (today is 2024-01-02)" in problem.message
+
+    def test_a_date_given_twice_drops_both_copies(self):
+        lines = [kline(day="2024-01-02"), kline(day="2024-01-03"), kline(day="2024-01-03")]
+
+        series = self.parse(lines)
+
+        assert [bar.trade_date for bar in series.bars] == [dt.date(2024, 1, 2)]
+        [problem] = series.problems
+        assert "2024-01-03: date appears 2 times" in problem.message
+
+    def test_amounts_stay_exact_decimals(self):
+        line = "2024-01-02,3.500,3.480,3.510,3.470,1234,431234.57,1.14,-0.57,-0.020,0.58"
+
+        [bar] = self.parse([line]).bars
+
+        assert bar.amount == Decimal("431234.57")
+        assert bar.open == Decimal("3.500")
+
+
+def index_answer(lines, **data) -> dict:
+    """An SSE Composite answer as providers.md section 5 describes it (decimal 2)."""
+    body = {"code": "000001", "market": 1, "name": "上证指数", "decimal": 2}
+    body.update({"dktotal": len(lines or ()), "klines": lines, **data})
+    return {"rc": 0, "rt": 17, "svr": 1, "lt": 1, "full": 0, "dlmkts": "", "data": body}
+
+
+def index_line(day: str) -> str:
+    return f"{day},3300.12,3310.45,3320.00,3290.01,312345678,401234567890.12,0.91,0.32,10.33,0.71"
+
+
+class TestIndexDays:
+    def test_the_dates_of_the_bars_sorted(self):
+        lines = [index_line("2027-01-05"), index_line("2027-01-04")]
+
+        assert parse_index_days(load(json.dumps(index_answer(lines)))) == [
+            dt.date(2027, 1, 4),
+            dt.date(2027, 1, 5),
+        ]
+
+    def test_no_rows_is_a_fault_not_a_market_without_trading(self):
+        with pytest.raises(ProviderDataError, match="has no rows .dktotal 0."):
+            parse_index_days(index_answer([]))
+
+    @pytest.mark.parametrize(
+        ("answer", "message"),
+        [
+            ({"rc": 102, "data": None}, "rc=102"),
+            ({"rc": 0, "data": None}, "expected an object"),
+            (index_answer([index_line("2027-01-04")], code="000300"), "for code '000300'"),
+            (index_answer([index_line("2027-01-04")] * 2), "more than once"),
+            (index_answer(["2027-01-04,abc"]), "fields"),
+            (index_answer(None), "'klines' is None"),
+        ],
+    )
+    def test_a_doubtful_answer_fails_whole(self, answer, message):
+        with pytest.raises(ProviderDataError, match=message):
+            parse_index_days(answer)

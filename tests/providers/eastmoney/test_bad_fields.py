@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from etfs.providers.base import XSHG, ProviderDataError
 from etfs.providers.eastmoney.clist import bar_from_listing, parse_list_page
 from etfs.providers.eastmoney.klines import parse_index_days, parse_kline_response
-from tests.providers.test_eastmoney_parsing import kline, kline_answer, list_answer, list_row, wire
+from tests.providers.eastmoney.answers import kline, kline_answer, list_answer, list_row, wire
 
 # Every field the list request asks for (LIST_FIELDS) and the stock list's listing date.
 REQUIRED_FIELDS = ("f12", "f13", "f14")
