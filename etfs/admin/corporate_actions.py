@@ -1,10 +1,11 @@
-"""Corporate actions and the adjustment factors derived from them: read-only, a sync owns both."""
+"""Corporate actions, the adjustment factors derived from them, and suspensions: read-only, a
+sync owns them."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from etfs.models import AdjustmentFactor, CorporateAction
+from etfs.models import AdjustmentFactor, CorporateAction, Suspension
 
 from .display import factor, number
 from .read_only import SyncedDataAdmin
@@ -18,6 +19,7 @@ class CorporateActionAdmin(SyncedDataAdmin, admin.ModelAdmin):
         "kind",
         "cash_per_unit",
         "units_ratio",
+        "rights_price_shown",
         "record_date",
         "pay_date",
     )
@@ -34,6 +36,24 @@ class CorporateActionAdmin(SyncedDataAdmin, admin.ModelAdmin):
     @admin.display(description="units after per unit before", ordering="ratio")
     def units_ratio(self, obj):
         return number(obj.ratio)
+
+    @admin.display(description="rights price (yuan)", ordering="rights_price")
+    def rights_price_shown(self, obj):
+        return number(obj.rights_price) if obj.rights_price else "-"
+
+
+@admin.register(Suspension)
+class SuspensionAdmin(SyncedDataAdmin, admin.ModelAdmin):
+    list_display = ("security", "start", "end_shown", "reason", "expected_resume", "provider")
+    list_filter = (("start", admin.DateFieldListFilter), "security__is_etf")
+    list_select_related = ("security",)
+    search_fields = ("security__code", "security__name", "reason")
+    date_hierarchy = "start"
+    ordering = ("-start",)
+
+    @admin.display(description="end", ordering="end")
+    def end_shown(self, obj):
+        return obj.end or "open"
 
 
 @admin.register(AdjustmentFactor)

@@ -101,3 +101,12 @@ def test_a_later_snapshot_closes_an_open_period(datacenter, securities):
     # An older snapshot read again does not reopen it.
     run = sync_suspensions(SuspensionOptions(days=(dt.date(2024, 3, 8),)))
     assert Suspension.objects.get().end == SUSPENDED[-1] and run.rows_updated == 0
+
+
+def test_the_admin_lists_suspensions_read_only(admin_client, securities):
+    suspended, _ = securities
+    Suspension.objects.create(security=suspended, start=SUSPENDED[0], reason="重大事项")
+    page = admin_client.get("/admin/etfs/suspension/").content.decode()
+    assert "重大事项" in page and "open" in page
+    added = admin_client.get("/admin/etfs/suspension/add/")
+    assert added.status_code == 403
