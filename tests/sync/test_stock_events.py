@@ -160,9 +160,11 @@ def test_an_empty_answer_is_no_event_and_a_source_that_ignores_paging_stops(data
     datacenter.ignores_paging = True
     before = len(datacenter.paths("/api/data/v1/get"))
     run = sync_corporate_actions(ActionOptions(years=(2024,)))
-    assert run.status == "succeeded", run.error_summary
-    # Page 2 repeats page 1: two requests for the bonus report, one (empty) for rights.
+    # Page 2 repeats page 1: two requests for the bonus report, one (empty) for rights; the
+    # report failed (a paging fault), what page 1 gave is stored.
     assert len(datacenter.paths("/api/data/v1/get")) - before == 3
+    assert run.status == "partial" and "page 2 repeats page 1" in run.error_summary
+    assert CorporateAction.objects.filter(security__code="600001").count() == 3
 
 
 def test_an_etf_job_leaves_stock_rows_alone_and_the_reverse(datacenter, stocks):

@@ -25,10 +25,12 @@ from ..base import (
     RIGHTS,
     CorporateAction,
     ProviderDataError,
+    ProviderError,
     RowProblem,
     Suspension,
     is_security_code,
 )
+from ..paging import PageGuard
 
 DATACENTER_PATH = "/api/data/v1/get"
 BONUS_REPORT = "RPT_SHAREBONUS_DET"
@@ -78,29 +80,30 @@ def fetch_report(
     get_page: Callable[[int], object],
     report: str,
     on_page: Callable[[int, int], None] | None = None,
-) -> tuple[list[dict], int]:
-    """Every row of a report, page by page, and the number of requests it took.
+) -> tuple[list[dict], int, ProviderError | None]:
+    """Every row of a report, page by page, the number of requests it took, and the error that
+    stopped it (the rows before it are kept for the caller to store).
 
     Stops at the last page the answer claims, at a page without rows, or at a page that brings
-    nothing new (a source that ignores ``pageNumber`` and claims 500 pages costs two requests,
-    not 500), and never asks more than MAX_PAGES.
+    nothing new; a page that repeats the previous one is a paging fault (etfs.providers.paging:
+    a source that ignores ``pageNumber`` and claims 500 pages costs two requests, not 500).
     """
     rows: list[dict] = []
-    seen: set[str] = set()
+    guard = PageGuard(report)
     page, requests = 1, 0
     while page <= MAX_PAGES:
-        pages, found = parse_report_page(get_page(page), report)
-        requests += 1
-        keys = [json.dumps(row, sort_keys=True, default=str) for row in found]
-        fresh = [row for row, key in zip(found, keys, strict=True) if key not in seen]
-        seen.update(keys)
-        rows.extend(fresh)
+        try:
+            pages, found = parse_report_page(get_page(page), report)
+            requests += 1
+            rows.extend(guard.fresh(found))
+        except ProviderError as exc:
+            return rows, requests, exc
         if on_page:
             on_page(page, pages)
-        if page >= pages or not found or not fresh:
+        if page >= pages or guard.exhausted:
             break
         page += 1
-    return rows, requests
+    return rows, requests, None
 
 
 # --- events ----------------------------------------------------------------------------------

@@ -13,14 +13,13 @@ from typing import Any
 from ..base import (
     ActionFetch,
     ProviderDataError,
-    ProviderError,
     RowProblem,
     StockActionSource,
     SuspensionFetch,
     SuspensionSource,
     required_option,
 )
-from ..http import BODY_EXCERPT, HttpClient, HttpConfig
+from ..http import HttpClient, HttpConfig
 from .client import EastmoneyClient
 from .datacenter import (
     BONUS_REPORT,
@@ -99,11 +98,7 @@ class EastmoneyDatacenter(StockActionSource, SuspensionSource):
     def _events(self, report: str, filter_: str, on_page) -> ActionFetch:
         fetch = ActionFetch()
         getter = self._page_getter(report, filter_, EVENT_DATE_COLUMN[report])
-        try:
-            rows, fetch.pages = fetch_report(getter, report, on_page)
-        except ProviderError as exc:
-            fetch.error = exc
-            return fetch
+        rows, fetch.pages, fetch.error = fetch_report(getter, report, on_page)
         fetch.actions, fetch.problems, fetch.plans = parse_event_rows(rows, report)
         return fetch
 
@@ -114,13 +109,7 @@ class EastmoneyDatacenter(StockActionSource, SuspensionSource):
         fetch = SuspensionFetch(day)
         filter_ = f"(MARKET=\"全部\")(DATETIME='{day.isoformat()}')"
         getter = self._page_getter(SUSPENSION_REPORT, filter_, "SUSPEND_START_DATE")
-        try:
-            rows, fetch.pages = fetch_report(getter, SUSPENSION_REPORT, on_page)
-        except ProviderError as exc:
-            if isinstance(exc, ProviderDataError) and exc.body is None:
-                exc.body = str(exc)[:BODY_EXCERPT]
-            fetch.error = exc
-            return fetch
+        rows, fetch.pages, fetch.error = fetch_report(getter, SUSPENSION_REPORT, on_page)
         for row in rows:
             try:
                 fetch.suspensions.append(parse_suspension_row(row))
