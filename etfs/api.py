@@ -35,8 +35,8 @@ from .api_schemas import (
 from .models import ApiToken, Exchange, StockInfo, SyncKind, SyncRun, SyncTrigger
 from .sync.corporate_actions import ActionOptions
 from .sync.prices import PriceOptions
-from .sync.queue import enqueue_sync
 from .sync.runs import cancel_runs
+from .tasks import enqueue_sync
 
 logger = logging.getLogger(__name__)
 

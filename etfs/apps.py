@@ -35,6 +35,10 @@ class EtfsConfig(AppConfig):
     def ready(self) -> None:
         refuse_an_insecure_secret_key()
         post_migrate.connect(seed_trading_calendar, sender=self)
+        from etfs.notifications import notify_run_finished
+        from etfs.sync.runs import run_finished
+
+        run_finished.connect(notify_run_finished, dispatch_uid="etfs.notify_run_finished")
 
 
 def refuse_an_insecure_secret_key() -> None:

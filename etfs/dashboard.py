@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.utils import timezone
 
 from etfs.models import SourceCooldown, StockInfo, SyncKind, SyncRun, SyncStatus
+from etfs.schedules import PAUSED, scheduled_kind_and_parameters, sync_schedules
 from etfs.sync.calendar import known_through, newest_known_final_day
 from etfs.sync.lists import latest_list_differences
-from etfs.sync.schedules import PAUSED, scheduled_kind_and_parameters, sync_schedules
 
 RECENT_RUNS = 30
 NEXT_SCHEDULES = 5

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django_q.models import OrmQ
 
 from etfs.models import ListingStatus, SyncKind, SyncRun, SyncRunError, SyncStatus
-from etfs.sync.queue import enqueue_sync
+from etfs.tasks import enqueue_sync
 from tests.factories import make_bars, make_run, make_run_error, make_security, make_staff_user
 
 pytestmark = pytest.mark.django_db

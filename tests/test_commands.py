@@ -235,7 +235,17 @@ def test_a_price_sync_before_any_list_sync_says_what_to_do(fake_eastmoney):
     assert "note: no listed ETFs to sync yet: run the ETF list sync first" in output
 
 
-@pytest.mark.parametrize("command", ["sync_etf_lists", "sync_etf_prices"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sync_etf_lists", "--no-progress"],
+        ["sync_etf_prices", "--no-progress"],
+        ["sync_calendar"],
+        ["sync_corporate_actions", "--no-progress"],
+        ["sync_stock_lists", "--no-progress"],
+    ],
+    ids=lambda command: command[0],
+)
 def test_an_unreachable_database_is_one_line_and_exit_status_1(command):
     # Port 9 (discard) refuses connections, as a database that went away does.
     environment = {
@@ -245,7 +255,7 @@ def test_an_unreachable_database_is_one_line_and_exit_status_1(command):
     }
 
     finished = subprocess.run(
-        [sys.executable, "manage.py", command, "--no-progress"],
+        [sys.executable, "manage.py", *command],
         cwd=PROJECT,
         env=environment,
         capture_output=True,

@@ -9,7 +9,7 @@ import pytest
 
 from etfs.models import DailyBar, SyncKind, SyncStatus
 from etfs.sync.lists import sync_etf_lists
-from etfs.sync.queue import enqueue_sync
+from etfs.tasks import enqueue_sync
 from tests.qcluster import wait_until
 
 pytestmark = [pytest.mark.qcluster, pytest.mark.django_db(transaction=True)]

@@ -4,7 +4,7 @@ import pytest
 from django_q.models import Task
 
 from etfs.models import StockInfo, SyncKind, SyncStatus
-from etfs.sync.queue import enqueue_sync
+from etfs.tasks import enqueue_sync
 from tests.qcluster import wait_until
 
 pytestmark = [pytest.mark.qcluster, pytest.mark.django_db(transaction=True)]

@@ -20,8 +20,8 @@ from etfs.models import (
     SyncStatus,
     SyncTrigger,
 )
-from etfs.sync.queue import rerun, retry_failed_items
 from etfs.sync.runs import cancel_runs
+from etfs.tasks import rerun, retry_failed_items
 
 from . import display
 from .read_only import SyncedDataAdmin

@@ -15,7 +15,8 @@ from django.utils.timezone import localtime
 from django_q.models import Schedule
 
 from etfs.models import SyncKind, SyncRun
-from etfs.sync.schedules import (
+from etfs.schedules import (
+    SCHEDULED_SYNC,
     is_paused,
     pause_schedules,
     resume_schedules,
@@ -42,7 +43,7 @@ class ScheduleAdmin(admin.ModelAdmin):
 
     @admin.display(description="kind")
     def kind(self, obj):
-        if obj.func != "etfs.tasks.scheduled_sync":
+        if obj.func != SCHEDULED_SYNC:
             return "maintenance"
         kind, parameters = scheduled_kind_and_parameters(obj)
         label = SyncKind(kind).label if kind in SyncKind.values else kind
@@ -110,7 +111,7 @@ class ScheduleAdmin(admin.ModelAdmin):
     @admin.action(description="Run the selected schedules now", permissions=["run_sync"])
     def run_now(self, request, queryset):
         """One run of each schedule's kind and parameters, queued now, as its button would."""
-        schedules = [s for s in queryset if s.func == "etfs.tasks.scheduled_sync"]
+        schedules = [s for s in queryset if s.func == SCHEDULED_SYNC]
         if len(schedules) != 1:
             self.message_user(request, "Choose one sync schedule to run now.", messages.WARNING)
             return None

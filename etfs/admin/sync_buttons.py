@@ -1,19 +1,19 @@
-"""The sync buttons and what they do: queue a run, tell the user, link to it."""
+"""The sync buttons and what they do: one per registered job (etfs/sync/registry.py); a
+button queues a run, tells the user, and links to it. A job with a plan (prices) shows it on
+a confirmation page first."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.views.decorators.http import require_http_methods, require_POST
 
-from etfs.models import SyncKind, SyncTrigger
-from etfs.sync.price_plan import plan_price_run
-from etfs.sync.prices import PriceOptions
-from etfs.sync.queue import enqueue_sync
+from etfs.models import SyncTrigger
+from etfs.sync.registry import job_for, jobs
+from etfs.tasks import enqueue_sync
 
 RUN_SYNC_PERMISSION = "etfs.run_sync"
 
@@ -47,72 +47,65 @@ def start_sync(request, kind: str, parameters: dict | None = None) -> HttpRespon
     return HttpResponseRedirect(url)
 
 
+def button_id(kind: str) -> str:
+    """The HTML id of a job's button: sync-etf-prices, sync-calendar, ..."""
+    return "sync-" + str(kind).replace("_", "-")
+
+
 class SyncButtonsMixin:
-    """Adds POST-only URLs for the sync buttons shown on the change list."""
+    """Adds one URL per registered job for its button on the change list: POST queues a run;
+    GET shows the plan to confirm, for a job that has one."""
 
     change_list_template = "admin/etfs/change_list_with_sync.html"
 
-    def get_urls(self):
+    def sync_url_name(self, job) -> str:
         info = self.model._meta.app_label, self.model._meta.model_name
+        return "{}_{}_sync_{}".format(*info, job.slug.replace("-", "_"))
+
+    def get_urls(self):
         urls = [
             path(
-                "sync-lists/",
-                self.admin_site.admin_view(require_POST(self.sync_lists_view)),
-                name="{}_{}_sync_lists".format(*info),
-            ),
-            path(
-                "sync-prices/",
-                self.admin_site.admin_view(
-                    require_http_methods(["GET", "POST"])(self.sync_prices_view)
-                ),
-                name="{}_{}_sync_prices".format(*info),
-            ),
-            path(
-                "sync-corporate-actions/",
-                self.admin_site.admin_view(require_POST(self.sync_corporate_actions_view)),
-                name="{}_{}_sync_corporate_actions".format(*info),
-            ),
-            path(
-                "sync-calendar/",
-                self.admin_site.admin_view(require_POST(self.sync_calendar_view)),
-                name="{}_{}_sync_calendar".format(*info),
-            ),
+                f"sync-{job.slug}/",
+                self.admin_site.admin_view(self.sync_view),
+                {"kind": job.kind.value},
+                name=self.sync_url_name(job),
+            )
+            for job in jobs()
         ]
         return urls + super().get_urls()
 
-    def sync_lists_view(self, request):
-        return start_sync(request, SyncKind.ETF_LISTS)
-
-    def sync_prices_view(self, request):
-        """GET: the plan of a price run of every ETF, to confirm; POST: queue it."""
+    def sync_view(self, request, kind: str):
+        """POST: queue a run of the job; GET: its plan, for a job that has one."""
+        job = job_for(kind)
+        allowed = ["GET", "POST"] if job.plan else ["POST"]
+        if request.method not in allowed:
+            return HttpResponseNotAllowed(allowed)
         if request.method == "POST":
-            return start_sync(request, SyncKind.ETF_PRICES)
+            return start_sync(request, job.kind)
         if not can_run_sync(request):
             raise PermissionDenied("You may not start sync runs.")
         context = {
             **self.admin_site.each_context(request),
-            "title": "Sync all ETF prices?",
-            "plan": plan_price_run(PriceOptions()),
+            "title": f"{job.button.rstrip('…')}?",
+            "plan": job.plan(job.default_options()),
             "opts": self.model._meta,
         }
-        return TemplateResponse(request, "admin/etfs/sync_prices_confirm.html", context)
-
-    def sync_calendar_view(self, request):
-        return start_sync(request, SyncKind.CALENDAR)
-
-    def sync_corporate_actions_view(self, request):
-        return start_sync(request, SyncKind.CORPORATE_ACTIONS)
+        return TemplateResponse(request, f"admin/etfs/sync_{job.slug}_confirm.html", context)
 
     def changelist_view(self, request, extra_context=None):
-        info = self.model._meta.app_label, self.model._meta.model_name
+        buttons = [
+            {
+                "url": reverse(f"admin:{self.sync_url_name(job)}"),
+                "label": job.button,
+                "id": button_id(job.kind),
+                "confirm_first": job.plan is not None,
+            }
+            for job in jobs()
+            if job.button
+        ]
         extra_context = {
             **(extra_context or {}),
             "can_run_sync": can_run_sync(request),
-            "sync_lists_url": reverse("admin:{}_{}_sync_lists".format(*info)),
-            "sync_prices_url": reverse("admin:{}_{}_sync_prices".format(*info)),
-            "sync_corporate_actions_url": reverse(
-                "admin:{}_{}_sync_corporate_actions".format(*info)
-            ),
-            "sync_calendar_url": reverse("admin:{}_{}_sync_calendar".format(*info)),
+            "sync_buttons": buttons,
         }
         return super().changelist_view(request, extra_context)

@@ -16,10 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from etfs.event_bounds import event_problem
-from etfs.models import CorporateAction, StockInfo, SyncRunError, TradingDay
+from etfs.models import CorporateAction, StockInfo, TradingDay
 from etfs.providers.base import CorporateAction as ActionRecord
 
-from .runs import RunRecorder
+from .runs import Problem, RunRecorder, Severity
 
 COMPARED = ("cash", "ratio", "rights_price", "record_date", "pay_date")
 
@@ -93,11 +93,12 @@ def store_actions(
         if security_id is None:
             result.skipped += 1
             if twice:
-                recorder.problem(
-                    f"{action.code}: the code is listed on both exchanges; event of "
-                    f"{action.ex_date} not stored",
-                    code=action.code,
-                    severity="warning",
+                recorder.record(
+                    Problem.warning(
+                        f"{action.code}: the code is listed on both exchanges; event of "
+                        f"{action.ex_date} not stored",
+                        code=action.code,
+                    )
                 )
             continue
         if problem := event_problem(action.cash, action.ratio, action.rights_price):
@@ -154,14 +155,15 @@ def _values(action: ActionRecord) -> dict:
 
 
 def _reject(recorder: RunRecorder, action: ActionRecord, security_id: int, why: str) -> None:
-    recorder.problem(
-        f"{action.code} {action.ex_date}: {why}",
-        code=action.code,
-        severity=SyncRunError.Severity.REJECTED,
-        detail=action.row,
-        security_id=security_id,
+    recorder.record(
+        Problem(
+            f"{action.code} {action.ex_date}: {why}",
+            Severity.REJECTED,
+            code=action.code,
+            detail=action.row,
+            security_id=security_id,
+        )
     )
-    recorder.add(rows_rejected=1)
 
 
 def _new_row(key, action: ActionRecord, provider: str) -> CorporateAction:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.db.models import Max
@@ -24,7 +25,8 @@ from .calendar import (
     record_trading_days,
 )
 from .cooldown import active_cooldown, describe, start_cooldown
-from .runs import RunRecorder, run_sync
+from .job import Job, ScheduleSpec
+from .runs import Problem, RunRecorder, run_sync
 from .sources import provider_for, record_passed_over
 
 # An index answer may stop at about 1,000 rows (providers.md section 5): a full page means
@@ -150,18 +152,34 @@ def sync_calendar(
 
     ``source`` is the configured TradingDaySource when not given.
     """
-
-    def body(recorder: RunRecorder) -> tuple[str, str]:
-        recorder.set_total(1)
-        day_source = source or provider_for(TradingDaySource)
-        recorder.set_provider(day_source.name)
-        record_passed_over(recorder, day_source, "trading days")
-        return _sync(recorder, day_source, now)
-
+    body = partial(sync_trading_days, options=CalendarOptions(), source=source, now=now)
     return run_sync(SyncKind.CALENDAR, body, {}, run=run, trigger=trigger)
 
 
-def _sync(recorder: RunRecorder, source: TradingDaySource, now) -> tuple[str, str]:
+@dataclass(frozen=True, slots=True)
+class CalendarOptions:
+    """A calendar run has no options: it reads from the newest known day on."""
+
+    @classmethod
+    def from_parameters(cls, parameters: dict) -> CalendarOptions:
+        return cls()
+
+    def as_parameters(self) -> dict:
+        return {}
+
+
+def sync_trading_days(
+    recorder: RunRecorder,
+    options: CalendarOptions,
+    *,
+    source: TradingDaySource | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[str, str]:
+    """The calendar job's body: the run's status and summary."""
+    recorder.set_total(1)
+    source = source or provider_for(TradingDaySource)
+    recorder.set_provider(source.name)
+    record_passed_over(recorder, source, "trading days")
     cooldown = active_cooldown(source.name)
     if cooldown is not None:
         return SyncStatus.FAILED, f"not asked: {describe(cooldown)}"
@@ -169,25 +187,49 @@ def _sync(recorder: RunRecorder, source: TradingDaySource, now) -> tuple[str, st
         update = refresh_calendar(source, now, run=recorder.run)
     except ProviderBlocked as exc:
         message = describe(start_cooldown(source.name, str(exc)))
-        recorder.problem(str(exc), detail=getattr(exc, "body", "") or "")
+        recorder.record(Problem.of_error(exc))
         return SyncStatus.FAILED, f"the index k-lines were refused: {message}"
     except ProviderError as exc:
-        recorder.problem(str(exc), detail=getattr(exc, "body", "") or "")
-        recorder.add(items_done=1, items_failed=1)
+        recorder.record(Problem.of_error(exc))
+        recorder.count(items_done=1, items_failed=1)
+        recorder.flush()
         return SyncStatus.FAILED, f"the calendar is unchanged: {exc}"
     warnings = update.warnings()
-    recorder.add(
+    recorder.count(
         items_done=1,
         rows_fetched=len(update.fetched),
         rows_created=update.learned,
         rows_updated=len(update.corrected),
         rows_unchanged=len(update.fetched) - update.learned,
-        warnings=len(warnings),
     )
-    recorder.problems([(warning, "", "warning", "", None) for warning in warnings])
+    recorder.flush()
+    recorder.record(*(Problem.warning(warning) for warning in warnings))
     if update.newest is None:
         return SyncStatus.SUCCEEDED, "nothing to ask yet: the calendar is current"
     summary = f"trading days known up to {update.newest}; {update.learned} new from the index"
     if update.corrected:
         summary += f"; {len(update.corrected)} corrected to closed"
     return SyncStatus.SUCCEEDED, summary
+
+
+JOB = Job(
+    kind=SyncKind.CALENDAR,
+    options=CalendarOptions,
+    run=sync_trading_days,
+    button="Sync trading calendar",
+    slug="calendar",
+    # The calendar learns yesterday's trading day from the index before the list sync, and
+    # today's once the day has settled, just before the after-close price run: a source whose
+    # list is late that day then meets a known trading day (and stops instead of calling it a
+    # holiday).
+    schedules=(
+        ScheduleSpec(
+            "etfsync: trading calendar (every morning)", "45 7 * * *", trading_days_only=False
+        ),
+        ScheduleSpec(
+            "etfsync: trading calendar (after the close)",
+            lambda: settings.ETFSYNC_CALENDAR_AFTER_CLOSE_CRON,
+            trading_days_only=False,
+        ),
+    ),
+)

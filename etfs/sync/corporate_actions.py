@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from etfs.models import StockInfo, SyncKind, SyncRun, SyncStatus, SyncTrigger
 from etfs.providers.base import (
@@ -27,7 +28,8 @@ from .calendar import shanghai_now
 from .cooldown import active_cooldown, describe, start_cooldown
 from .crosscheck import cross_check_adjusted_closes
 from .factors import recompute_factors
-from .runs import RunRecorder, run_sync
+from .job import Job, ScheduleSpec
+from .runs import Problem, RunRecorder, RunStopped, run_sync
 from .sources import provider_for, record_passed_over, sources_in_order
 
 logger = logging.getLogger(__name__)
@@ -92,17 +94,28 @@ def sync_corporate_actions(
     """Fetch the lists of the chosen years (or the chosen securities' events), store the
     events of the securities we hold, update their factors."""
     options = options or ActionOptions()
-
-    def body(recorder: RunRecorder) -> tuple[str, str]:
-        sources = [source] if source else action_sources()
-        recorder.set_provider(",".join(each.name for each in sources))
-        for each in sources:
-            record_passed_over(recorder, each, "corporate actions")
-        return _sync(recorder, options, sources, progress)
-
     return run_sync(
-        SyncKind.CORPORATE_ACTIONS, body, options.as_parameters(), run=run, trigger=trigger
+        SyncKind.CORPORATE_ACTIONS,
+        partial(sync_actions, options=options, source=source),
+        options.as_parameters(),
+        run=run,
+        trigger=trigger,
+        progress=progress,
     )
+
+
+def sync_actions(
+    recorder: RunRecorder,
+    options: ActionOptions,
+    *,
+    source: CorporateActionSource | None = None,
+) -> tuple[str, str]:
+    """The corporate-action job's body: the run's status and summary."""
+    sources = [source] if source else action_sources()
+    recorder.set_provider(",".join(each.name for each in sources))
+    for each in sources:
+        record_passed_over(recorder, each, "corporate actions")
+    return _sync(recorder, options, sources, recorder.progress)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +157,7 @@ def _sync(recorder: RunRecorder, options: ActionOptions, sources, progress) -> t
     items, notes = plan_items(options, sources, shanghai_now().date())
     if not items:
         if notes:  # every source that has securities to ask about is cooling down
-            recorder.problem("; ".join(notes))
+            recorder.record(Problem("; ".join(notes)))
             return SyncStatus.FAILED, f"not started: {'; '.join(notes)}"
         return SyncStatus.SUCCEEDED, "no securities held that a corporate-action source lists"
     recorder.set_total(len(items))
@@ -154,12 +167,16 @@ def _sync(recorder: RunRecorder, options: ActionOptions, sources, progress) -> t
 
     banned: set[str] = set()
     for done, item in enumerate(items, start=1):
-        if recorder.beat():
+        if recorder.should_stop():
             cancelled = True
             break
         if item.source.name in banned:
             continue
-        fetched = item.fetch(on_page=lambda *_: recorder.beat())
+        try:
+            fetched = item.fetch(on_page=recorder.stop_between_pages)
+        except RunStopped:
+            cancelled = True
+            break
         stored = _store_list(recorder, fetched, held[item.source.lists_funds], item.source.name)
         skipped[item.source.lists_funds] += stored.skipped
         plans += fetched.plans
@@ -168,8 +185,8 @@ def _sync(recorder: RunRecorder, options: ActionOptions, sources, progress) -> t
             progress(done, len(items), item.what)
         if fetched.error is not None:
             failures.append(f"{item.what}: {fetched.error}")
-            recorder.problem(
-                f"{item.what}: {fetched.error}", detail=getattr(fetched.error, "body", "") or ""
+            recorder.record(
+                Problem(f"{item.what}: {fetched.error}", detail=getattr(fetched.error, "body", ""))
             )
             if isinstance(fetched.error, ProviderBlocked):
                 start_cooldown(item.source.name, str(fetched.error))
@@ -188,32 +205,29 @@ def _sync(recorder: RunRecorder, options: ActionOptions, sources, progress) -> t
 
 def _store_list(recorder: RunRecorder, fetched, held, provider: str) -> StoredActions:
     """Store one list's events (the good part of a list that failed midway too) and count."""
-    recorder.row_problems(fetched.problems)
+    recorder.record_rows(fetched.problems)
     ready, waiting = with_ex_dates(fetched.actions)
-    recorder.problems(
-        [
-            (
+    recorder.record(
+        *(
+            Problem.warning(
                 f"{action.code}: rights issue recorded {action.record_date}: the calendar "
                 "does not know its ex-date (the next trading day) yet; not stored",
-                action.code,
-                "warning",
-                action.row,
-                None,
+                code=action.code,
+                detail=action.row,
             )
             for action in waiting
-        ]
+        )
     )
     stored = store_actions(ready, held, recorder, provider)
-    recorder.add(
+    recorder.count(
         items_done=1,
         items_failed=int(fetched.error is not None),
         rows_fetched=len(fetched.actions) + len(fetched.problems),
         rows_created=stored.created,
         rows_updated=stored.updated,
         rows_unchanged=stored.unchanged,
-        rows_rejected=len(fetched.problems),
-        warnings=len(waiting),
     )
+    recorder.flush()
     return stored
 
 
@@ -242,10 +256,36 @@ def _update_factors(recorder: RunRecorder, security_ids: set[int]) -> None:
             "pk", "code"
         )
     )
-    recorder.problems(
-        [
-            (f"{codes.get(sid, sid)} {problem}", codes.get(sid, ""), "warning", "", sid)
+    recorder.record(
+        *(
+            Problem.warning(
+                f"{codes.get(sid, sid)} {problem}", code=codes.get(sid, ""), security_id=sid
+            )
             for sid, problem in update.problems
-        ]
+        )
     )
-    recorder.add(warnings=len(update.problems))
+
+
+JOB = Job(
+    kind=SyncKind.CORPORATE_ACTIONS,
+    options=ActionOptions,
+    run=sync_actions,
+    button="Sync corporate actions",
+    slug="corporate-actions",
+    schedules=(
+        # Events of last year and this one, and the cross-check against the source's adjusted
+        # k-lines. Weekly is enough most of the year: an event listed late is still caught
+        # before anyone reads a week of bars across it.
+        ScheduleSpec(
+            "etfsync: corporate actions and cross-check (Saturdays)",
+            "0 10 * * 6",
+            {"cross_check": True},
+            trading_days_only=False,
+        ),
+        # Most ETF distributions fall in November to January (510050: every ex-date since
+        # 2012), when a daily pass after the close (about 130 list pages) keeps factors current.
+        ScheduleSpec(
+            "etfsync: corporate actions (daily, November to January)", "0 18 * 11,12,1 1-5"
+        ),
+    ),
+)

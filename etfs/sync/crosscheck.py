@@ -18,6 +18,8 @@ from django.db.models import Max, Min
 from etfs.models import AdjustmentFactor, DailyBar, StockInfo
 from etfs.providers.base import ProviderBlocked, ProviderError
 
+from .runs.problems import Problem
+
 ONE = Decimal(1)
 # Half a unit of the source's third decimal, on each of the two closes compared.
 HALF_THOUSANDTH = Decimal("0.0005")
@@ -27,7 +29,7 @@ def cross_check_adjusted_closes(recorder, source, cooldown=None) -> int:
     """Compare every security with events of the source's universe (funds, or stocks); record
     differences as warnings; return their number."""
     if cooldown is not None:
-        recorder.problem("cross-check skipped: the k-line host is paused", severity="warning")
+        recorder.record(Problem.warning("cross-check skipped: the k-line host is paused"))
         return 0
     found = 0
     funds = getattr(source, "lists_funds", True)
@@ -46,18 +48,23 @@ def cross_check_adjusted_closes(recorder, source, cooldown=None) -> int:
                 security.code, security.exchange, span["first"], span["last"]
             )
         except ProviderBlocked as exc:
-            recorder.problem(f"cross-check stopped: {exc}", severity="warning")
+            recorder.record(Problem.warning(f"cross-check stopped: {exc}"))
             break
         except ProviderError as exc:
-            recorder.problem(
-                f"cross-check {security.code}: {exc}", code=security.code, severity="warning"
+            recorder.record(
+                Problem.warning(f"cross-check {security.code}: {exc}", code=security.code)
             )
             continue
         warnings = differences(security, theirs)
-        recorder.problems([(text, security.code, "warning", "", security.pk) for text in warnings])
-        recorder.add(warnings=len(warnings))
+        recorder.record(
+            *(
+                Problem.warning(text, code=security.code, security_id=security.pk)
+                for text in warnings
+            )
+        )
         found += len(warnings)
-        recorder.beat()
+        if recorder.should_stop():
+            break
     return found
 
 

@@ -26,6 +26,7 @@ from etfs.models import DailyBar, StockInfo, TradingDay
 
 from .gaps import count_gaps, suspended_days_of
 from .sql_arrays import among, array_literal
+from .universe import ETFS, Universe
 
 
 class SubqueryCount(Subquery):
@@ -204,9 +205,10 @@ def _write(summaries: dict[int, Summary]) -> None:
             cursor.executemany(WRITE_SQL, [(*summary, pk) for pk, summary in summaries.items()])
 
 
-def refresh_days_behind(final_day: dt.date, security_ids=None) -> None:
-    """Trading days after each ETF's last bar up to ``final_day`` (None: no bar at all)."""
-    etfs = StockInfo.objects.filter(is_etf=True)
+def refresh_days_behind(final_day: dt.date, security_ids=None, universe: Universe = ETFS) -> None:
+    """Trading days after each security's last bar up to ``final_day`` (None: no bar at all),
+    for the securities of the universe (delisted ones too)."""
+    etfs = universe.every()
     if security_ids is not None:
         etfs = etfs.filter(pk__in=security_ids)
     later = TradingDay.objects.open().filter(

@@ -15,6 +15,8 @@ from etfs.codes import CODE_RULE, is_security_code
 from etfs.models import ListingStatus, StockInfo
 from etfs.providers.base import FundProfile, RowProblem, source_row
 
+from .universe import ETFS
+
 NAME_MAX_LENGTH = StockInfo._meta.get_field("name").max_length
 PROFILE_FIELDS = (
     "list_date",
@@ -164,5 +166,5 @@ def _apply_profile(fund: StockInfo, profile: FundProfile | None) -> None:
 
 
 def mark_missing_delisted(exchange: str, codes: set[str], now) -> int:
-    missing = StockInfo.objects.etfs(exchange).exclude(code__in=codes)
+    missing = ETFS.securities(exchange).exclude(code__in=codes)
     return missing.update(status=ListingStatus.DELISTED, delisted_at=now, updated_at=now)

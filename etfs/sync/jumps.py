@@ -19,8 +19,12 @@ from django.db.models.functions import Abs, Lag
 from etfs.models import CorporateAction, DailyBar
 
 from .factors import funds_needing_factors, recompute_factors
+from .runs.problems import Problem
 from .sql_arrays import among, array_literal
 
+# The kinds of warning this module records, as run summaries name them.
+UNEXPLAINED_MOVE = "a price move no corporate action explains"
+UNSHARED_CLOSE = "a previous close the source does not share"
 # How far back the close before a batch's first bar is looked for (a suspension may be longer;
 # then that first bar is not checked).
 PREVIOUS_BAR_WINDOW = dt.timedelta(days=31)
@@ -47,11 +51,12 @@ def after_price_batch(recorder, batch) -> None:
         ).values_list("security_id", "ex_date")
     )
     warnings = unexplained_jumps(written, events)
-    recorder.problems(
-        [(text, code, "warning", "", security_id) for security_id, code, text in warnings]
+    recorder.record(
+        *(
+            Problem.warning(text, code=code, security_id=security_id, kind=UNEXPLAINED_MOVE)
+            for security_id, code, text in warnings
+        )
     )
-    recorder.warning_kinds["a price move no corporate action explains"] += len(warnings)
-    recorder.add(warnings=len(warnings))
     recompute_factors(funds_needing_factors([(row[0], row[2]) for row in written], events))
 
 
@@ -207,15 +212,12 @@ def check_list_previous_closes(recorder, plans: dict, previous_closes: dict, day
             continue
         if abs(mine - source_close) > PRICE_ROUNDING:
             warnings.append(
-                (
+                Problem.warning(
                     f"{plan.code} {day}: previous close {source_close.normalize()} at the source, "
                     f"{mine.normalize()} stored, no corporate action known",
-                    plan.code,
-                    "warning",
-                    "",
-                    plan.security_id,
+                    code=plan.code,
+                    security_id=plan.security_id,
+                    kind=UNSHARED_CLOSE,
                 )
             )
-    recorder.problems(warnings)
-    recorder.warning_kinds["a previous close the source does not share"] += len(warnings)
-    recorder.add(warnings=len(warnings))
+    recorder.record(*warnings)

@@ -13,15 +13,15 @@ each fund's profile and are compared with it.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from etfs.models import Exchange, StockInfo, SyncKind, SyncRun, SyncRunError, SyncStatus
+from etfs.models import Exchange, StockInfo, SyncKind, SyncRun, SyncStatus
 from etfs.providers.base import (
     FundListSource,
     FundProfile,
@@ -33,15 +33,14 @@ from etfs.providers.base import (
 
 from .cooldown import active_cooldown, describe, start_cooldown
 from .fund_rows import FundRow, mark_missing_delisted, mojibake_repair, screen, upsert_funds
-from .runs import RunRecorder, run_sync
+from .job import Job, ScheduleSpec
+from .runs import LIST_DIFFERENCE, Problem, RunRecorder, Severity, run_sync
 from .sources import provider_for, providers_for, record_passed_over, sources_in_order
+from .universe import ETFS
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
-# "on the SSE list, not on Eastmoney's: 563330, 589100" and the other way round. The admin's
-# front page finds the latest differences by this shape.
-DIFFERENCE = re.compile(r"^on (the \w+ list|\w+'s list), not on ")
 SHOWN_CODES = 50
 
 
@@ -107,16 +106,41 @@ def sync_etf_lists(
 
     ``sources`` are the lists to read (the configured ones when not given).
     """
-    exchanges = normalise_exchanges(exchanges)
+    options = ListOptions(tuple(exchanges or Exchange.values))
+    return run_sync(
+        SyncKind.ETF_LISTS,
+        partial(sync_lists, options=options, sources=sources),
+        options.as_parameters(),
+        run=run,
+        trigger=trigger,
+        progress=progress,
+    )
 
-    def body(recorder: RunRecorder) -> tuple[str, str]:
-        recorder.set_total(len(exchanges))
-        return _sync(recorder, exchanges, sources or ListSources.configured(), progress)
 
-    return run_sync(SyncKind.ETF_LISTS, body, {"exchanges": exchanges}, run=run, trigger=trigger)
+@dataclass(frozen=True, slots=True)
+class ListOptions:
+    """Which exchanges' funds a list run covers (both by default); the run's parameters."""
+
+    exchanges: tuple[str, ...] = tuple(sorted(Exchange.values))
+
+    def __post_init__(self):
+        object.__setattr__(self, "exchanges", tuple(normalise_exchanges(self.exchanges)))
+
+    @classmethod
+    def from_parameters(cls, parameters: dict) -> ListOptions:
+        return cls(tuple(parameters.get("exchanges") or Exchange.values))
+
+    def as_parameters(self) -> dict:
+        return {"exchanges": list(self.exchanges)}
 
 
-def _sync(recorder: RunRecorder, exchanges, sources: ListSources, progress) -> tuple[str, str]:
+def sync_lists(
+    recorder: RunRecorder, options: ListOptions, *, sources: ListSources | None = None
+) -> tuple[str, str]:
+    """The list job's body: the run's status and summary."""
+    exchanges, progress = list(options.exchanges), recorder.progress
+    recorder.set_total(len(exchanges))
+    sources = sources or ListSources.configured()
     if sources.primary is not None:
         record_passed_over(recorder, sources.primary, "the fund list")
     primary = _read_primary(recorder, sources.primary, exchanges, progress)
@@ -165,12 +189,12 @@ def _read_primary(recorder, source: FundListSource | None, exchanges, progress) 
     result = PrimaryList(name=source.name)
     cooldown = active_cooldown(source.name)
     if cooldown is not None:
-        recorder.problem(describe(cooldown))
+        recorder.record(Problem(describe(cooldown)))
         result.failure = f"not started: {describe(cooldown)}"
         return result
 
     def on_page(page: int, covered: int, total: int) -> None:
-        recorder.beat()
+        recorder.stop_between_pages()
         if progress:
             progress(covered, total, f"list page {page}")
 
@@ -181,14 +205,13 @@ def _read_primary(recorder, source: FundListSource | None, exchanges, progress) 
         [item for item in fetched.listings if item.exchange in exchanges], source.name
     )
     problems = fetched.problems + problems
-    recorder.row_problems(problems)
-    recorder.add(rows_rejected=sum(problem.fatal for problem in problems))
+    recorder.record_rows(problems)
     result.listings = listings
     result.rejected_codes = {problem.code for problem in problems if problem.code}
     result.row_problems = problems
     result.answered = bool(fetched.listings) or fetched.error is None
     if fetched.error is not None:
-        recorder.problem(str(fetched.error), detail=getattr(fetched.error, "body", "") or "")
+        recorder.record(Problem.of_error(fetched.error))
         result.failure = (
             f"the list stopped after {fetched.pages} page(s): {fetched.error}"
             if fetched.pages
@@ -215,11 +238,12 @@ def without_mojibake_renames(recorder, exchange: str, rows: list[FundRow]) -> li
     for row in rows:
         old = stored.get(row.code)
         if row.code in renamed and old and old != row.name:
-            recorder.problem(
-                f"{exchange} {row.code}: the list names it {row.name!r}, which reads as "
-                f"mojibake of {mojibake_repair(row.name)!r}; the stored name {old!r} is kept",
-                code=row.code,
-                severity=SyncRunError.Severity.WARNING,
+            recorder.record(
+                Problem.warning(
+                    f"{exchange} {row.code}: the list names it {row.name!r}, which reads as "
+                    f"mojibake of {mojibake_repair(row.name)!r}; the stored name {old!r} is kept",
+                    code=row.code,
+                )
             )
             row = replace(row, name="")
         kept.append(row)
@@ -233,7 +257,7 @@ def _read_exchange_list(recorder, source: FundProfileSource) -> ExchangeList:
     if cooldown is not None:
         result.failure = f"{source.name} list not asked: {describe(cooldown)}"
     else:
-        fetched = source.fund_profiles(on_page=lambda *_: recorder.beat())
+        fetched = source.fund_profiles(on_page=recorder.stop_between_pages)
         if isinstance(fetched.error, ProviderBlocked):
             start_cooldown(source.name, str(fetched.error))
         if fetched.error is not None:
@@ -241,11 +265,10 @@ def _read_exchange_list(recorder, source: FundProfileSource) -> ExchangeList:
         else:
             profiles, problems = screen(fetched.profiles, source.name)
             problems = fetched.problems + problems
-            recorder.row_problems(problems)
-            recorder.add(rows_rejected=sum(problem.fatal for problem in problems))
+            recorder.record_rows(problems)
             result.profiles = {profile.code: profile for profile in profiles}
     if result.failure:
-        recorder.problem(result.failure, severity=SyncRunError.Severity.WARNING)
+        recorder.record(Problem.warning(result.failure))
     return result
 
 
@@ -258,7 +281,7 @@ def _sync_exchange(
     if primary.complete and own is not None and not own.failure:
         _record_differences(recorder, {item.code for item in listings}, primary, own)
     with transaction.atomic():
-        listed_before = StockInfo.objects.etfs(exchange).count()
+        listed_before = ETFS.securities(exchange).count()
         created, updated, unchanged = upsert_funds(exchange, rows, now)
         reason, delisted = "", 0
         if primary.complete and not listings:
@@ -273,7 +296,7 @@ def _sync_exchange(
             else:
                 keep = {row.code for row in rows} | primary.rejected_codes
                 delisted = mark_missing_delisted(exchange, keep, now)
-        recorder.add(
+        recorder.count(
             items_done=1,
             rows_fetched=len(rows),
             rows_created=created,
@@ -281,6 +304,7 @@ def _sync_exchange(
             rows_unchanged=unchanged,
             rows_delisted=delisted,
         )
+        recorder.flush()
     logger.info(
         "%s: %d created, %d updated, %d unchanged, %d delisted",
         exchange,
@@ -317,16 +341,21 @@ def _record_differences(recorder, primary_codes: set[str], primary, own: Exchang
     only_exchange = exchange_codes - primary_codes - primary.rejected_codes
     only_primary = primary_codes - exchange_codes
     label, primary_label = own.name.upper(), primary.name.capitalize()
-    entries = []
+    differences = []
     if only_exchange:
-        entries.append(f"on the {label} list, not on {primary_label}'s: {_codes(only_exchange)}")
+        message = f"on the {label} list, not on {primary_label}'s: {_codes(only_exchange)}"
+        differences.append((message, only_exchange))
     if only_primary:
-        entries.append(
-            f"on {primary_label}'s list, not on the {label} list: {_codes(only_primary)}"
+        message = f"on {primary_label}'s list, not on the {label} list: {_codes(only_primary)}"
+        differences.append((message, only_primary))
+    # Marked by their code (a problem code, not a security's) and holding every code in the
+    # detail, so that the front page reads them from stored fields.
+    recorder.record(
+        *(
+            Problem.warning(message, code=LIST_DIFFERENCE, detail=" ".join(sorted(codes)))
+            for message, codes in differences
         )
-    for message in entries:
-        recorder.problem(message, severity=SyncRunError.Severity.WARNING)
-    recorder.add(warnings=len(entries))
+    )
 
 
 def _codes(codes: set[str]) -> str:
@@ -344,9 +373,16 @@ def latest_list_differences() -> tuple[SyncRun | None, list[str]]:
     )
     if run is None:
         return None, []
-    warnings = run.errors.filter(severity=SyncRunError.Severity.WARNING)
-    return run, [
-        message
-        for message in warnings.values_list("message", flat=True)
-        if DIFFERENCE.match(message)
-    ]
+    differences = run.errors.filter(severity=Severity.WARNING, code=LIST_DIFFERENCE)
+    return run, list(differences.values_list("message", flat=True))
+
+
+JOB = Job(
+    kind=SyncKind.ETF_LISTS,
+    options=ListOptions,
+    run=sync_lists,
+    button="Sync ETF lists",
+    slug="lists",
+    schedules=(ScheduleSpec("etfsync: ETF lists (trading-day mornings)", "0 8 * * 1-5"),),
+    universe=ETFS,
+)

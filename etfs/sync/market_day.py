@@ -39,6 +39,7 @@ from .calendar import (
     shanghai_now,
 )
 from .calendar_sync import refresh_calendar
+from .runs.problems import Problem
 from .sources import provider_for
 
 # The share of settled list rows that must carry a trade date for the list to say the market
@@ -88,7 +89,7 @@ def list_verdict(fetched: DayBars) -> tuple[dt.date | None, str]:
 def _decide_today(recorder, list_pass, today: dt.date, known: dt.date) -> FinalDay:
     """Decide an unknown today (after its close) from the list and, if needed, the index."""
     unknown = _weekdays_after(known_through() or known, today)
-    fetched = list_pass.day_bars(today, on_page=lambda *_: recorder.beat())
+    fetched = list_pass.day_bars(today, on_page=recorder.stop_between_pages)
     carried, why_not = list_verdict(fetched)
     if carried == today and unknown == [today]:
         record_trading_days([today], source="etf list", run=recorder.run)
@@ -150,10 +151,10 @@ def _decide_by_index(recorder, now) -> FinalDay:
             blocked_source=source.name,
         )
     except ProviderError as exc:
-        recorder.problem(f"the calendar could not be brought up to date: {exc}", severity="warning")
+        recorder.record(Problem.warning(f"the calendar could not be brought up to date: {exc}"))
     else:
         for warning in update.warnings():
-            recorder.problem(warning, severity="warning")
+            recorder.record(Problem.warning(warning))
     try:
         return FinalDay(last_final_day(now))
     except UnknownDay as unknown:
@@ -181,8 +182,9 @@ def _warn_of_rows_after(recorder, fetched: DayBars, newest: dt.date) -> None:
     """Rows dated after the market's last trading day are faults of those rows: said, not used."""
     for day, count in sorted(fetched.settled_dates.items()):
         if day > newest:
-            recorder.problem(
-                f"{count} list row(s) dated {day}, a day without trading (the other rows and the "
-                f"index say {newest}): not taken",
-                severity="warning",
+            recorder.record(
+                Problem.warning(
+                    f"{count} list row(s) dated {day}, a day without trading (the other rows and "
+                    f"the index say {newest}): not taken"
+                )
             )

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from etfs.models import StockInfo
 from etfs.providers.base import ListPassBarSource
 
 from .calendar import UnknownDay, last_final_day, newest_known_final_day, previous_trading_day
 from .prices import PriceOptions, plan_funds
 from .sources import provider_for
+from .universe import ETFS
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ def plan_price_run(options: PriceOptions, now: dt.datetime | None = None) -> Pri
         waiting = [plan for plan in pending if plan.last is None or plan.last < final_day]
         kline_requests = sum(plan.last != previous for plan in waiting)
         if from_list:
-            listed = StockInfo.objects.etfs().count()
+            listed = ETFS.securities().count()
             rows = provider_for(ListPassBarSource).rows_per_request
             list_requests = max(1, math.ceil(listed / rows))
     return PricePlan(

@@ -26,11 +26,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from etfs.models import SyncRunError
 from etfs.providers.base import Provider, ProviderConfigurationError
 from etfs.providers.http import HttpConfig
 
 from .cooldown import active_cooldown
+from .runs.problems import Problem
 
 P = TypeVar("P", bound=Provider)
 
@@ -176,9 +176,10 @@ def provider_for(capability: type[P]) -> P:
 def record_passed_over(recorder, source: Provider, what: str) -> None:
     """Say on the run which source served ``what`` in place of the ones passed over."""
     for skipped in getattr(source, "passed_over", ()):
-        recorder.problem(
-            f"{what}: {skipped.name} passed over ({skipped.reason}); {source.name} served",
-            severity=SyncRunError.Severity.WARNING,
+        recorder.record(
+            Problem.warning(
+                f"{what}: {skipped.name} passed over ({skipped.reason}); {source.name} served"
+            )
         )
 
 

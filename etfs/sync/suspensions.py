@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +24,8 @@ from etfs.providers.base import Suspension as SuspensionRecord
 from .calendar import shanghai_now
 from .cooldown import active_cooldown, describe, start_cooldown
 from .freshness import missing_trading_days, refresh_bar_summary
-from .runs import RunRecorder, run_sync
+from .job import Job, ScheduleSpec
+from .runs import Problem, RunRecorder, run_sync
 from .sources import provider_for
 
 Progress = Callable[[int, int, str], None]
@@ -96,45 +98,54 @@ def sync_suspensions(
 ) -> SyncRun:
     """Read the chosen days' snapshots, store the periods, count the gaps they explain."""
     options = options or SuspensionOptions()
+    return run_sync(
+        SyncKind.SUSPENSIONS,
+        partial(sync_suspended, options=options, source=source),
+        options.as_parameters(),
+        run=run,
+        trigger=trigger,
+        progress=progress,
+    )
 
-    def body(recorder: RunRecorder) -> tuple[str, str]:
-        snapshot_source = source or provider_for(SuspensionSource)
-        recorder.set_provider(snapshot_source.name)
-        return _sync(recorder, options, snapshot_source, progress)
 
-    return run_sync(SyncKind.SUSPENSIONS, body, options.as_parameters(), run=run, trigger=trigger)
-
-
-def _sync(recorder: RunRecorder, options, source: SuspensionSource, progress) -> tuple[str, str]:
+def sync_suspended(
+    recorder: RunRecorder, options: SuspensionOptions, *, source: SuspensionSource | None = None
+) -> tuple[str, str]:
+    """The suspension job's body: the run's status and summary."""
+    source = source or provider_for(SuspensionSource)
+    recorder.set_provider(source.name)
+    progress = recorder.progress
     cooldown = active_cooldown(source.name)
     if cooldown is not None:
-        recorder.problem(describe(cooldown))
+        recorder.record(Problem(describe(cooldown)))
         return SyncStatus.FAILED, f"not started: {describe(cooldown)}"
     days = options.chosen_days(shanghai_now().date())
     recorder.set_total(len(days))
     plan = backfill_plan(options) if options.backfill else ""
     failures, touched = [], set()
     for done, day in enumerate(days, start=1):
-        if recorder.beat():
+        if recorder.should_stop():
             return SyncStatus.CANCELLED, "cancelled on request"
-        fetched = source.suspensions(day, on_page=lambda *_: recorder.beat())
-        recorder.row_problems(fetched.problems)
+        fetched = source.suspensions(day, on_page=recorder.stop_between_pages)
+        recorder.record_rows(fetched.problems)
         created, updated, unchanged, ids = store_suspensions(fetched.suspensions, source.name)
         touched |= ids
-        recorder.add(
+        recorder.count(
             items_done=1,
             items_failed=int(fetched.error is not None),
             rows_fetched=len(fetched.suspensions) + len(fetched.problems),
             rows_created=created,
             rows_updated=updated,
             rows_unchanged=unchanged,
-            rows_rejected=len(fetched.problems),
         )
+        recorder.flush()
         if progress:
             progress(done, len(days), day.isoformat())
         if fetched.error is not None:
             failures.append(f"{day}: {fetched.error}")
-            recorder.problem(f"{day}: {fetched.error}", detail=getattr(fetched.error, "body", ""))
+            recorder.record(
+                Problem(f"{day}: {fetched.error}", detail=getattr(fetched.error, "body", ""))
+            )
             if isinstance(fetched.error, ProviderBlocked):
                 start_cooldown(source.name, str(fetched.error))
                 break
@@ -198,3 +209,14 @@ def store_suspensions(
         Suspension.objects.bulk_update(changed, [*COMPARED, "source_row", "updated_at"])
     touched = {row.security_id for row in [*new, *changed]}
     return len(new), len(changed), unchanged, touched
+
+
+JOB = Job(
+    kind=SyncKind.SUSPENSIONS,
+    options=SuspensionOptions,
+    run=sync_suspended,
+    slug="suspensions",
+    # Today's suspension snapshot after the close (suspensions announced during the day
+    # included): the day's missing bars of suspended securities are explained at once.
+    schedules=(ScheduleSpec("etfsync: suspensions (after the close)", "30 16 * * 1-5", {}),),
+)

@@ -12,7 +12,7 @@ from django_q.models import OrmQ, Schedule
 from django_q.scheduler import scheduler
 
 from etfs.models import SyncKind, SyncRun
-from etfs.sync.schedules import ensure_schedules
+from etfs.schedules import ensure_schedules
 from etfs.tasks import scheduled_sync
 from tests.factories import make_run
 

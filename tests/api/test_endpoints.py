@@ -14,7 +14,7 @@ from django_q.models import OrmQ
 
 from etfs.models import Exchange, SyncKind, SyncRun, SyncRunError, SyncTrigger
 from etfs.sync.calendar import shanghai_now
-from etfs.sync.queue import enqueue_sync
+from etfs.tasks import enqueue_sync
 from tests.factories import make_run, make_run_error, make_security, make_staff_user
 
 from .conftest import SYNC_AND_VIEW, Api, make_token

@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from etfs.models import SourceCooldown, SyncKind, SyncRun, SyncRunError, SyncStatus, SyncTrigger
 from etfs.sync.lists import sync_etf_lists
-from etfs.sync.queue import enqueue_sync
-from etfs.tasks import execute_run
+from etfs.tasks import enqueue_sync, execute_run
 from tests.bars import assert_same_bars, served_bars, stored_bars
 from tests.qcluster import wait_until
 from tests.reliability.conftest import (

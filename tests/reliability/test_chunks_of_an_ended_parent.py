@@ -9,8 +9,7 @@ import pytest
 from django.utils import timezone
 
 from etfs.models import SyncKind, SyncRun, SyncStatus
-from etfs.sync.queue import enqueue_sync
-from etfs.tasks import execute_run
+from etfs.tasks import enqueue_sync, execute_run
 from tests.qcluster import wait_until
 from tests.reliability.conftest import KLINE
 

@@ -15,9 +15,8 @@ from django_q.models import OrmQ
 from etfs.models import DailyBar, SyncKind, SyncRun, SyncStatus, SyncTrigger
 from etfs.sync.calendar import is_trading_day, shanghai_now
 from etfs.sync.lists import sync_etf_lists
-from etfs.sync.queue import enqueue_sync
 from etfs.sync.runs import SyncAlreadyRunning, create_run
-from etfs.tasks import execute_run, scheduled_sync
+from etfs.tasks import enqueue_sync, execute_run, scheduled_sync
 from tests.bars import assert_same_bars, served_bars, stored_bars
 from tests.factories import make_run
 from tests.qcluster import wait_until

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from etfs.models import DailyBar, SyncKind, SyncStatus, SyncTrigger
 from etfs.sync.lists import sync_etf_lists
-from etfs.sync.queue import enqueue_sync
 from etfs.sync.runs import recover_stale_runs
+from etfs.tasks import enqueue_sync
 from tests.bars import assert_same_bars, served_bars, stored_bars
 from tests.qcluster import wait_until
 from tests.reliability.conftest import (

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from etfs.models import SyncKind, SyncRun, SyncStatus, SyncTrigger
-from etfs.sync.queue import enqueue_sync
+from etfs.tasks import enqueue_sync
 from tests.qcluster import stop_process_group, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -27,8 +27,7 @@ from etfs.sync.calendar import (
 from etfs.sync.calendar_sync import sync_calendar
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.prices import PriceOptions, sync_etf_prices
-from etfs.sync.queue import enqueue_sync
-from etfs.tasks import execute_run, scheduled_sync
+from etfs.tasks import enqueue_sync, execute_run, scheduled_sync
 from tests.fakes.eastmoney import fake_trading_days, make_funds
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -232,7 +232,7 @@ def test_the_admin_button_queues_a_run_that_a_worker_executes(client, fake, sync
 def test_schedules_run_it_weekly_with_the_cross_check_and_daily_in_the_season(db):
     from django_q.models import Schedule
 
-    from etfs.sync.schedules import ensure_schedules
+    from etfs.schedules import ensure_schedules
 
     ensure_schedules()
     schedules = {

@@ -288,6 +288,7 @@ class TestDryRun:
         settings.ETFSYNC_RATE_LIMIT = 1.0
         sync(codes=("510000", "159000"))
         DailyBar.objects.filter(security__code="159000", trade_date=HISTORY_END).delete()
+        refresh_bar_summary([security("159000").pk])
         server.requests.clear()
         out = io.StringIO()
 

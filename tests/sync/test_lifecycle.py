@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from etfs.models import SyncKind, SyncRun, SyncRunError, SyncStatus
 from etfs.providers.base import RowProblem
-from etfs.sync.chunks import run_price_sync
-from etfs.sync.queue import enqueue_sync
 from etfs.sync.runs import (
+    Problem,
     RunRecorder,
+    Severity,
     SyncAlreadyRunning,
     create_run,
     finish_parent_if_last,
@@ -22,6 +22,7 @@ from etfs.sync.runs import (
     scope_for,
     start_run,
 )
+from etfs.tasks import enqueue_sync, execute_run
 from tests.factories import make_run
 from tests.recovery import recovering_all_along
 
@@ -106,12 +107,12 @@ class TestForwardOnly:
         checks = []
 
         def body(recorder):
-            checks.append(recorder.beat())
+            checks.append(recorder.should_stop())
             # Recovery (another process) fails the run while this worker still works.
             SyncRun.objects.filter(pk=recorder.run.pk).update(
                 status=SyncStatus.FAILED, error_summary="The worker stopped sending heartbeats"
             )
-            checks.append(recorder.beat())
+            checks.append(recorder.should_stop())
             return SyncStatus.SUCCEEDED, ""
 
         run = run_sync(SyncKind.ETF_LISTS, body)
@@ -150,7 +151,8 @@ class TestChunksAndParents:
             parameters={"codes": ["510300"]},
         )
 
-        chunk = run_price_sync(chunk)
+        execute_run(chunk.pk)
+        chunk.refresh_from_db()
 
         parent.refresh_from_db()
         assert chunk.status == SyncStatus.CANCELLED
@@ -249,8 +251,10 @@ class TestRecorder:
         )
         recorder = RunRecorder(chunk)
 
-        recorder.add(rows_rejected=1, items_done=2)
-        recorder.add(rows_rejected=2)
+        recorder.record(Problem("a negative price", Severity.REJECTED))
+        recorder.count(items_done=2)
+        recorder.flush()
+        recorder.record(*[Problem("no volume", Severity.REJECTED)] * 2)
         recorder.set_total(7)
 
         assert recorder.totals["rows_rejected"] == 3 and recorder.totals["items_done"] == 2
@@ -264,14 +268,14 @@ class TestRecorder:
         run = make_run(status="running", scope="")
         recorder = RunRecorder(run)
 
-        recorder.row_problems(
+        recorder.record_rows(
             [
                 RowProblem("a negative price", code="510300", row="2024-01-02,-1"),
                 RowProblem("suspicious units", code="510300", fatal=False),
             ]
         )
-        recorder.problem("refused", detail="<html>访问受限</html>".encode())
-        recorder.problem("no detail")
+        recorder.record(Problem("refused", detail="<html>访问受限</html>".encode()))
+        recorder.record(Problem("no detail"))
 
         problems = list(SyncRunError.objects.filter(run=run).order_by("id"))
         assert [problem.severity for problem in problems] == [

@@ -35,11 +35,11 @@ from etfs.models import (
     SyncTrigger,
 )
 from etfs.providers.base import Bar
+from etfs.sync.freshness import refresh_bar_summary
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.prices import PriceOptions, sync_etf_prices
-from etfs.sync.queue import enqueue_sync
 from etfs.sync.upsert import upsert_daily_bars
-from etfs.tasks import execute_run
+from etfs.tasks import enqueue_sync, execute_run
 from tests.bars import assert_same_bars, served_bars, stored_bars
 from tests.conftest import HISTORY_END
 from tests.database import terminate_backend
@@ -227,6 +227,8 @@ class TestIncrementalWindow:
         deleted = 0
         for code, last in self.LAST_STORED.items():
             deleted += DailyBar.objects.filter(security__code=code, trade_date__gt=last).delete()[0]
+        # Bars deleted behind the writer's back: keep the stored summary as a write would.
+        refresh_bar_summary(list(StockInfo.objects.values_list("pk", flat=True)))
         server.requests.clear()
 
         run = sync()
@@ -538,6 +540,9 @@ class TestDailyListPass:
     def test_a_fund_missing_more_than_one_day_falls_back_to_k_lines(self, one_day_behind):
         server = one_day_behind
         DailyBar.objects.filter(security__code="159002", trade_date=PREVIOUS_DAY).delete()
+        refresh_bar_summary(
+            list(StockInfo.objects.filter(code="159002").values_list("pk", flat=True))
+        )
 
         run = sync(from_list=True)
 

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import InterfaceError, OperationalError
 from tqdm import tqdm
 
-from etfs.models import SyncRun, SyncStatus
+from etfs.models import SyncRun, SyncStatus, SyncTrigger
+from etfs.sync.registry import job_for
 from etfs.sync.runs import SyncAlreadyRunning
+from etfs.tasks import enqueue_sync
 
 # Exit statuses: 0 succeeded, 1 failed, 2 bad arguments (argparse), 3 partial.
 EXIT_FAILED = 1
 EXIT_PARTIAL = 3
+EXIT_USAGE = 2
+QUEUE_HELP = "Enqueue for a qcluster and print the run id."
 
 
 class SyncCommand(BaseCommand):
-    """A sync command: a database that cannot be reached, or goes away, is one line and exit 1."""
+    """The base of every sync command: a database that cannot be reached, or goes away, is one
+    line and exit 1; with ``kind`` set, the queue-or-run handling of that registered job.
+
+    A command of a job declares its own arguments (``add_job_arguments``) and turns them into
+    the job's options (``job_options``); this base adds ``--queue`` (and ``--no-progress``
+    when ``progress_unit`` is set), then enqueues the run or runs it here with a progress bar,
+    prints the summary line and exits 0, 1 or 3 (``finish_command``).
+    """
+
+    kind = ""  # the registered job (etfs/sync/registry.py)
+    progress_unit = ""  # what the progress bar counts; no bar (and no --no-progress) if empty
+    already_running = "a run of this scope"  # in "... is already running: run #N"
 
     def execute(self, *args, **options):
         try:
@@ -26,6 +41,42 @@ class SyncCommand(BaseCommand):
             reason = next(iter(str(exc).strip().splitlines()), type(exc).__name__)
             message = f"the database is unreachable: {reason}"
             raise CommandError(message, returncode=EXIT_FAILED) from exc
+
+    def add_arguments(self, parser):
+        self.add_job_arguments(parser)
+        parser.add_argument("--queue", action="store_true", help=QUEUE_HELP)
+        if self.progress_unit:
+            parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+
+    def add_job_arguments(self, parser) -> None:
+        """The job's own arguments."""
+
+    def job_options(self, options):
+        """The job's options from the parsed arguments (usage errors: CommandError, exit 2)."""
+        return job_for(self.kind).default_options()
+
+    def before_run(self, job_options, options) -> bool:
+        """Work done instead of a run (a dry run): True when the command is done."""
+        return False
+
+    def handle(self, *args, **options):
+        job = job_for(self.kind)
+        job_options = self.job_options(options)
+        if self.before_run(job_options, options):
+            return
+        if options["queue"]:
+            parameters = job_options.as_parameters()
+            run, created = enqueue_sync(job.kind, SyncTrigger.COMMAND, parameters)
+            report_queued(self, run, created)
+            return
+        bar = ProgressBar(
+            self.stderr,
+            unit=self.progress_unit,
+            enabled=bool(self.progress_unit) and not options.get("no_progress"),
+        )
+        with refusing_a_second_run(self.already_running), closing(bar):
+            run = job.execute(job_options, trigger=SyncTrigger.COMMAND, progress=bar)
+        finish_command(self, run)
 
 
 @contextmanager

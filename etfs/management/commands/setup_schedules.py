@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from etfs.sync.schedules import ensure_schedules
+from etfs.schedules import ensure_schedules
 
 
 class Command(BaseCommand):

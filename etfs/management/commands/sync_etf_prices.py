@@ -1,4 +1,3 @@
-from contextlib import closing
 from functools import partial
 
 from django.core.management.base import CommandError
@@ -10,21 +9,13 @@ from etfs.limits import (
     check_start_year,
     parse_day,
 )
-from etfs.models import StockInfo, SyncKind, SyncTrigger
+from etfs.models import SyncKind
 from etfs.sync.calendar import shanghai_now
 from etfs.sync.price_plan import plan_price_run
-from etfs.sync.prices import PriceOptions, sync_etf_prices
-from etfs.sync.queue import enqueue_sync
+from etfs.sync.prices import PriceOptions
+from etfs.sync.registry import job_for
 
-from ._runs import (
-    ProgressBar,
-    SyncCommand,
-    finish_command,
-    refusing_a_second_run,
-    report_queued,
-)
-
-EXIT_USAGE = 2
+from ._runs import EXIT_USAGE, SyncCommand
 
 
 def usage_checked(option: str, check, value):
@@ -38,13 +29,16 @@ def usage_checked(option: str, check, value):
 
 
 def known_codes(codes: list[str]) -> tuple[str, ...]:
-    return check_known_codes(check_codes(codes), StockInfo.objects.etf_codes_among)
+    return check_known_codes(check_codes(codes), job_for(SyncKind.ETF_PRICES).universe.codes_among)
 
 
 class Command(SyncCommand):
     help = "Fetch daily bars (unadjusted) of the listed ETFs into DailyBar, incrementally."
+    kind = SyncKind.ETF_PRICES
+    progress_unit = "ETF"
+    already_running = "a price sync of this scope"
 
-    def add_arguments(self, parser):
+    def add_job_arguments(self, parser):
         since = parser.add_mutually_exclusive_group()
         since.add_argument(
             "--start-year", type=int, help="First year for ETFs without bars (default 2020)."
@@ -63,31 +57,21 @@ class Command(SyncCommand):
             help="After the close: take the day's bar of funds one day behind from the list "
             "endpoint (a few requests in all) instead of a k-line request each.",
         )
-        parser.add_argument("--queue", action="store_true", help="Enqueue; print the run id.")
         parser.add_argument(
             "--dry-run",
             action="store_true",
             help="Print the plan (ETFs up to date, behind, without bars; requests and time at "
             "the rate limit) and ask the source nothing.",
         )
-        parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
-    def handle(self, *args, **options):
-        price_options = self.price_options(options)
+    def before_run(self, job_options, options) -> bool:
         if options["dry_run"]:
-            for line in plan_price_run(price_options).lines():
+            for line in plan_price_run(job_options).lines():
                 self.stdout.write(line)
-            return
-        if options["queue"]:
-            run, created = enqueue_sync(
-                SyncKind.ETF_PRICES, SyncTrigger.COMMAND, price_options.as_parameters()
-            )
-            report_queued(self, run, created)
-            return
-        bar = ProgressBar(self.stderr, unit="ETF", enabled=not options["no_progress"])
-        with refusing_a_second_run("a price sync of this scope"), closing(bar):
-            run = sync_etf_prices(price_options, trigger=SyncTrigger.COMMAND, progress=bar)
-        finish_command(self, run)
+        return options["dry_run"]
+
+    def job_options(self, options) -> PriceOptions:
+        return self.price_options(options)
 
     def price_options(self, options) -> PriceOptions:
         """The API's limits (etfs.limits), refused as usage errors: exit 2, one line."""

@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Max, Subquery
 
-from etfs.models import FINAL_STATUSES, DailyBar, StockInfo, SyncKind, SyncRun, SyncRunError
+from etfs.models import SyncKind, SyncRun
+
+from ..universe import ETFS, Universe
 
 # Eastmoney's k-line history of the oldest funds begins in the 2000s; "from listing".
 EARLIEST = dt.date(1990, 12, 19)
@@ -73,28 +74,28 @@ def _date(value) -> dt.date | None:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
-def plan_funds(options: PriceOptions, final_day: dt.date) -> tuple[list[FundPlan], list[str]]:
-    """Which ETFs to fetch and from when: each from its own last bar minus the look-back."""
-    securities = StockInfo.objects.etfs()
+def plan_funds(
+    options: PriceOptions, final_day: dt.date, universe: Universe = ETFS
+) -> tuple[list[FundPlan], list[str]]:
+    """Which securities of the universe to fetch and from when: each from its own last bar
+    (the kept ``last_bar_date``, which every write of bars updates) minus the look-back."""
+    securities = universe.securities()
     notes = []
     if options.codes:
-        securities = StockInfo.objects.filter(is_etf=True, code__in=options.codes)
+        securities = universe.every().filter(code__in=options.codes)
         missing = sorted(set(options.codes) - set(securities.values_list("code", flat=True)))
         if missing:
-            notes.append(f"unknown ETF code(s), skipped: {', '.join(missing)}")
-    securities = list(securities.order_by("code", "exchange").values_list("id", "code", "exchange"))
-    last_bars = dict(
-        DailyBar.objects.filter(security_id__in=[row[0] for row in securities])
-        .values_list("security_id")
-        .annotate(last=Max("trade_date"))
-        .order_by()
+            notes.append(f"unknown {universe.noun} code(s), skipped: {', '.join(missing)}")
+    securities = list(
+        securities.order_by("code", "exchange").values_list(
+            "id", "code", "exchange", "last_bar_date"
+        )
     )
     end = min(options.end or final_day, final_day)
     lookback = dt.timedelta(days=settings.ETFSYNC_LOOKBACK_DAYS)
     first_year = options.start_year or settings.ETFSYNC_START_YEAR
     plans = []
-    for security_id, code, exchange in securities:
-        last = last_bars.get(security_id)
+    for security_id, code, exchange, last in securities:
         if options.full:
             start = EARLIEST
         elif options.start:
@@ -112,13 +113,5 @@ def plan_funds(options: PriceOptions, final_day: dt.date) -> tuple[list[FundPlan
 
 
 def failed_in_last_price_run() -> set[int]:
-    """The funds with an error on the last finished price run (chunks' errors are kept there)."""
-    last = SyncRun.objects.filter(
-        kind=SyncKind.ETF_PRICES, parent__isnull=True, status__in=FINAL_STATUSES
-    ).order_by("-finished_at", "-id")
-    errors = SyncRunError.objects.filter(
-        run=Subquery(last.values("pk")[:1]),
-        severity=SyncRunError.Severity.ERROR,
-        security__isnull=False,
-    )
-    return set(errors.values_list("security_id", flat=True))
+    """The funds with an error on the last finished price run."""
+    return SyncRun.objects.failed_securities(SyncKind.ETF_PRICES)

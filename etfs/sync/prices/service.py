@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import partial
 
 from django.conf import settings
 from django.db.models import Count, Max, Min
 
-from etfs.models import StockInfo, SyncKind, SyncRun, SyncRunError, SyncStatus, SyncTrigger
+from etfs.models import StockInfo, SyncKind, SyncRun, SyncStatus, SyncTrigger
 from etfs.providers.base import (
     Bar,
     BarRows,
@@ -23,7 +24,7 @@ from ..calendar import final_cutoff, previous_trading_day, shanghai_now
 from ..freshness import refresh_days_behind
 from ..jumps import check_list_previous_closes
 from ..market_day import FinalDay, decide_final_day
-from ..runs import Progress, RunRecorder, run_sync
+from ..runs import Problem, Progress, RunRecorder, RunStopped, run_sync
 from ..sources import provider_for, record_passed_over
 from .fetching import confirmed_ban, fetch_klines_concurrently, refused_fund_alone
 from .planning import FundPlan, PriceOptions, plan_funds
@@ -45,15 +46,33 @@ def sync_etf_prices(
     ``bars`` and ``list_pass`` are the sources (the configured ones when not given).
     """
     options = options or PriceOptions()
+    body = partial(sync_prices, options=options, bars=bars, list_pass=list_pass, now=now)
+    return run_sync(
+        SyncKind.ETF_PRICES,
+        body,
+        options.as_parameters(),
+        run=run,
+        trigger=trigger,
+        progress=progress,
+    )
 
-    def body(recorder: RunRecorder) -> tuple[str, str]:
-        bar_source = bars or provider_for(DailyBarSource)
-        recorder.set_provider(bar_source.name)
-        record_passed_over(recorder, bar_source, "daily bars")
-        recorder.progress = progress
+
+def sync_prices(
+    recorder: RunRecorder,
+    options: PriceOptions,
+    *,
+    bars: DailyBarSource | None = None,
+    list_pass: ListPassBarSource | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[str, str]:
+    """The price job's body: the run's status and summary."""
+    bar_source = bars or provider_for(DailyBarSource)
+    recorder.set_provider(bar_source.name)
+    record_passed_over(recorder, bar_source, "daily bars")
+    try:
         return _sync(recorder, options, bar_source, list_pass, now)
-
-    return run_sync(SyncKind.ETF_PRICES, body, options.as_parameters(), run=run, trigger=trigger)
+    except RunStopped:  # while paging the list: no fund was asked for yet
+        return price_run_outcome(recorder)
 
 
 # The fallback guard of the after-close run always lets this many funds go to k-lines.
@@ -73,7 +92,7 @@ def _sync(recorder: RunRecorder, options: PriceOptions, bars, list_pass, now) ->
         return SyncStatus.SUCCEEDED, "no listed ETFs to sync yet: run the ETF list sync first"
     recorder.set_total(len(plans))
     if notes:
-        recorder.problems([(note, "", "warning", "", None) for note in notes])
+        recorder.record(*(Problem.warning(note) for note in notes))
     if day.final is None:  # a closed day, or one nobody could decide: no k-line request
         if not day.failed:  # a closed day: every fund is as current as the market
             recorder.items_skipped(len(plans))
@@ -85,7 +104,7 @@ def _sync(recorder: RunRecorder, options: PriceOptions, bars, list_pass, now) ->
         # Saturday run's job.
         pending = [plan for plan in pending if plan.last is None or plan.last < day.final]
     recorder.items_skipped(len(plans) - len(pending))
-    if pending and recorder.check_stop(force=True):
+    if pending and recorder.should_stop(now=True):
         return price_run_outcome(recorder)
     batches = BarBatches(recorder)
     stopped_by = ""
@@ -145,9 +164,7 @@ def stale_source(recorder: RunRecorder, plans: list[FundPlan], final_day: dt.dat
         f"{seen['count']} ETF(s) with bars are at least {seen['least_behind']} trading day(s) "
         f"behind {final_day}: the source stopped publishing, or the calendar is ahead of it"
     )
-    recorder.problem(note, severity=SyncRunError.Severity.WARNING)
-    recorder.warning_kinds["a stale source"] += 1
-    recorder.add(warnings=1)
+    recorder.record(Problem.warning(note, kind="a stale source"))
     recorder.mark_stale_source(seen["newest"])
     return note
 
@@ -169,11 +186,11 @@ def take_bars_from_list(
     one_behind = {(plan.code, plan.exchange): plan for plan in plans if plan.last == previous}
     if not one_behind:
         return plans
-    fetched = day.day_bars or source.day_bars(day.final, on_page=lambda *_: recorder.beat())
+    fetched = day.day_bars or source.day_bars(day.final, on_page=recorder.stop_between_pages)
     if isinstance(fetched.error, ProviderBlocked):
         recorder.blocked_by(fetched.error, source.name)
     elif fetched.error is not None:
-        recorder.problem(f"daily list pass failed: {fetched.error}", severity="warning")
+        recorder.record(Problem.warning(f"daily list pass failed: {fetched.error}"))
     covered: list[tuple[FundPlan, Sequence[Bar]]] = [
         (one_behind[key], [bar]) for key, bar in fetched.bars.items() if key in one_behind
     ]
@@ -201,23 +218,18 @@ def store_klines(
         if isinstance(result, ProviderError):
             recorder.item_failed(plan.code, result, security_id=plan.security_id)
             continue
-        recorder.row_problems(result.problems, plan.security_id)
+        recorder.record_rows(result.problems, plan.security_id)
         rejected = sum(problem.fatal for problem in result.problems)
         # A source that ignores `end` may send the day in progress: it is not final yet.
         bars = _until(result.bars, plan.end)
-        recorder.count(
-            rows_fetched=len(bars),
-            rows_rejected=rejected,
-            warnings=len(result.problems) - rejected,
-        )
+        recorder.count(rows_fetched=len(bars))
         if rejected and not len(result.bars):
             recorder.item_failed(
                 plan.code, every_row_rejected(plan.code, result), security_id=plan.security_id
             )
             continue
-        # After a batch, the full check: with batches written more often than once a second,
-        # the clock alone would never let a cancel or another worker's ban through.
-        if recorder.check_stop(force=batches.add(plan, bars)):
+        # After each fund; after a batch, another worker's ban too.
+        if recorder.should_stop(now=batches.add(plan, bars)):
             break  # at an ETF boundary; what was fetched is still written below
     batches.write()
 

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from etfs.models import StockInfo, SyncKind, SyncRun, SyncRunError, SyncStatus
+from etfs.models import StockInfo, SyncKind, SyncRun, SyncStatus
 from etfs.providers.base import Listing, ProviderBlocked
 from etfs.providers.stocks import ExchangeStockSource, StockListSource, StockProfile, board_of
 
@@ -29,11 +29,9 @@ from ..calendar import shanghai_now
 from ..cooldown import active_cooldown, describe, start_cooldown
 from ..fund_rows import screen
 from ..lists import Progress, _codes, normalise_exchanges
-from ..runs import RunRecorder, run_sync
+from ..runs import LIST_DIFFERENCE, Problem, RunRecorder, run_sync
 from ..sources import provider_for, providers_for, sources_in_order
 from .rows import StockRow, mark_delisted, upsert_stocks
-
-WARNING = SyncRunError.Severity.WARNING
 
 
 @dataclass
@@ -120,12 +118,12 @@ def _read_primary(recorder, source: StockListSource | None, exchanges, progress)
     result = PrimaryStocks(name=source.name)
     cooldown = active_cooldown(source.name)
     if cooldown is not None:
-        recorder.problem(describe(cooldown))
+        recorder.record(Problem(describe(cooldown)))
         result.failure = f"not started: {describe(cooldown)}"
         return result
 
     def on_page(page: int, covered: int, total: int) -> None:
-        recorder.beat()
+        recorder.stop_between_pages()
         if progress:
             progress(covered, total, f"stock list page {page}")
 
@@ -137,20 +135,21 @@ def _read_primary(recorder, source: StockListSource | None, exchanges, progress)
         if item.exchange in exchanges:
             (wanted if board_of(item.code, item.exchange) else others).append(item)
     listings, problems = screen(wanted, source.name)
-    recorder.row_problems(fetched.problems + problems)
-    for item in others:  # the four boards hold A shares only: anything else is not stored
-        recorder.problem(
-            f"{source.name} row {item.code}: not an A-share code of {item.exchange}; skipped",
-            severity=WARNING,
-            code=item.code,
+    recorder.record_rows(fetched.problems + problems)
+    # The four boards hold A shares only: anything else is not stored.
+    recorder.record(
+        *(
+            Problem.warning(
+                f"{source.name} row {item.code}: not an A-share code of {item.exchange}; skipped",
+                code=item.code,
+            )
+            for item in others
         )
-    recorder.add(
-        rows_rejected=sum(p.fatal for p in fetched.problems + problems), warnings=len(others)
     )
     result.listings = listings
     result.rejected = {p.code for p in fetched.problems + problems if p.code}
     if fetched.error is not None:
-        recorder.problem(str(fetched.error), detail=getattr(fetched.error, "body", "") or "")
+        recorder.record(Problem.of_error(fetched.error))
         result.failure = f"could not read the stock list: {fetched.error}"
     elif not fetched.complete:
         result.failure = (
@@ -164,12 +163,13 @@ def _read_primary(recorder, source: StockListSource | None, exchanges, progress)
 
 def _read_st(recorder, source: StockListSource) -> set[tuple[str, str]] | None:
     """The risk-warning board now; None (ST flags kept as they are) when it failed."""
-    fetched = source.st_list(on_page=lambda *_: recorder.beat())
+    fetched = source.st_list(on_page=recorder.stop_between_pages)
     if fetched.error is not None or not fetched.complete:
-        recorder.problem(
-            f"could not read the risk-warning (ST) board: {fetched.error or 'incomplete'}; "
-            "ST flags kept as they were",
-            severity=WARNING,
+        recorder.record(
+            Problem.warning(
+                f"could not read the risk-warning (ST) board: {fetched.error or 'incomplete'}; "
+                "ST flags kept as they were"
+            )
         )
         return None
     return {(item.code, item.exchange) for item in fetched.listings}
@@ -180,24 +180,23 @@ def _read_exchange(recorder, source: ExchangeStockSource) -> ExchangeStocks:
     cooldown = active_cooldown(source.name)
     if cooldown is not None:
         result.failure = f"{source.name} stock list not asked: {describe(cooldown)}"
-        recorder.problem(result.failure, severity=WARNING)
+        recorder.record(Problem.warning(result.failure))
         return result
-    fetched = source.stock_lists(on_page=lambda *_: recorder.beat())
+    fetched = source.stock_lists(on_page=recorder.stop_between_pages)
     for error in (fetched.error, fetched.delisted_error):
         if isinstance(error, ProviderBlocked):
             start_cooldown(source.name, str(error))
-    recorder.row_problems(fetched.problems)
-    recorder.add(rows_rejected=sum(problem.fatal for problem in fetched.problems))
+    recorder.record_rows(fetched.problems)
     label = source.name.upper()
     if fetched.error is not None:
         result.failure = f"could not read the {label} stock list: {fetched.error}"
-        recorder.problem(result.failure, severity=WARNING)
+        recorder.record(Problem.warning(result.failure))
         return result
     result.listed = {profile.code: profile for profile in fetched.listed}
     result.delisted = {profile.code: profile for profile in fetched.delisted}
     if fetched.delisted_error is not None:
-        recorder.problem(
-            f"could not read the {label} delisted list: {fetched.delisted_error}", severity=WARNING
+        recorder.record(
+            Problem.warning(f"could not read the {label} delisted list: {fetched.delisted_error}")
         )
     return result
 
@@ -227,7 +226,7 @@ def _sync_exchange(recorder, exchange, primary: PrimaryStocks, own: ExchangeStoc
             else:
                 keep = {row.code for row in rows} | primary.rejected
                 gone = mark_delisted(exchange, keep, now)
-        recorder.add(
+        recorder.count(
             items_done=1,
             rows_fetched=len(rows) + len(delisted),
             rows_created=written.created,
@@ -235,6 +234,7 @@ def _sync_exchange(recorder, exchange, primary: PrimaryStocks, own: ExchangeStoc
             rows_unchanged=written.unchanged,
             rows_delisted=gone + written.delisted,
         )
+        recorder.flush()
     return reason
 
 
@@ -295,14 +295,17 @@ def _record_differences(recorder, primary_codes: set[str], primary, own: Exchang
     only_exchange = exchange_codes - primary_codes - primary.rejected
     only_primary = primary_codes - exchange_codes
     label, primary_label = own.name.upper(), primary.name.capitalize()
-    entries = []
-    # The same shape as the fund list's differences (etfs.sync.lists.DIFFERENCE).
+    differences = []
+    # Recorded as the fund list's differences are (etfs.sync.lists._record_differences).
     if only_exchange:
-        entries.append(f"on the {label} list, not on {primary_label}'s: {_codes(only_exchange)}")
+        message = f"on the {label} list, not on {primary_label}'s: {_codes(only_exchange)}"
+        differences.append((message, only_exchange))
     if only_primary:
-        entries.append(
-            f"on {primary_label}'s list, not on the {label} list: {_codes(only_primary)}"
+        message = f"on {primary_label}'s list, not on the {label} list: {_codes(only_primary)}"
+        differences.append((message, only_primary))
+    recorder.record(
+        *(
+            Problem.warning(message, code=LIST_DIFFERENCE, detail=" ".join(sorted(codes)))
+            for message, codes in differences
         )
-    for message in entries:
-        recorder.problem(message, severity=WARNING)
-    recorder.add(warnings=len(entries))
+    )

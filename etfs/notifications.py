@@ -6,6 +6,9 @@ ADMINS is set; the mail server comes from EMAIL_URL) and, when ETFSYNC_NOTIFY_WE
 set, that URL receives a small JSON document (Slack-style incoming webhooks, ntfy, a chat bot).
 A run someone started from the admin or a command is already in front of them: no message.
 A notification that cannot be delivered is logged; it never changes how the run ended.
+
+It listens to the end of a run (``etfs.sync.runs.run_finished``, connected in apps.py): the
+bookkeeping that ends runs knows nothing of mail, webhooks or admin pages.
 """
 
 from __future__ import annotations
@@ -28,19 +31,13 @@ NOTIFIED_STATUSES = (SyncStatus.FAILED, SyncStatus.PARTIAL)
 WEBHOOK_TIMEOUT = (5, 10)  # (connect, read) seconds
 
 
-def notify_run_finished(run: SyncRun) -> None:
-    """Called when a run reaches its final status; sends after the surrounding commit."""
+def notify_run_finished(sender, run: SyncRun, **kwargs) -> None:
+    """Receives ``run_finished``; sends after the surrounding commit."""
     if run.parent_id or run.trigger not in NOTIFIED_TRIGGERS:
         return
     if run.status not in NOTIFIED_STATUSES and not run.stale_source_day:
         return
     transaction.on_commit(lambda: send_run_notifications(run))
-
-
-def notify_runs_finished(run_ids) -> None:
-    """For runs finished in bulk (the stale-run check marks dead workers' runs failed)."""
-    for run in SyncRun.objects.filter(pk__in=list(run_ids)).select_related("requested_by"):
-        notify_run_finished(run)
 
 
 def send_run_notifications(run: SyncRun) -> None:

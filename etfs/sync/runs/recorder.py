@@ -1,0 +1,214 @@
+"""The bookkeeper of a run while a service works: counters, problems, progress, and whether
+to stop.
+
+Three separate things, on purpose:
+- the heartbeat, beaten by a thread of its own (``heartbeat.py``) whatever the work does;
+- ``should_stop()``, the one check every long step honours (after each fund, each page, each
+  list): a cancel, an end given by someone else, or the source cooling down after a ban;
+- counting: ``count()`` adds to the counters in memory, ``flush()`` writes them, and
+  ``record()`` stores problems together with the counters they imply (``problems.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from etfs.models import COUNTERS, SyncRun, SyncRunError, SyncStatus
+from etfs.providers.base import ProviderBlocked, RowProblem
+
+from ..cooldown import active_cooldown, describe, start_cooldown
+from .problems import COUNTED, DERIVED_COUNTERS, Problem
+
+Progress = Callable[[int, int, str], None]  # (items done, items in all, what just happened)
+
+# Progress (pending counters) is written, and another worker's ban looked up, at most this
+# often; a cancel or an end is read at every check.
+SLOW_CHECK_SECONDS = 1.0
+
+
+class RunStopped(Exception):
+    """Raised from a page callback when the run must stop; ``run_sync`` ends the run as the
+    recorder says (cancelled, or stopped by a ban). Pages fetched by that call are dropped."""
+
+
+class RunRecorder:
+    """Counters are added to the database with F() expressions, so chunk runs of one parent
+    can report at the same time without losing each other's numbers."""
+
+    def __init__(self, run: SyncRun, progress: Progress | None = None):
+        self.run = run
+        self.progress = progress
+        self.totals = dict.fromkeys(COUNTERS, 0)  # everything counted, written or not
+        self.pending = dict.fromkeys(COUNTERS, 0)  # counted, not written yet
+        self.ended = ""  # the status the run was given by someone else while it worked
+        self.first_error = ""
+        self.cancelled = False  # asked to stop, or ended by someone else
+        self.blocked = ""  # why the source refuses us, once it does
+        # Warnings counted by kind, for the summary ("2 warning(s) about suspicious units").
+        self.warning_kinds: Counter[str] = Counter()
+        self._slow_checked = time.monotonic()
+
+    # -- counting ----------------------------------------------------------------------------
+
+    def count(self, **counters: int) -> None:
+        """Add to the counters in memory; the next ``flush()`` writes them. A service that
+        commits in batches flushes inside each batch's transaction: the run's counters then
+        agree with the rows stored, at one write per batch instead of one per item.
+
+        ``warnings`` and ``rows_rejected`` are not counted here: ``record()`` derives them
+        from the problems it stores.
+        """
+        derived = DERIVED_COUNTERS & counters.keys()
+        if derived:
+            raise ValueError(f"{', '.join(sorted(derived))}: counted by record(), not count()")
+        for name, value in counters.items():
+            self.totals[name] += value
+            self.pending[name] += value
+
+    def flush(self) -> None:
+        """Write the pending counters (to the run and, for a chunk, its parent)."""
+        pending = {name: value for name, value in self.pending.items() if value}
+        if not pending:
+            return
+        self._add_to_runs(pending)
+        self.pending = dict.fromkeys(COUNTERS, 0)
+
+    def _add_to_runs(self, counters: dict[str, int]) -> None:
+        updates = {name: F(name) + value for name, value in counters.items()}
+        # Written counters say the worker is alive, too (the heartbeat thread beats anyway).
+        updates["heartbeat_at"] = timezone.now()
+        SyncRun.objects.filter(pk=self.run.pk).update(**updates)
+        if self.run.parent_id:
+            SyncRun.objects.filter(pk=self.run.parent_id).update(**updates)
+
+    def items_skipped(self, count: int, label: str = "up to date") -> None:
+        if count:
+            self.count(items_done=count)
+            self.report(label)
+
+    def item_failed(self, code: str, error: Exception, *, security_id: int | None = None) -> None:
+        """One item failed (the others go on): a problem with the source's answer, if any."""
+        self.first_error = self.first_error or f"{code}: {error}"
+        self.record(Problem.of_error(error, code=code, security_id=security_id))
+        self.count(items_done=1, items_failed=1)
+        self.report(code)
+
+    def report(self, label: str) -> None:
+        if self.progress:
+            self.progress(self.totals["items_done"], self.run.items_total, label)
+
+    # -- problems ----------------------------------------------------------------------------
+
+    def record(self, *problems: Problem) -> None:
+        """Store problems and count them, in one transaction.
+
+        Problems of a chunk are kept on the top-level run, where users look for them; the
+        counters go to the chunk and its parent like every other counter.
+        """
+        if not problems:
+            return
+        counters: dict[str, int] = {}
+        for problem in problems:
+            if name := COUNTED.get(problem.severity):
+                counters[name] = counters.get(name, 0) + 1
+        run_id = self.run.parent_id or self.run.pk
+        with transaction.atomic():
+            SyncRunError.objects.bulk_create(problem.as_row(run_id) for problem in problems)
+            if counters:
+                self._add_to_runs(counters)
+        for name, value in counters.items():
+            self.totals[name] += value
+        self.warning_kinds.update(
+            problem.kind for problem in problems if problem.kind and problem.severity == "warning"
+        )
+
+    def record_rows(self, problems: Iterable[RowProblem], security_id: int | None = None):
+        """Rows a parser refused or doubted: rejected rows and warnings."""
+        self.record(*(Problem.of_row(problem, security_id) for problem in problems))
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    @property
+    def stopped(self) -> bool:
+        """Whether a check has already said stop (no database read)."""
+        return self.cancelled or bool(self.blocked)
+
+    def should_stop(self, *, now: bool = False) -> bool:
+        """Whether the run must stop: cancelled (it or its parent), ended by someone else
+        (``ended`` then says how), or its source (``run.provider``) cooling down after a ban
+        any worker may have seen. One read per call (a fund, a page); the progress counted so
+        far is written and the ban looked up at most once a second, or when ``now`` (after
+        a batch: with batches written more often than once a second, the clock alone would
+        never let another worker's ban through)."""
+        if self.stopped:
+            return True
+        clock = time.monotonic()
+        slow = now or clock - self._slow_checked >= SLOW_CHECK_SECONDS
+        if slow:
+            self._slow_checked = clock
+            self.flush()
+        ids = [self.run.pk] + ([self.run.parent_id] if self.run.parent_id else [])
+        rows = dict(
+            (pk, (status, cancel))
+            for pk, status, cancel in SyncRun.objects.filter(pk__in=ids).values_list(
+                "pk", "status", "cancel_requested"
+            )
+        )
+        status, cancel = rows.get(self.run.pk, ("deleted", False))
+        if status != SyncStatus.RUNNING:
+            self.ended = status
+        if self.ended or any(cancel for _, cancel in rows.values()):
+            self.cancelled = True
+            return True
+        if slow and self.run.provider:
+            cooldown = active_cooldown(self.run.provider)
+            if cooldown is not None:
+                self.blocked = describe(cooldown)
+        return self.stopped
+
+    def stop_between_pages(self, *_page) -> None:
+        """A page callback: raise RunStopped when the run must stop (a list being paged has
+        no other way to end early)."""
+        if self.should_stop():
+            raise RunStopped
+
+    def blocked_by(self, error: ProviderBlocked, source: str | None = None) -> None:
+        """The source signalled a ban: record a cooldown every worker will respect."""
+        self.blocked = describe(start_cooldown(source or self.run.provider, str(error)))
+        self.record(Problem.of_error(error))
+
+    def stopped_outcome(self) -> tuple[str, str]:
+        """How a run that stopped early ends: cancelled, or stopped by a ban."""
+        if self.blocked and not self.cancelled:
+            done = self.totals["items_done"]
+            status = SyncStatus.FAILED if done == 0 else SyncStatus.PARTIAL
+            return status, f"stopped: {self.blocked}"
+        return SyncStatus.CANCELLED, "cancelled on request"
+
+    # -- what the run is -----------------------------------------------------------------------
+
+    def set_provider(self, provider: str) -> None:
+        """Say which source (or sources, comma-separated) served the run."""
+        self.run.provider = provider[:30]
+        SyncRun.objects.filter(pk=self.run.pk).update(provider=self.run.provider)
+        if self.run.parent_id:  # the first chunk to start says it for the fan-out's parent
+            SyncRun.objects.filter(pk=self.run.parent_id, provider="").update(
+                provider=self.run.provider
+            )
+
+    def mark_stale_source(self, newest_day) -> None:
+        """Every security is still far behind after this run: keep the source's newest day
+        (a chunk's parent takes it once every chunk has found the same; see
+        finish_parent_if_last)."""
+        self.run.stale_source_day = newest_day
+        SyncRun.objects.filter(pk=self.run.pk).update(stale_source_day=newest_day)
+
+    def set_total(self, items_total: int) -> None:
+        self.run.items_total = items_total
+        SyncRun.objects.filter(pk=self.run.pk).update(items_total=items_total)
