@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from etfs.models import BarRevision, SyncRun
-from etfs.sync.schedules import ensure_schedules
+from etfs.schedules import ensure_schedules
 from tests.browser.conftest import log_in
 
 # The shared scene (funds, runs, a pause) and its admin user, as the other pages' tests use them
