@@ -5,13 +5,17 @@ from __future__ import annotations
 from functools import partial
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
 
-from etfs.models import SecurityName, StockInfo, SyncKind
+from etfs.models import SecurityName, StockInfo, SyncKind, SyncTrigger
 from etfs.sync.calendar import newest_known_final_day
 from etfs.sync.freshness import missing_trading_days
+from etfs.sync.queue import enqueue_sync
 
 from .display import grouped
 from .etf_page import chart_data, etf_page_context
@@ -151,6 +155,31 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
 
     change_form_template = "admin/etfs/stockinfo/change_form.html"
 
+    # A security's page: who it is and how fresh its bars are on top, the profile folded.
+    IDENTITY = ("code", "exchange", "name", "is_etf", "status")
+    FRESHNESS = (
+        "bar_count",
+        "first_bar_date",
+        "last_bar_date",
+        "days_behind",
+        "missing_days",
+        "missing_trading_days",
+        "suspended_trading_days",
+        "bars_on_closed_days",
+        "source_history",
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return super().get_fieldsets(request, obj)
+        fields = [*self.get_fields(request, obj)]
+        top = [name for name in (*self.IDENTITY, *self.FRESHNESS) if name in fields]
+        profile = [name for name in fields if name not in top]
+        return [
+            (None, {"fields": top}),
+            ("Profile", {"fields": profile, "classes": ["collapse"]}),
+        ]
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if not (object_id.isascii() and object_id.isdigit()):
             # Not an id at all (/stockinfo/abc/change/): there is nothing to show.
@@ -159,6 +188,7 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             **(etf_page_context(request, security) if security else {}),
+            "has_run_sync_permission": can_run_sync(request),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -180,7 +210,34 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
             self.admin_site.admin_view(self.chart_view),
             name="etfs_stockinfo_chart",
         )
-        return [export, chart, *super().get_urls()]
+        sync_now = path(
+            "<int:object_id>/sync/",
+            self.admin_site.admin_view(require_POST(self.sync_now_view)),
+            name="etfs_stockinfo_sync_now",
+        )
+        return [export, chart, sync_now, *super().get_urls()]
+
+    def sync_now_view(self, request, object_id: int):
+        """ "Sync now" on an ETF's page: its prices and its corporate actions, two queued runs
+        (each joins a run of the same scope already queued or running)."""
+        if not can_run_sync(request):
+            raise PermissionDenied("You may not start sync runs.")
+        security = StockInfo.objects.filter(pk=object_id, is_etf=True).first()
+        if security is None:
+            raise Http404(f"there is no ETF #{object_id}")
+        started = []
+        for kind in (SyncKind.ETF_PRICES, SyncKind.CORPORATE_ACTIONS):
+            run, created = enqueue_sync(
+                kind, SyncTrigger.ADMIN, {"codes": [security.code]}, user=request.user
+            )
+            url = reverse("admin:etfs_syncrun_change", args=[run.pk])
+            verb = "queued" if created else f"joined ({run.status})"
+            started.append(format_html('<a href="{}">run #{}</a> {}', url, run.pk, verb))
+        text = format_html(
+            "{}: prices {}, corporate actions {}.", security.code, started[0], started[1]
+        )
+        messages.success(request, text)
+        return HttpResponseRedirect(reverse("admin:etfs_stockinfo_change", args=[security.pk]))
 
     def chart_view(self, request, object_id):
         """The price chart's data as JSON, for the security page's script."""

@@ -134,3 +134,24 @@ def test_the_chart_of_a_security_nobody_may_see_is_not_found(client, etf):
     assert response.status_code in (403, 404)
     client.force_login(User.objects.create_superuser("boss", password="unused"))
     assert client.get(reverse("admin:etfs_stockinfo_chart", args=["abc"])).status_code == 404
+
+
+def test_sync_now_queues_this_etfs_prices_and_events(client):
+    from django.contrib.auth.models import User
+    from django_q.models import OrmQ
+
+    from etfs.models import SyncRun
+
+    client.force_login(User.objects.create_superuser("root", password="unused"))
+    etf = make_security("510300")
+    stock = make_security("600000", is_etf=False)
+
+    page = client.get(f"/admin/etfs/stockinfo/{etf.pk}/change/").content.decode()
+    stock_page = client.get(f"/admin/etfs/stockinfo/{stock.pk}/change/").content.decode()
+    response = client.post(f"/admin/etfs/stockinfo/{etf.pk}/sync/")
+
+    assert 'id="sync-now"' in page and 'id="sync-now"' not in stock_page
+    runs = {run.kind: run.parameters for run in SyncRun.objects.all()}
+    assert runs == {"etf_prices": {"codes": ["510300"]}, "corporate_actions": {"codes": ["510300"]}}
+    assert OrmQ.objects.count() == 2
+    assert response.url == f"/admin/etfs/stockinfo/{etf.pk}/change/"
