@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from etfs.models import SecurityName, StockInfo, SyncKind, SyncTrigger
 from etfs.sync.calendar import newest_known_final_day
 from etfs.sync.freshness import missing_trading_days
-from etfs.sync.queue import enqueue_sync
+from etfs.tasks import enqueue_sync
 
 from .display import grouped
 from .etf_page import chart_data, etf_page_context
