@@ -26,8 +26,8 @@ from django.utils import timezone
 
 from etfs.models import SyncRun, SyncStatus
 
-from .notifications import notify_runs_finished
 from .runs import finish_parent_if_last, recover_stale_runs
+from .runs.lifecycle import announce_finished
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def _fail_never_picked_up(rows, now: dt.datetime, limit: dt.timedelta) -> int:
         "`manage.py qcluster`, then start the sync again.",
     )
     _forget_tasks([task_id for _, _, task_id in rows if task_id])
-    notify_runs_finished(pk for pk, parent, _ in rows if not parent)
+    announce_finished(pk for pk, parent, _ in rows if not parent)  # notified like a dead run's
     for parent_id in sorted({parent for _, parent, _ in rows if parent}):
         finish_parent_if_last(SyncRun(parent_id=parent_id))
     return count
