@@ -31,11 +31,13 @@ from .api_schemas import (
     CorporateActionSyncRequest,
     ListSyncRequest,
     PriceSyncRequest,
+    SuspensionSyncRequest,
 )
 from .models import ApiToken, Exchange, StockInfo, SyncKind, SyncRun, SyncTrigger
 from .sync.corporate_actions import ActionOptions
 from .sync.prices import PriceOptions
 from .sync.runs import cancel_runs
+from .sync.suspensions import SuspensionOptions
 from .tasks import enqueue_sync
 
 logger = logging.getLogger(__name__)
@@ -149,6 +151,7 @@ def errors(*statuses: int) -> dict:
 QUEUED = {202: schemas.RunAccepted, 200: schemas.RunAccepted, **errors(400, 413, 401, 403)}
 NO_LIST_FIELDS, NO_PRICE_FIELDS = ListSyncRequest(), PriceSyncRequest()  # an empty body
 NO_ACTION_FIELDS, NO_CALENDAR_FIELDS = CorporateActionSyncRequest(), CalendarSyncRequest()
+NO_SUSPENSION_FIELDS = SuspensionSyncRequest()
 
 
 @api.post("/sync/etf/lists", auth=RUN_SYNC, response=QUEUED)
@@ -187,6 +190,19 @@ def queue_corporate_action_sync(
         codes=tuple(body.codes or ()),
     )
     return enqueue(request, response, SyncKind.CORPORATE_ACTIONS, options.as_parameters())
+
+
+@api.post("/sync/suspensions", auth=RUN_SYNC, response=QUEUED)
+def queue_suspension_sync(
+    request, response: HttpResponse, body: SuspensionSyncRequest = NO_SUSPENSION_FIELDS
+):
+    """Needs the permission etfs.run_sync."""
+    options = SuspensionOptions(
+        days=tuple(sorted(set(body.days or ()))),
+        backfill=bool(body.backfill),
+        since=body.since,
+    )
+    return enqueue(request, response, SyncKind.SUSPENSIONS, options.as_parameters())
 
 
 @api.post(

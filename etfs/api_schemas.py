@@ -104,6 +104,15 @@ class CorporateActionSyncRequest(Request):
     cross_check: bool | None = None
 
 
+class SuspensionSyncRequest(Request):
+    """Every field is optional; null is the same as leaving a field out. Without days nor
+    backfill, today's snapshot is read (after the close)."""
+
+    days: checked(list[Day], maxItems=limits.MAX_CODES) | None = None
+    backfill: bool | None = None
+    since: Day | None = None
+
+
 class CalendarSyncRequest(Request):
     """No fields: the calendar sync reads the index from the newest known trading day."""
 

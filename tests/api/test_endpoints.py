@@ -695,3 +695,34 @@ class TestEveryKindAndCancel:
             "error": "conflict",
             "message": f"run #{ended.pk} has ended already (succeeded)",
         }
+
+
+# The API's door for each sync kind the registry knows: a kind added without one fails here.
+START_PATHS = {
+    "etf_lists": LISTS,
+    "etf_prices": PRICES,
+    "calendar": "/api/sync/calendar",
+    "corporate_actions": "/api/sync/corporate-actions",
+    "suspensions": "/api/sync/suspensions",
+}
+
+
+def test_every_kind_the_registry_knows_can_be_started(api):
+    from etfs.sync.registry import JOBS
+
+    assert set(START_PATHS) == set(JOBS)
+    for kind, path in START_PATHS.items():
+        response = api.post(path)
+        assert response.status_code == 202, (kind, response.content)
+        assert response.json()["kind"] == kind
+
+
+def test_suspensions_of_given_days_or_a_backfill(api):
+    api.post("/api/sync/suspensions", {"days": ["2024-03-01", "2024-02-29", "2024-03-01"]})
+    api.post("/api/sync/suspensions", {"backfill": True, "since": "2024-01-01"})
+
+    parameters = [run.parameters for run in SyncRun.objects.order_by("id")]
+    assert parameters == [
+        {"days": ["2024-02-29", "2024-03-01"]},
+        {"backfill": True, "since": "2024-01-01"},
+    ]

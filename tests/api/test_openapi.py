@@ -39,6 +39,7 @@ def test_the_document_is_valid_openapi_31_and_public(document):
         "/api/sync/etf/prices",
         "/api/sync/calendar",
         "/api/sync/corporate-actions",
+        "/api/sync/suspensions",
         "/api/sync/runs",
         "/api/sync/runs/{run_id}/cancel",
         "/api/sync/runs/{run_id}",
@@ -60,6 +61,7 @@ def test_real_responses_match_the_document_and_cover_it(document, client, settin
         (PRICES, {"start": "2024-01-01", "end": "2024-06-30", "codes": ["510300"]}, {"x": 1}),
         ("/api/sync/calendar", {}, {"x": 1}),
         ("/api/sync/corporate-actions", {"years": [2024], "cross_check": True}, {"years": [1800]}),
+        ("/api/sync/suspensions", {"days": ["2024-03-01"]}, {"days": ["2024-02-30"]}),
     ]:
         queued = check(api.post(path, body), 202).json()
         assert check(api.post(path, body), 200).json()["id"] == queued["id"]
@@ -104,6 +106,7 @@ def test_real_responses_match_the_document_and_cover_it(document, client, settin
         (PRICES, {"x": "y" * 200}),
         ("/api/sync/calendar", {"x": "y" * 200}),
         ("/api/sync/corporate-actions", {"x": "y" * 200}),
+        ("/api/sync/suspensions", {"x": "y" * 200}),
     ]:
         settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
         response = api.post(path, body)
