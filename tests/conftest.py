@@ -41,6 +41,27 @@ HISTORY = (HISTORY_START, HISTORY_END)
 
 
 @pytest.fixture
+def server(fake_eastmoney):
+    """The fake with its six funds, their StockInfo rows stored by a list sync; the list
+    sync's requests forgotten. (Provider tests define their own bare ``server``.)"""
+    from etfs.sync.lists import sync_etf_lists
+
+    sync_etf_lists()
+    fake_eastmoney.requests.clear()
+    return fake_eastmoney
+
+
+@pytest.fixture
+def superuser(client):
+    """A superuser, logged in on ``client``."""
+    from django.contrib.auth.models import User
+
+    user = User.objects.create_superuser("root", password="unused")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
 def start_fake_eastmoney(settings):
     """Start a fake Eastmoney with ``count`` funds (or given funds); settings point at it.
 

@@ -11,16 +11,11 @@ from django.core.management import CommandError, call_command
 from django_q.models import OrmQ, Schedule
 
 from etfs.models import StockInfo, SyncRun, SyncStatus
+from tests.commands import run_command
 
 pytestmark = pytest.mark.django_db
 
 PROJECT = Path(__file__).resolve().parent.parent
-
-
-def run_command(*args) -> str:
-    out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
 
 
 class TestSyncEtfLists:

@@ -6,7 +6,6 @@ import tracemalloc
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import User
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.urls import reverse
@@ -17,13 +16,6 @@ from tests.factories import make_bars, make_security, make_staff_user
 pytestmark = pytest.mark.django_db
 
 EXPORT = "admin:etfs_dailybar_export"
-
-
-@pytest.fixture
-def superuser(client):
-    user = User.objects.create_superuser("root", password="unused")
-    client.force_login(user)
-    return user
 
 
 def rows_of(response) -> list[list[str]]:

@@ -31,7 +31,7 @@ from tests.embedded_postgres_server import (
 )
 from tests.qcluster import PROJECT
 
-A_FEW_DATABASE_TESTS = "tests/sync/test_runs.py"
+A_FEW_DATABASE_TESTS = "tests/sync/runs/test_recovery.py"
 
 
 def pytest_command(*arguments: str) -> list[str]:

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 
 import pytest
-from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -18,11 +17,6 @@ from tests.factories import make_bars, make_security
 pytestmark = pytest.mark.django_db
 BAR_LIST = "admin:etfs_dailybar_changelist"
 TABLE = DailyBar._meta.db_table
-
-
-@pytest.fixture
-def superuser(client):
-    client.force_login(User.objects.create_superuser("root", password="unused"))
 
 
 @pytest.fixture

@@ -15,13 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def superuser(client):
-    user = User.objects.create_superuser("root", password="unused")
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def etf():
     security = make_security("510300", name="沪深300ETF")
     make_bars(security, 120, start=dt.date(2024, 1, 1))  # 1 Jan .. 29 Apr 2024

@@ -1,20 +1,12 @@
 """What a sync owns is read-only in the admin; what a person owns stays editable."""
 
 import pytest
-from django.contrib.auth.models import User
 from django.urls import reverse
 
 from etfs.models import DailyBar, SourceCooldown, StockInfo
 from tests.factories import make_bars, make_security
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def superuser(client):
-    user = User.objects.create_superuser("root", password="unused")
-    client.force_login(user)
-    return user
 
 
 def test_a_security_cannot_be_changed_added_or_deleted(client, superuser):

@@ -4,7 +4,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import User
 
 from etfs.admin.display import factor, number, revision_changes, shares
 from etfs.models import BarRevision
@@ -25,11 +24,6 @@ def make_revision(security, run, day, **new) -> BarRevision:
         **{f"old_{name}": value for name, value in old.items()},
         **{f"new_{name}": value for name, value in changed.items()},
     )
-
-
-@pytest.fixture
-def superuser(client):
-    client.force_login(User.objects.create_superuser("root", password="unused"))
 
 
 @pytest.mark.parametrize(

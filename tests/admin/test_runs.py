@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Task
@@ -14,13 +13,6 @@ from tests.factories import make_run, make_run_error
 pytestmark = pytest.mark.django_db
 
 LIST = "admin:etfs_syncrun_changelist"
-
-
-@pytest.fixture
-def superuser(client):
-    user = User.objects.create_superuser("root", password="unused")
-    client.force_login(user)
-    return user
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from django.db import connection
 from django.db.models import Count
 
 from etfs.models import DailyBar, SyncRun
-from etfs.sync.lists import sync_etf_lists
 from etfs.sync.prices import PriceOptions, sync_etf_prices
 from tests.bars import assert_same_bars, served_bars, stored_bars
 from tests.conftest import HISTORY_END, HISTORY_START
@@ -29,14 +28,6 @@ LAST_DAY = HISTORY_END
 AFTER_CLOSE = dt.datetime.combine(LAST_DAY, dt.time(16), tzinfo=SHANGHAI)
 KLINE = "/api/qt/stock/kline/get"
 LIST = "/api/qt/clist/get"
-
-
-@pytest.fixture
-def server(fake_eastmoney):
-    """Six funds, listed; the requests of the list sync forgotten."""
-    sync_etf_lists()
-    fake_eastmoney.requests.clear()
-    return fake_eastmoney
 
 
 def sync_prices(now: dt.datetime = AFTER_CLOSE, **options) -> SyncRun:

@@ -28,6 +28,7 @@ from etfs.sync.calendar_sync import sync_calendar
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.prices import PriceOptions, sync_etf_prices
 from etfs.tasks import enqueue_sync, execute_run, scheduled_sync
+from tests.commands import run_command
 from tests.fakes.eastmoney import fake_trading_days, make_funds
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,12 +45,6 @@ def shanghai(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 def at(day: dt.date, hour: int, minute: int = 0):
     return time_machine.travel(shanghai(day, hour, minute), tick=False)
-
-
-def run_command(*args) -> str:
-    out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
 
 
 def index_requests(server) -> list[dict]:

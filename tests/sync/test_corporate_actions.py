@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal as D
-from io import StringIO
 
 import pytest
 import time_machine
 from django.contrib.auth.models import User
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import connection
 
 from etfs.market import SHANGHAI
@@ -18,6 +17,7 @@ from etfs.sync.calendar import shanghai_now
 from etfs.sync.jumps import unexplained_jumps
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.prices import PriceOptions, sync_etf_prices
+from tests import commands
 from tests.fakes.eastmoney import FakeBar, FakeFund
 from tests.fakes.eastmoney_funds import FakeDividend, FakeEastmoneyFunds, FakeSplit
 
@@ -90,9 +90,7 @@ def adjusted(code, mode):
 
 
 def run_command(*args) -> str:
-    out = StringIO()
-    call_command("sync_corporate_actions", *args, "--no-progress", stdout=out, stderr=StringIO())
-    return out.getvalue()
+    return commands.run_command("sync_corporate_actions", *args, "--no-progress")
 
 
 def test_an_unexplained_split_day_warns_on_the_price_run(synced_prices):

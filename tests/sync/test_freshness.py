@@ -33,7 +33,6 @@ from etfs.sync.freshness import (
     recount_missing_days,
     refresh_bar_summary,
 )
-from etfs.sync.lists import sync_etf_lists
 from etfs.sync.prices import PriceOptions, sync_etf_prices
 from etfs.sync.upsert import upsert_fund_bars
 from tests.conftest import HISTORY_END
@@ -49,13 +48,6 @@ SUSPENDED = {dt.date(2024, 3, 11), dt.date(2024, 3, 12), dt.date(2024, 3, 13)}
 def evening():
     with time_machine.travel(EVENING, tick=False):
         yield
-
-
-@pytest.fixture
-def server(fake_eastmoney):
-    sync_etf_lists()
-    fake_eastmoney.requests.clear()
-    return fake_eastmoney
 
 
 def fake_fund(server, code: str):

@@ -11,7 +11,7 @@ from etfs.models import CorporateAction, StockInfo, SyncRunError
 from etfs.sync.jumps import unexplained_jumps
 from etfs.sync.lists import sync_etf_lists
 from tests.adjustment.history import add_fund
-from tests.sync.test_prices import LAST_DAY, PREVIOUS_DAY, shanghai, sync
+from tests.sync.prices.market import LAST_DAY, PREVIOUS_DAY, shanghai, sync
 
 DAYS = [dt.date(2024, 3, 25), dt.date(2024, 3, 26)]
 

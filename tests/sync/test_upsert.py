@@ -204,3 +204,112 @@ def test_results_add_up():
     total += UpsertResult(10, 20, 30)
 
     assert (total.inserted, total.updated, total.unchanged) == (15, 27, 39)
+
+
+# --- values: inserted, updated, unchanged, to the last decimal ------------------------------------
+
+
+def day_bar(day: int, close: str = "3.480", **values) -> Bar:
+    fields = {
+        "open": Decimal("3.500"),
+        "high": Decimal("3.510"),
+        "low": Decimal("3.470"),
+        "close": Decimal(close),
+        "volume": 123_400,
+        "amount": Decimal("430000.00"),
+    }
+    fields.update(values)
+    return Bar(trade_date=dt.date(2024, 1, day), **fields)
+
+
+class TestUpsertDailyBars:
+    @pytest.fixture
+    def funds(self):
+        return make_security("510300"), make_security("159915", "XSHE")
+
+    def test_counts_inserted_updated_and_unchanged(self, funds):
+        first, second = funds
+        rows = [(first.pk, day_bar(2)), (first.pk, day_bar(3)), (second.pk, day_bar(2))]
+
+        assert upsert_daily_bars(rows).__dict__ == {"inserted": 3, "updated": 0, "unchanged": 0}
+        assert upsert_daily_bars(rows).__dict__ == {"inserted": 0, "updated": 0, "unchanged": 3}
+
+        revised = [
+            (first.pk, day_bar(2)),
+            (first.pk, day_bar(3, close="3.490")),
+            (second.pk, day_bar(4)),
+        ]
+        result = upsert_daily_bars(revised)
+
+        assert result.__dict__ == {"inserted": 1, "updated": 1, "unchanged": 1}
+        assert DailyBar.objects.count() == 4
+        assert DailyBar.objects.get(security=first, trade_date=dt.date(2024, 1, 3)).close == (
+            Decimal("3.490")
+        )
+
+    def test_a_re_run_creates_no_duplicates(self, funds):
+        first, _ = funds
+        rows = [(first.pk, day_bar(day)) for day in (2, 3, 4)]
+
+        for _ in range(3):
+            upsert_daily_bars(rows)
+
+        assert DailyBar.objects.count() == 3
+        assert sorted(DailyBar.objects.values_list("trade_date", flat=True)) == [
+            dt.date(2024, 1, day) for day in (2, 3, 4)
+        ]
+
+    def test_values_are_stored_to_the_last_decimal(self, funds):
+        first, _ = funds
+        exact = day_bar(
+            2,
+            open=Decimal("9999999999.9999"),
+            high=Decimal("9999999999.9999"),
+            low=Decimal("0.0001"),
+            close=Decimal("3.999"),
+            volume=9_000_000_000_000_000_000,
+            amount=Decimal("1234567890123456789.123"),
+        )
+
+        upsert_daily_bars([(first.pk, exact)])
+
+        row = DailyBar.objects.get()
+        assert (row.open, row.high, row.low, row.close) == (
+            Decimal("9999999999.9999"),
+            Decimal("9999999999.9999"),
+            Decimal("0.0001"),
+            Decimal("3.999"),
+        )
+        assert row.volume == 9_000_000_000_000_000_000
+        assert row.amount == Decimal("1234567890123456789.123")
+
+    def test_a_change_in_the_fourth_decimal_is_an_update(self, funds):
+        first, _ = funds
+        upsert_daily_bars([(first.pk, day_bar(2, close="3.4800"))])
+
+        result = upsert_daily_bars([(first.pk, day_bar(2, close="3.4801"))])
+
+        assert (result.inserted, result.updated) == (0, 1)
+        assert DailyBar.objects.get().close == Decimal("3.4801")
+
+    def test_only_the_given_rows_are_touched(self, funds):
+        first, second = funds
+        upsert_daily_bars([(first.pk, day_bar(2)), (second.pk, day_bar(2))])
+
+        upsert_daily_bars([(first.pk, day_bar(2, close="3.500"))])
+
+        assert DailyBar.objects.get(security=second).close == Decimal("3.480")
+
+    def test_nothing_to_write_is_nothing_done(self):
+        assert upsert_daily_bars([]).__dict__ == {"inserted": 0, "updated": 0, "unchanged": 0}
+
+    def test_inside_an_outer_transaction_the_last_write_wins(self, funds):
+        first, _ = funds
+
+        with transaction.atomic():
+            upsert_daily_bars([(first.pk, day_bar(2, close="3.480"))])
+            upsert_daily_bars([(first.pk, day_bar(2, close="3.490"))])
+            result = upsert_daily_bars([(first.pk, day_bar(2, close="3.500"))])
+
+        assert DailyBar.objects.get().close == Decimal("3.500")
+        assert (result.inserted, result.updated, result.unchanged) == (0, 1, 0)

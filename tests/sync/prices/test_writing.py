@@ -1,5 +1,5 @@
 """How a price run spends its database round trips: counters with each batch, fetching while
-a batch is written. The fake's six funds; each test gives ``now`` (see test_prices.py)."""
+a batch is written. The fake's six funds; each test gives ``now`` (market.py)."""
 
 import datetime as dt
 import threading
@@ -19,13 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 AFTER_CLOSE = dt.datetime.combine(HISTORY_END, dt.time(16), tzinfo=ZoneInfo("Asia/Shanghai"))
 FUNDS = 6
-
-
-@pytest.fixture
-def server(fake_eastmoney):
-    sync_etf_lists()
-    fake_eastmoney.requests.clear()
-    return fake_eastmoney
 
 
 def sync() -> SyncRun:
