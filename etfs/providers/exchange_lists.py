@@ -21,9 +21,14 @@ TAGS = re.compile(r"<[^>]*>")
 
 
 def text_cell(value: object) -> str:
+    """A cell as trimmed text; "" for None and for what has no text (an integer of thousands of
+    digits, which the parser that reads the cell then refuses as empty)."""
     if value is None:
         return ""
-    return str(value).strip()
+    try:
+        return str(value).strip()
+    except ValueError:
+        return ""
 
 
 def int_cell(value: object, *, default: int) -> int:

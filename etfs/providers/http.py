@@ -282,7 +282,7 @@ def decode_json_response(host: str, status: int, body: bytes, headers) -> object
     """Turn one HTTP answer into decoded JSON or the error that says what was wrong."""
     text = decode_text_response(host, status, body, headers, expected="JSON")
     try:
-        return json.loads(text, parse_float=Decimal, parse_int=_json_int)
+        return json.loads(text, parse_float=Decimal, parse_int=json_int)
     except json.JSONDecodeError as exc:
         jsonp = text[:1] not in "{["
         error = ProviderDataError(
@@ -325,7 +325,7 @@ def decode_text_response(
     return text
 
 
-def _json_int(text: str) -> int | Decimal:
+def json_int(text: str) -> int | Decimal:
     """A JSON integer; one too long for Python's int() (over 4,300 digits) as a Decimal, so
     that the one value is refused by the parser that reads it, not the whole answer."""
     return int(text) if len(text) < 4000 else Decimal(text)

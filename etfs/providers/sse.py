@@ -32,7 +32,7 @@ from .exchange_lists import (
     parse_listing_date,
     text_cell,
 )
-from .http import HttpClient, HttpConfig
+from .http import HttpClient, HttpConfig, json_int
 from .paging import PageGuard
 
 SSE_PATH = "/commonSoaQuery.do"
@@ -61,7 +61,7 @@ def strip_jsonp(text: str) -> str:
 
 def decode_sse_answer(text: str) -> dict:
     try:
-        payload = json.loads(strip_jsonp(text), parse_float=Decimal)
+        payload = json.loads(strip_jsonp(text), parse_float=Decimal, parse_int=json_int)
     except json.JSONDecodeError as exc:
         raise ProviderDataError(
             f"SSE fund list: not JSON or JSONP ({exc.msg} at character {exc.pos})",

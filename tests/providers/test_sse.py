@@ -138,3 +138,16 @@ class TestSseSource:
         assert "SSE fund list: page 2 repeats page 1: a paging fault" in str(fetched.error)
         assert len(exchanges.requests) == 2  # not the 500 pages it claims
         assert len({profile.code for profile in fetched.profiles}) == len(fetched.profiles)
+
+
+def test_a_number_too_long_for_python_is_that_rows_problem():
+    """Python's int() refuses over 4,300 digits with a ValueError, not a JSON error: the one
+    value must reach the row's parser, which refuses that row alone."""
+    text = '{"result": [{"fundCode": 1' + "0" * 5000 + ', "secNameFull": "x"}, %s]}'
+    payload = decode_sse_answer(text % json.dumps(SSE_ROW, ensure_ascii=False))
+
+    rows, _ = parse_sse_page(payload)
+
+    with pytest.raises(ProviderDataError, match="is not six ASCII digits"):
+        parse_sse_fund(rows[0])
+    assert parse_sse_fund(rows[1]).code == "510300"

@@ -30,6 +30,8 @@ from ..base import (
     RowProblem,
     is_security_code,
 )
+from ..http import json_int
+from ..records import source_row
 
 DIVIDENDS = 8  # dt=8: cash distributions, variables jjfh_*
 SPLITS = 9  # dt=9: splits and conversions, variables jjcf_*
@@ -66,7 +68,7 @@ def parse_js_variables(text: str) -> dict[str, object]:
     decoder that stops at the value's end (so a fund name holding ``var`` or ``;`` is no
     trouble), and a statement that is not a JSON ``var`` (a function call, say) is left out.
     """
-    decoder = json.JSONDecoder(parse_float=Decimal)
+    decoder = json.JSONDecoder(parse_float=Decimal, parse_int=json_int)
     variables: dict[str, object] = {}
     position = 0
     while position < len(text):
@@ -232,7 +234,18 @@ def _ratio_or_none(text: str) -> Decimal | None:
 def _cells(row: object, minimum: int, where: str) -> list[str]:
     if not isinstance(row, list) or len(row) < minimum:
         raise ProviderDataError(f"{where}: {_row_text(row)[:120]} has too few cells")
-    return ["" if cell is None else str(cell) for cell in row]
+    return [_cell_text(cell) for cell in row]
+
+
+def _cell_text(cell: object) -> str:
+    """A cell as text: "" for None, and for an integer of thousands of digits, which has no
+    text in Python 3.11 (the cell is then refused as empty by what reads it)."""
+    if cell is None:
+        return ""
+    try:
+        return str(cell)
+    except ValueError:
+        return ""
 
 
 def _code(text: str, where: str) -> str:
@@ -256,4 +269,4 @@ def _date(text: str, where: str, name: str) -> dt.date | None:
 
 
 def _row_text(row: object) -> str:
-    return json.dumps(row, ensure_ascii=False, default=str)
+    return source_row(row, limit=10_000)

@@ -175,3 +175,17 @@ def test_variables_are_read_as_data_never_run():
 def test_a_split_row_with_two_ratios_is_refused():
     with pytest.raises(ProviderDataError, match="no split or conversion type"):
         parse_split_row(["159220", "x", "2025-11-07", "2", "2"])
+
+
+def test_a_number_too_long_for_python_rejects_its_row_alone():
+    huge = "1" + "0" * 5000
+    text = (
+        "var pageinfo =[1, 100, 1];\n"
+        f'var jjfh_data=[[{huge},"x","2024-01-02","2024-01-02","0.01",""],'
+        '["510300","沪深300ETF","2024-06-03","2024-06-03","0.0100","2024-06-05"]];\n'
+    )
+
+    page = parse_action_page(text, DIVIDENDS)
+
+    assert [action.code for action in page.actions] == ["510300"]
+    assert len(page.problems) == 1
