@@ -3,8 +3,8 @@
 Eastmoney: four ETFs, eight stocks (two on each A-share board: 600000, 688001, 000001,
 300001, 600001, 688002, 000002, 300002), ST stock 000002, an ETF with the six digits of
 stock 600000 on the other exchange (600000.XSHE), the OTC code 400001 on the ``m:0 s:3``
-board, and two stocks off its list (600087 delisted 2024-02-01 with bars up to then, 000003
-delisted 2002 with no k-lines at all).
+board, 603999 in its k-lines but not its list, and two stocks off its list (600087
+delisted 2024-02-01 with bars up to then, 000003 delisted 2002 with no k-lines at all).
 The exchanges: the same stocks with listing dates, 603999 only on the SSE's list, the
 delisted 600087, 000003 and a delisted B share.
 """
@@ -47,7 +47,11 @@ def eastmoney_securities(stock_count: int = 8):
         by_code["000002"].st = True
         by_code["000002"].name = "*ST深主板1"
     gone = make_stock_bars(87, HISTORY_START, DELISTED_ON - dt.timedelta(days=1))
+    # On the SSE's list and in the k-lines, not on Eastmoney's list (see ``unlisted``).
+    sse_only = make_stocks(1, HISTORY_START, HISTORY_END, seed=603)[0]
+    sse_only.code, sse_only.name, sse_only.list_date = SSE_ONLY, "沪独有", dt.date(2024, 3, 1)
     extra = [
+        sse_only,
         otc_stock(),
         delisted_stock("600087", 1, "退市长油", gone, list_date=dt.date(1997, 6, 12)),
         delisted_stock("000003", 0, "PT金田A", [], empty_klines=True),
@@ -70,7 +74,6 @@ def exchange_stocks(stocks) -> list[ExchangeStock]:
     ]
     return [
         *listed,
-        ExchangeStock(SSE_ONLY, "XSHG", "沪独有", dt.date(2024, 3, 1)),
         ExchangeStock("600087", "XSHG", "*ST长油", dt.date(1997, 6, 12), DELISTED_ON),
         ExchangeStock(
             "900950", "XSHG", "新城B股", dt.date(1997, 10, 16), dt.date(2015, 11, 23), stock_type=2
@@ -84,6 +87,7 @@ def stock_market(settings):
     """Both fakes running, settings pointing at them, the stock sources configured."""
     securities = eastmoney_securities()
     eastmoney = FakeEastmoney(securities)
+    eastmoney.unlisted = {SSE_ONLY}
     exchanges = FakeExchanges(funds=[], stocks=exchange_stocks(securities))
     settings.ETFSYNC_EASTMONEY_PUSH2_URL = settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL = (
         eastmoney.start()

@@ -112,8 +112,6 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         "exchange",
         "name",
         "is_etf",
-        "board",
-        "is_st",
         "status",
         "category",
         "bar_count",
@@ -121,6 +119,10 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         "missing_days",
         "suspended_days",
         "days_behind",
+        # Last, so that the sort links (?o=9: missing days) of the columns before keep their
+        # numbers.
+        "board",
+        "is_st",
     )
     list_filter = (
         FreshnessFilter,

@@ -12,12 +12,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from etfs.providers.base import ListPassBarSource
-
 from .calendar import UnknownDay, last_final_day, newest_known_final_day, previous_trading_day
 from .prices import PriceOptions, plan_funds
-from .sources import provider_for
-from .universe import ETFS
+from .prices.service import list_pass_source
+from .universe import ETFS, Universe
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +28,7 @@ class PricePlan:
     list_requests: int
     kline_requests: int
     rate_limit: float
+    noun: str = "ETFs"  # what is counted, in the plural
 
     @property
     def requests(self) -> int:
@@ -52,7 +51,8 @@ class PricePlan:
                 if self.today_unknown
                 else ""
             ),
-            f"ETFs: {self.up_to_date} up to date, {self.behind} behind, {self.empty} without bars",
+            f"{self.noun}: {self.up_to_date} up to date, {self.behind} behind, "
+            f"{self.empty} without bars",
             f"requests: {self.list_requests} list page(s) + {self.kline_requests} k-line(s) = "
             f"{self.requests}, {pace}",
         ]
@@ -65,12 +65,14 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min"
 
 
-def plan_price_run(options: PriceOptions, now: dt.datetime | None = None) -> PricePlan:
+def plan_price_run(
+    options: PriceOptions, now: dt.datetime | None = None, universe: Universe = ETFS
+) -> PricePlan:
     try:
         final_day, today_unknown = last_final_day(now), False
     except UnknownDay:
         final_day, today_unknown = newest_known_final_day(now), True
-    plans, _ = plan_funds(options, final_day) if final_day else ([], [])
+    plans, _ = plan_funds(options, final_day, universe) if final_day else ([], [])
     holding = [plan for plan in plans if plan.last is not None and plan.last >= final_day]
     empty = [plan for plan in plans if plan.last is None]
     pending = [plan for plan in plans if plan.start <= plan.end]
@@ -82,10 +84,11 @@ def plan_price_run(options: PriceOptions, now: dt.datetime | None = None) -> Pri
         waiting = [plan for plan in pending if plan.last is None or plan.last < final_day]
         kline_requests = sum(plan.last != previous for plan in waiting)
         if from_list:
-            listed = ETFS.securities().count()
-            rows = provider_for(ListPassBarSource).rows_per_request
+            listed = universe.securities().count()
+            rows = list_pass_source(universe).rows_per_request
             list_requests = max(1, math.ceil(listed / rows))
     return PricePlan(
+        noun=universe.name,
         final_day=final_day,
         today_unknown=today_unknown,
         up_to_date=len(holding),

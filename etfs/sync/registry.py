@@ -20,11 +20,15 @@ from etfs.models import SyncKind
 from . import calendar_sync, corporate_actions, lists, suspensions
 from .job import Job, ScheduleSpec
 from .prices import job as prices
+from .stock_lists import job as stock_lists
+from .stock_prices import job as stock_prices
 
 # In the order the admin shows their buttons and the schedules are listed.
 _JOBS: tuple[Job, ...] = (
     lists.JOB,
     prices.JOB,
+    stock_lists.JOB,
+    stock_prices.JOB,
     calendar_sync.JOB,
     corporate_actions.JOB,
     suspensions.JOB,

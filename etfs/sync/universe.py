@@ -42,3 +42,4 @@ class Universe:
 
 
 ETFS = Universe("ETFs", "ETF", is_etf=True)
+STOCKS = Universe("stocks", "stock", is_etf=False)

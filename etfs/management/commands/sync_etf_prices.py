@@ -11,7 +11,6 @@ from etfs.limits import (
 )
 from etfs.models import SyncKind
 from etfs.sync.calendar import shanghai_now
-from etfs.sync.price_plan import plan_price_run
 from etfs.sync.prices import PriceOptions
 from etfs.sync.registry import job_for
 
@@ -28,45 +27,55 @@ def usage_checked(option: str, check, value):
         raise CommandError(f"{option}: {exc}", returncode=EXIT_USAGE) from None
 
 
-def known_codes(codes: list[str]) -> tuple[str, ...]:
-    return check_known_codes(check_codes(codes), job_for(SyncKind.ETF_PRICES).universe.codes_among)
-
-
 class Command(SyncCommand):
+    """The price sync of a job's universe (sync_stock_prices: the stocks')."""
+
     help = "Fetch daily bars (unadjusted) of the listed ETFs into DailyBar, incrementally."
     kind = SyncKind.ETF_PRICES
     progress_unit = "ETF"
     already_running = "a price sync of this scope"
 
+    @property
+    def universe(self):
+        return job_for(self.kind).universe
+
     def add_job_arguments(self, parser):
+        universe = self.universe
         since = parser.add_mutually_exclusive_group()
         since.add_argument(
-            "--start-year", type=int, help="First year for ETFs without bars (default 2020)."
+            "--start-year",
+            type=int,
+            help=f"First year for {universe.name} without bars (default 2020).",
         )
-        since.add_argument("--start", metavar="YYYY-MM-DD", help="Fetch every ETF from then.")
+        since.add_argument(
+            "--start", metavar="YYYY-MM-DD", help=f"Fetch every {universe.noun} from then."
+        )
         since.add_argument("--full", action="store_true", help="Fetch whole histories.")
         parser.add_argument(
             "--end", metavar="YYYY-MM-DD", help="Last day (default: the last final day)."
         )
         parser.add_argument(
-            "--code", action="append", dest="codes", help="Only this ETF code; repeatable."
+            "--code",
+            action="append",
+            dest="codes",
+            help=f"Only this {universe.noun} code; repeatable.",
         )
         parser.add_argument(
             "--from-list",
             action="store_true",
-            help="After the close: take the day's bar of funds one day behind from the list "
+            help="After the close: take the day's bar of those one day behind from the list "
             "endpoint (a few requests in all) instead of a k-line request each.",
         )
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="Print the plan (ETFs up to date, behind, without bars; requests and time at "
-            "the rate limit) and ask the source nothing.",
+            help=f"Print the plan ({universe.name} up to date, behind, without bars; requests "
+            "and time at the rate limit) and ask the source nothing.",
         )
 
     def before_run(self, job_options, options) -> bool:
         if options["dry_run"]:
-            for line in plan_price_run(job_options).lines():
+            for line in job_for(self.kind).plan(job_options).lines():
                 self.stdout.write(line)
         return options["dry_run"]
 
@@ -83,10 +92,13 @@ class Command(SyncCommand):
         end = usage_checked("--end", partial(parse_day, today=today), options["end"])
         usage_checked("--start", lambda window: check_date_range(*window), (start, end))
         return PriceOptions(
-            codes=usage_checked("--code", known_codes, options["codes"]) or (),
+            codes=usage_checked("--code", self.known_codes, options["codes"]) or (),
             start=start,
             end=end,
             start_year=start_year,
             full=options["full"],
             from_list=options["from_list"],
         )
+
+    def known_codes(self, codes: list[str]) -> tuple[str, ...]:
+        return check_known_codes(check_codes(codes), self.universe.codes_among)

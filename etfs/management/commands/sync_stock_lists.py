@@ -1,18 +1,19 @@
-from contextlib import closing
+from etfs.models import Exchange, SyncKind
+from etfs.sync.lists import ListOptions
 
-from etfs.models import Exchange, SyncTrigger
-from etfs.sync.stock_lists import sync_stock_lists
-
-from ._runs import ProgressBar, SyncCommand, finish_command, refusing_a_second_run
+from ._runs import SyncCommand
 
 
 class Command(SyncCommand):
     help = (
-        "Fetch the A-share lists of the Shanghai and Shenzhen exchanges (main board, STAR, "
+        "Fetch the A-share lists of the Shanghai and Shenzhen exchanges (main boards, STAR, "
         "ChiNext; ST flags; delisted stocks) into StockInfo."
     )
+    kind = SyncKind.STOCK_LISTS
+    progress_unit = "stock"
+    already_running = "a stock list sync of this scope"
 
-    def add_arguments(self, parser):
+    def add_job_arguments(self, parser):
         parser.add_argument(
             "--exchange",
             action="append",
@@ -20,11 +21,6 @@ class Command(SyncCommand):
             choices=Exchange.values,
             help="XSHG or XSHE; repeat for both (default: both).",
         )
-        parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
-    def handle(self, *args, **options):
-        exchanges = sorted(set(options["exchange"] or Exchange.values))
-        bar = ProgressBar(self.stderr, unit="stock", enabled=not options["no_progress"])
-        with refusing_a_second_run("a stock list sync of this scope"), closing(bar):
-            run = sync_stock_lists(exchanges=exchanges, trigger=SyncTrigger.COMMAND, progress=bar)
-        finish_command(self, run)
+    def job_options(self, options) -> ListOptions:
+        return ListOptions(tuple(sorted(set(options["exchange"] or Exchange.values))))

@@ -8,24 +8,25 @@ from etfs.models import StockInfo, SyncKind
 
 from ..job import Job, ScheduleSpec, Split
 from ..price_plan import plan_price_run
-from ..universe import ETFS
-from .planning import PriceOptions, failed_in_last_price_run
+from ..universe import ETFS, Universe
+from .planning import PriceOptions, failed_in_last_price_run, price_kind, securities_to_plan
 from .service import sync_prices
 
 
-def split_prices(options: PriceOptions) -> Split | None:
-    """More funds than one chunk takes: chunks of ETFSYNC_PRICE_CHUNK_ETFS codes each.
+def split_prices(options: PriceOptions, universe: Universe = ETFS) -> Split | None:
+    """More securities than one chunk takes: chunks of ETFSYNC_PRICE_CHUNK_ETFS codes each.
 
     Funds that failed last time go into the last chunks (each chunk orders its own the same
     way), so that whatever is wrong with them meets the others only after those are done.
     """
+    planned = securities_to_plan(options, universe)
     codes = list(options.codes) or list(
-        ETFS.securities().order_by("code").values_list("code", flat=True).distinct()
+        planned.order_by("code").values_list("code", flat=True).distinct()
     )
     size = settings.ETFSYNC_PRICE_CHUNK_ETFS
     if len(codes) <= size:
         return None
-    failed = StockInfo.objects.filter(pk__in=failed_in_last_price_run())
+    failed = StockInfo.objects.filter(pk__in=failed_in_last_price_run(price_kind(universe)))
     failed_codes = set(failed.values_list("code", flat=True))
     codes.sort(key=lambda code: code in failed_codes)
     parameters = options.as_parameters()

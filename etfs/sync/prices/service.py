@@ -9,7 +9,7 @@ from functools import partial
 from django.conf import settings
 from django.db.models import Count, Max, Min
 
-from etfs.models import StockInfo, SyncKind, SyncRun, SyncStatus, SyncTrigger
+from etfs.models import StockInfo, SyncRun, SyncStatus, SyncTrigger
 from etfs.providers.base import (
     Bar,
     BarRows,
@@ -19,6 +19,7 @@ from etfs.providers.base import (
     ProviderDataError,
     ProviderError,
 )
+from etfs.providers.stocks import StockListSource
 
 from ..calendar import final_cutoff, previous_trading_day, shanghai_now
 from ..freshness import refresh_days_behind
@@ -26,29 +27,44 @@ from ..jumps import check_list_previous_closes
 from ..market_day import FinalDay, decide_final_day
 from ..runs import Problem, Progress, RunRecorder, RunStopped, run_sync
 from ..sources import provider_for, record_passed_over
+from ..universe import ETFS, STOCKS, Universe
 from .fetching import confirmed_ban, fetch_klines_concurrently, refused_fund_alone
-from .planning import FundPlan, PriceOptions, plan_funds
+from .planning import FundPlan, PriceOptions, plan_funds, price_kind, record_missing_history
 from .writing import BarBatches
 
 
-def sync_etf_prices(
+def sync_etf_prices(options: PriceOptions | None = None, **kwargs) -> SyncRun:
+    """Fetch and store the ETFs' daily bars the options ask for; return the finished run."""
+    return sync_universe_prices(ETFS, options, **kwargs)
+
+
+def sync_stock_prices(options: PriceOptions | None = None, **kwargs) -> SyncRun:
+    """Fetch and store the stocks' daily bars the options ask for; return the finished run."""
+    return sync_universe_prices(STOCKS, options, **kwargs)
+
+
+def sync_universe_prices(
+    universe: Universe,
     options: PriceOptions | None = None,
     *,
     run: SyncRun | None = None,
     trigger: str = SyncTrigger.COMMAND,
     bars: DailyBarSource | None = None,
-    list_pass: ListPassBarSource | None = None,
+    list_pass: ListPassBarSource | StockListSource | None = None,
     progress: Progress | None = None,
     now: dt.datetime | None = None,
 ) -> SyncRun:
-    """Fetch and store the daily bars the options ask for; return the finished run.
+    """Fetch and store the daily bars of ``universe``'s securities the options ask for;
+    return the finished run.
 
     ``bars`` and ``list_pass`` are the sources (the configured ones when not given).
     """
     options = options or PriceOptions()
-    body = partial(sync_prices, options=options, bars=bars, list_pass=list_pass, now=now)
+    body = partial(
+        sync_prices, options=options, universe=universe, bars=bars, list_pass=list_pass, now=now
+    )
     return run_sync(
-        SyncKind.ETF_PRICES,
+        price_kind(universe),
         body,
         options.as_parameters(),
         run=run,
@@ -61,35 +77,48 @@ def sync_prices(
     recorder: RunRecorder,
     options: PriceOptions,
     *,
+    universe: Universe = ETFS,
     bars: DailyBarSource | None = None,
-    list_pass: ListPassBarSource | None = None,
+    list_pass: ListPassBarSource | StockListSource | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[str, str]:
-    """The price job's body: the run's status and summary."""
+    """The price job's body (for the universe's securities): the run's status and summary."""
     bar_source = bars or provider_for(DailyBarSource)
     recorder.set_provider(bar_source.name)
     record_passed_over(recorder, bar_source, "daily bars")
     try:
-        return _sync(recorder, options, bar_source, list_pass, now)
+        return _sync(recorder, options, bar_source, list_pass, now, universe)
     except RunStopped:  # while paging the list: no fund was asked for yet
-        return price_run_outcome(recorder)
+        return price_run_outcome(recorder, noun=universe.noun)
+
+
+def list_pass_source(universe: Universe):
+    """The source whose one pass over a list gives the day's bar of every security of the
+    universe (ETFs: the fund list; stocks: the four A-share boards)."""
+    return provider_for(ListPassBarSource if universe.is_etf else StockListSource)
 
 
 # The fallback guard of the after-close run always lets this many funds go to k-lines.
 FALLBACK_ALWAYS_ALLOWED = 3
 
 
-def _sync(recorder: RunRecorder, options: PriceOptions, bars, list_pass, now) -> tuple[str, str]:
+def _sync(
+    recorder: RunRecorder, options: PriceOptions, bars, list_pass, now, universe: Universe
+) -> tuple[str, str]:
+    noun = universe.noun
     if options.from_list and options.incremental:
         if list_pass is None:
-            list_pass = provider_for(ListPassBarSource)
+            list_pass = list_pass_source(universe)
             record_passed_over(recorder, list_pass, "the day's bars from the list")
     day = decide_final_day(recorder, options, list_pass, now)
     if day.blocked is not None:
         recorder.blocked_by(day.blocked, day.blocked_source)
-    plans, notes = plan_funds(options, day.final or day.previous or final_cutoff(now))
+    plans, notes = plan_funds(options, day.final or day.previous or final_cutoff(now), universe)
     if not plans and not options.codes:
-        return SyncStatus.SUCCEEDED, "no listed ETFs to sync yet: run the ETF list sync first"
+        return (
+            SyncStatus.SUCCEEDED,
+            f"no listed {universe.name} to sync yet: run the {noun} list sync first",
+        )
     recorder.set_total(len(plans))
     if notes:
         recorder.record(*(Problem.warning(note) for note in notes))
@@ -97,7 +126,7 @@ def _sync(recorder: RunRecorder, options: PriceOptions, bars, list_pass, now) ->
         if not day.failed:  # a closed day: every fund is as current as the market
             recorder.items_skipped(len(plans))
         # An undecided day leaves every fund not attempted: not done, and not counted as done.
-        return price_run_outcome(recorder, stopped_by=day.failed, notes=[day.note])
+        return price_run_outcome(recorder, stopped_by=day.failed, notes=[day.note], noun=noun)
     pending = [plan for plan in plans if plan.start <= plan.end]
     if options.from_list and options.incremental:
         # The after-close run never re-reads funds that hold the day: corrections are the
@@ -105,22 +134,23 @@ def _sync(recorder: RunRecorder, options: PriceOptions, bars, list_pass, now) ->
         pending = [plan for plan in pending if plan.last is None or plan.last < day.final]
     recorder.items_skipped(len(plans) - len(pending))
     if pending and recorder.should_stop(now=True):
-        return price_run_outcome(recorder)
+        return price_run_outcome(recorder, noun=noun)
     batches = BarBatches(recorder)
     stopped_by = ""
     if options.from_list and options.incremental and pending:
         pending = take_bars_from_list(recorder, batches, pending, list_pass, day)
-        stopped_by = too_many_fallbacks(pending, sum(plan.last is not None for plan in plans))
+        with_bars = sum(plan.last is not None for plan in plans)
+        stopped_by = too_many_fallbacks(pending, with_bars, noun)
     if not (recorder.stopped or stopped_by):
         store_klines(recorder, batches, pending, bars, shanghai_now(now).date())
-    behind = _refresh_days_behind(plans, day.final)
-    stale = stale_source(recorder, plans, day.final)
+    behind = _refresh_days_behind(plans, day.final, universe)
+    stale = stale_source(recorder, plans, day.final, noun)
     clean = not (recorder.stopped or stopped_by or recorder.totals["items_failed"])
     notes = [day.note, stale or behind] if clean else [day.note, stale]
-    return price_run_outcome(recorder, stopped_by=stopped_by, notes=notes)
+    return price_run_outcome(recorder, stopped_by=stopped_by, notes=notes, noun=noun)
 
 
-def too_many_fallbacks(plans: list[FundPlan], with_bars: int) -> str:
+def too_many_fallbacks(plans: list[FundPlan], with_bars: int, noun: str = "ETF") -> str:
     """Why the after-close run stops rather than storm the k-lines, or "" when it need not.
 
     Funds without bars need their history anyway and are not counted; a few funds
@@ -131,28 +161,36 @@ def too_many_fallbacks(plans: list[FundPlan], with_bars: int) -> str:
     if fallbacks <= max(FALLBACK_ALWAYS_ALLOWED, share * with_bars):
         return ""
     return (
-        f"stopped before the k-lines: {fallbacks} of {len(plans)} ETF(s) have no settled bar "
+        f"stopped before the k-lines: {fallbacks} of {len(plans)} {noun}(s) have no settled bar "
         f"in the list (more than {share:.0%} of {with_bars} with bars): the source is late "
         "publishing the day, or the list pass went wrong; run again later, or without "
         "--from-list to read every fund's k-lines"
     )
 
 
-def _refresh_days_behind(plans: list[FundPlan], final_day: dt.date) -> str:
-    """Refresh the run's ETFs' days behind; say how many still lack the last final day."""
-    ids = [plan.security_id for plan in plans]
-    refresh_days_behind(final_day, ids)
+def _refresh_days_behind(plans: list[FundPlan], final_day: dt.date, universe: Universe) -> str:
+    """Refresh the run's securities' days behind; say how many listed ones still lack the last
+    final day (a delisted stock's history ends at its delisting)."""
+    refresh_days_behind(final_day, [plan.security_id for plan in plans], universe)
+    ids = [plan.security_id for plan in plans if plan.delisted_on is None]
     behind = StockInfo.objects.filter(pk__in=ids).behind(final_day).count()
     if not behind:
         return ""
-    return f"{behind} ETF(s) have no bar for {final_day}: suspended, or missing at the source"
+    return (
+        f"{behind} {universe.noun}(s) have no bar for {final_day}: suspended, or missing at "
+        "the source"
+    )
 
 
-def stale_source(recorder: RunRecorder, plans: list[FundPlan], final_day: dt.date) -> str:
-    """When every ETF of the run that has bars is still behind ``final_day`` by more than
-    ETFSYNC_STALE_SOURCE_TRADING_DAYS, record the source's newest day on the run (the front
-    page and the notifications read it) with a warning, and return the note saying so."""
-    funds = StockInfo.objects.filter(pk__in=[plan.security_id for plan in plans])
+def stale_source(
+    recorder: RunRecorder, plans: list[FundPlan], final_day: dt.date, noun: str = "ETF"
+) -> str:
+    """When every listed security of the run that has bars is still behind ``final_day`` by
+    more than ETFSYNC_STALE_SOURCE_TRADING_DAYS, record the source's newest day on the run (the
+    front page and the notifications read it) with a warning, and return the note saying so.
+    A delisted stock's history ends at its delisting: it says nothing about the source."""
+    listed = [plan.security_id for plan in plans if plan.delisted_on is None]
+    funds = StockInfo.objects.filter(pk__in=listed)
     seen = funds.filter(last_bar_date__isnull=False).aggregate(
         newest=Max("last_bar_date"), least_behind=Min("days_behind"), count=Count("id")
     )
@@ -161,7 +199,7 @@ def stale_source(recorder: RunRecorder, plans: list[FundPlan], final_day: dt.dat
         return ""
     note = (
         f"the source's data are stale: its newest bars are from {seen['newest']}, and all "
-        f"{seen['count']} ETF(s) with bars are at least {seen['least_behind']} trading day(s) "
+        f"{seen['count']} {noun}(s) with bars are at least {seen['least_behind']} trading day(s) "
         f"behind {final_day}: the source stopped publishing, or the calendar is ahead of it"
     )
     recorder.record(Problem.warning(note, kind="a stale source"))
@@ -223,6 +261,9 @@ def store_klines(
         # A source that ignores `end` may send the day in progress: it is not final yet.
         bars = _until(result.bars, plan.end)
         recorder.count(rows_fetched=len(bars))
+        if record_missing_history(plan, result.bars, result.problems):
+            recorder.count(items_done=1)  # a fact about the stock, recorded: nothing to write
+            continue
         if rejected and not len(result.bars):
             recorder.item_failed(
                 plan.code, every_row_rejected(plan.code, result), security_id=plan.security_id
@@ -260,7 +301,7 @@ def warning_notes(recorder: RunRecorder) -> list[str]:
 
 
 def price_run_outcome(
-    recorder: RunRecorder, *, stopped_by: str = "", notes: Sequence[str] = ()
+    recorder: RunRecorder, *, stopped_by: str = "", notes: Sequence[str] = (), noun: str = "ETF"
 ) -> tuple[str, str]:
     """The run's status and summary from what the recorder counted.
 
@@ -277,7 +318,7 @@ def price_run_outcome(
         return SyncStatus.CANCELLED, "; ".join(["cancelled on request", *notes])
     if recorder.blocked:
         done = totals["items_done"]
-        summary = f"stopped, {total - done} of {total} ETF(s) not synced: {recorder.blocked}"
+        summary = f"stopped, {total - done} of {total} {noun}(s) not synced: {recorder.blocked}"
         status = SyncStatus.FAILED if done == 0 else SyncStatus.PARTIAL
         return status, "; ".join([summary, *notes])
     if stopped_by:
@@ -285,7 +326,7 @@ def price_run_outcome(
         status = SyncStatus.PARTIAL if written else SyncStatus.FAILED
         return status, "; ".join([stopped_by, *notes])
     if failed := totals["items_failed"]:
-        summary = f"{failed} of {total} ETF(s) failed, first: {recorder.first_error}"
+        summary = f"{failed} of {total} {noun}(s) failed, first: {recorder.first_error}"
         status = SyncStatus.FAILED if failed == total else SyncStatus.PARTIAL
         return status, "; ".join([summary, *notes])
     return SyncStatus.SUCCEEDED, "; ".join(notes)

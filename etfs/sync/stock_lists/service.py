@@ -28,7 +28,7 @@ from etfs.providers.stocks import ExchangeStockSource, StockListSource, StockPro
 from ..calendar import shanghai_now
 from ..cooldown import active_cooldown, describe, start_cooldown
 from ..fund_rows import screen
-from ..lists import Progress, _codes, normalise_exchanges
+from ..lists import ListOptions, Progress, _codes, normalise_exchanges
 from ..runs import LIST_DIFFERENCE, Problem, RunRecorder, run_sync
 from ..sources import provider_for, providers_for, sources_in_order
 from .rows import StockRow, mark_delisted, upsert_stocks
@@ -84,6 +84,16 @@ def sync_stock_lists(
         return _sync(recorder, exchanges, sources or StockListSources.configured(), progress)
 
     return run_sync(SyncKind.STOCK_LISTS, body, {"exchanges": exchanges}, run=run, trigger=trigger)
+
+
+def sync_stock_list_job(
+    recorder: RunRecorder, options: ListOptions, *, sources: StockListSources | None = None
+) -> tuple[str, str]:
+    """The stock list job's body: the run's status and summary."""
+    exchanges = list(options.exchanges)
+    recorder.set_total(len(exchanges))
+    sources = sources or StockListSources.configured()
+    return _sync(recorder, exchanges, sources, recorder.progress)
 
 
 def _sync(recorder, exchanges, sources: StockListSources, progress) -> tuple[str, str]:
