@@ -31,6 +31,7 @@ from .api_schemas import (
     CorporateActionSyncRequest,
     ListSyncRequest,
     PriceSyncRequest,
+    StockPriceSyncRequest,
     SuspensionSyncRequest,
 )
 from .models import ApiToken, Exchange, StockInfo, SyncKind, SyncRun, SyncTrigger
@@ -150,6 +151,7 @@ def errors(*statuses: int) -> dict:
 
 QUEUED = {202: schemas.RunAccepted, 200: schemas.RunAccepted, **errors(400, 413, 401, 403)}
 NO_LIST_FIELDS, NO_PRICE_FIELDS = ListSyncRequest(), PriceSyncRequest()  # an empty body
+NO_STOCK_PRICE_FIELDS = StockPriceSyncRequest()
 NO_ACTION_FIELDS, NO_CALENDAR_FIELDS = CorporateActionSyncRequest(), CalendarSyncRequest()
 NO_SUSPENSION_FIELDS = SuspensionSyncRequest()
 
@@ -169,6 +171,23 @@ def queue_price_sync(request, response: HttpResponse, body: PriceSyncRequest = N
     """Needs the permission etfs.run_sync. At most one of start_year, start and full."""
     options = PriceOptions(body.codes or (), body.start, body.end, body.start_year, bool(body.full))
     return enqueue(request, response, SyncKind.ETF_PRICES, options.as_parameters())
+
+
+@api.post("/sync/stock/lists", auth=RUN_SYNC, response=QUEUED)
+def queue_stock_list_sync(request, response: HttpResponse, body: ListSyncRequest = NO_LIST_FIELDS):
+    """Needs the permission etfs.run_sync. The A shares of the main boards, STAR and ChiNext."""
+    exchanges = body.exchange_codes or Exchange.values
+    parameters = {} if set(exchanges) == set(Exchange.values) else {"exchanges": exchanges}
+    return enqueue(request, response, SyncKind.STOCK_LISTS, parameters)
+
+
+@api.post("/sync/stock/prices", auth=RUN_SYNC, response=QUEUED)
+def queue_stock_price_sync(
+    request, response: HttpResponse, body: StockPriceSyncRequest = NO_STOCK_PRICE_FIELDS
+):
+    """Needs the permission etfs.run_sync. At most one of start_year, start and full."""
+    options = PriceOptions(body.codes or (), body.start, body.end, body.start_year, bool(body.full))
+    return enqueue(request, response, SyncKind.STOCK_PRICES, options.as_parameters())
 
 
 @api.post("/sync/calendar", auth=RUN_SYNC, response=QUEUED)

@@ -18,6 +18,7 @@ from . import limits
 from .codes import CODE_PATTERN
 from .models import COUNTERS, Exchange, StockInfo, SyncKind, SyncRunError, SyncStatus, SyncTrigger
 from .sync.calendar import shanghai_now
+from .sync.universe import STOCKS
 
 COUNTER_FIELDS = ("items_total", *COUNTERS)
 Count = Annotated[int, Field(ge=0)]
@@ -54,11 +55,16 @@ def known_codes(codes: list[str]) -> tuple[str, ...]:
     return limits.check_known_codes(limits.check_codes(codes), StockInfo.objects.etf_codes_among)
 
 
+def known_stock_codes(codes: list[str]) -> tuple[str, ...]:
+    return limits.check_known_codes(limits.check_codes(codes), STOCKS.codes_among)
+
+
 # XSHG or XSHE in any case (JSON Schema patterns have no case-insensitive flag).
 EXCHANGE = "^({})$".format("|".join("".join(f"[{c}{c.lower()}]" for c in x) for x in Exchange))
 Exchanges = checked(list[checked(str, pattern=EXCHANGE)], limits.check_exchanges, minItems=1)
 CodeList = list[checked(str, pattern=CODE_PATTERN)]
 Codes = checked(CodeList, known_codes, minItems=1, maxItems=limits.MAX_CODES)
+StockCodes = checked(CodeList, known_stock_codes, minItems=1, maxItems=limits.MAX_CODES)
 Day = checked(str, lambda text: limits.parse_day(text, today()), format="date")
 Year = checked(int, lambda year: limits.check_start_year(year, today()))
 
@@ -93,6 +99,13 @@ class PriceSyncRequest(Request):
         except ValueError as exc:
             raise refusal("start", str(exc)) from None
         return self
+
+
+class StockPriceSyncRequest(PriceSyncRequest):
+    """As for ETFs, with stock codes. Every field is optional; null is the same as leaving a
+    field out. At most one of start_year, start and full."""
+
+    codes: StockCodes | None = None
 
 
 class CorporateActionSyncRequest(Request):
