@@ -18,7 +18,8 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import HISTORY_END, HISTORY_START
-from tests.fakes.eastmoney import FakeEastmoney, FakeFund, make_bars, make_funds
+from tests.fakes.eastmoney import FakeFund, make_bars, make_funds
+from tests.fakes.eastmoney_funds import FakeEastmoneyFunds
 from tests.fakes.eastmoney_stocks import (
     delisted_stock,
     make_stock_bars,
@@ -30,6 +31,7 @@ from tests.fakes.exchanges import FakeExchanges
 
 STOCK_SOURCES = [
     "etfs.providers.eastmoney.EastmoneyClient",
+    "etfs.providers.eastmoney.EastmoneyFundsClient",
     "etfs.providers.eastmoney.EastmoneyStockList",
     "etfs.providers.exchange_stocks.SseStockList",
     "etfs.providers.exchange_stocks.SzseStockList",
@@ -86,12 +88,13 @@ def exchange_stocks(stocks) -> list[ExchangeStock]:
 def stock_market(settings):
     """Both fakes running, settings pointing at them, the stock sources configured."""
     securities = eastmoney_securities()
-    eastmoney = FakeEastmoney(securities)
+    # The fund data host (corporate actions) too, without events.
+    eastmoney = FakeEastmoneyFunds(securities)
     eastmoney.unlisted = {SSE_ONLY}
     exchanges = FakeExchanges(funds=[], stocks=exchange_stocks(securities))
-    settings.ETFSYNC_EASTMONEY_PUSH2_URL = settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL = (
-        eastmoney.start()
-    )
+    url = eastmoney.start()
+    settings.ETFSYNC_EASTMONEY_PUSH2_URL = settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL = url
+    settings.ETFSYNC_EASTMONEY_FUND_URL = url
     settings.ETFSYNC_SSE_QUERY_URL = settings.ETFSYNC_SZSE_URL = exchanges.start()
     settings.ETFSYNC_PROVIDERS = STOCK_SOURCES
     yield SimpleNamespace(

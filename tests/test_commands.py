@@ -158,6 +158,10 @@ class TestSetupSchedules:
             ("('etf_lists',)", Schedule.CRON, "0 8 * * 1-5"),
             ("('etf_prices', {'from_list': True})", Schedule.CRON, "15 16 * * 1-5"),
             ("('etf_prices', {}, False)", Schedule.CRON, "0 9 * * 6"),
+            # Both universes' day after the close: the full sync's daily update.
+            ("('full_sync', {'daily': True})", Schedule.CRON, "15 16 * * 1-5"),
+            ("('stock_lists',)", Schedule.CRON, "10 8 * * 1-5"),
+            ("('stock_prices', {}, False)", Schedule.CRON, "30 9 * * 6"),
             ("('suspensions', {})", Schedule.CRON, "30 16 * * 1-5"),
         ]
 

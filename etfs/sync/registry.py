@@ -18,6 +18,7 @@ from __future__ import annotations
 from etfs.models import SyncKind
 
 from . import calendar_sync, corporate_actions, lists, suspensions
+from .full_sync import job as full_sync
 from .job import Job, ScheduleSpec
 from .prices import job as prices
 from .stock_lists import job as stock_lists
@@ -32,6 +33,7 @@ _JOBS: tuple[Job, ...] = (
     calendar_sync.JOB,
     corporate_actions.JOB,
     suspensions.JOB,
+    full_sync.JOB,
 )
 JOBS: dict[str, Job] = {job.kind: job for job in _JOBS}
 
