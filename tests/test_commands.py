@@ -223,6 +223,8 @@ class TestSetupSchedules:
             "0 10 * * 6",
             "0 18 * 11,12,1 1-5",
             "30 16 * * 1-5",
+            "10 8 * * 1-5",  # stock lists
+            "30 9 * * 6",  # stock price corrections
         }
 
 

@@ -37,6 +37,8 @@ def test_the_document_is_valid_openapi_31_and_public(document):
     assert set(document["paths"]) == {
         "/api/sync/etf/lists",
         "/api/sync/etf/prices",
+        "/api/sync/stock/lists",
+        "/api/sync/stock/prices",
         "/api/sync/calendar",
         "/api/sync/corporate-actions",
         "/api/sync/suspensions",
@@ -55,6 +57,7 @@ def test_real_responses_match_the_document_and_cover_it(document, client, settin
     anonymous = Api(Client(), None)
     make_security("510300")
     make_security("159915", "XSHE")
+    make_security("600000", is_etf=False, board="main")
 
     for path, body, bad in [
         (LISTS, {"exchange_codes": ["XSHG"]}, {"exchange_codes": ["XNYS"]}),
@@ -62,6 +65,12 @@ def test_real_responses_match_the_document_and_cover_it(document, client, settin
         ("/api/sync/calendar", {}, {"x": 1}),
         ("/api/sync/corporate-actions", {"years": [2024], "cross_check": True}, {"years": [1800]}),
         ("/api/sync/suspensions", {"days": ["2024-03-01"]}, {"days": ["2024-02-30"]}),
+        ("/api/sync/stock/lists", {"exchange_codes": ["XSHE"]}, {"exchange_codes": ["XNYS"]}),
+        (
+            "/api/sync/stock/prices",
+            {"start_year": 2020, "codes": ["600000"]},
+            {"codes": ["510300"]},
+        ),
     ]:
         queued = check(api.post(path, body), 202).json()
         assert check(api.post(path, body), 200).json()["id"] == queued["id"]
@@ -107,6 +116,8 @@ def test_real_responses_match_the_document_and_cover_it(document, client, settin
         ("/api/sync/calendar", {"x": "y" * 200}),
         ("/api/sync/corporate-actions", {"x": "y" * 200}),
         ("/api/sync/suspensions", {"x": "y" * 200}),
+        ("/api/sync/stock/lists", {"exchange_codes": ["XSHG"] * 50}),
+        ("/api/sync/stock/prices", {"x": "y" * 200}),
     ]:
         settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
         response = api.post(path, body)
