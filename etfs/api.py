@@ -29,6 +29,7 @@ from .api_schemas import (
     ApiError,
     CalendarSyncRequest,
     CorporateActionSyncRequest,
+    FullSyncRequest,
     ListSyncRequest,
     PriceSyncRequest,
     StockPriceSyncRequest,
@@ -151,7 +152,7 @@ def errors(*statuses: int) -> dict:
 
 QUEUED = {202: schemas.RunAccepted, 200: schemas.RunAccepted, **errors(400, 413, 401, 403)}
 NO_LIST_FIELDS, NO_PRICE_FIELDS = ListSyncRequest(), PriceSyncRequest()  # an empty body
-NO_STOCK_PRICE_FIELDS = StockPriceSyncRequest()
+NO_STOCK_PRICE_FIELDS, NO_FULL_SYNC_FIELDS = StockPriceSyncRequest(), FullSyncRequest()
 NO_ACTION_FIELDS, NO_CALENDAR_FIELDS = CorporateActionSyncRequest(), CalendarSyncRequest()
 NO_SUSPENSION_FIELDS = SuspensionSyncRequest()
 
@@ -188,6 +189,14 @@ def queue_stock_price_sync(
     """Needs the permission etfs.run_sync. At most one of start_year, start and full."""
     options = PriceOptions(body.codes or (), body.start, body.end, body.start_year, bool(body.full))
     return enqueue(request, response, SyncKind.STOCK_PRICES, options.as_parameters())
+
+
+@api.post("/sync/full", auth=RUN_SYNC, response=QUEUED)
+def queue_full_sync(request, response: HttpResponse, body: FullSyncRequest = NO_FULL_SYNC_FIELDS):
+    """Needs the permission etfs.run_sync. Calendar, both lists, both price syncs and the
+    corporate actions as one run with a child run per step (``daily``: the after-close update)."""
+    parameters = {"daily": True} if body.daily else {}
+    return enqueue(request, response, SyncKind.FULL_SYNC, parameters)
 
 
 @api.post("/sync/calendar", auth=RUN_SYNC, response=QUEUED)

@@ -130,6 +130,13 @@ class CalendarSyncRequest(Request):
     """No fields: the calendar sync reads the index from the newest known trading day."""
 
 
+class FullSyncRequest(Request):
+    """``daily``: the after-close update (calendar, then both price syncs from the lists)
+    instead of the whole sync. Null is the same as leaving it out."""
+
+    daily: bool | None = None
+
+
 def page_number(maximum: int) -> type:
     """1 to ``maximum`` in ASCII digits (pydantic's int would also take "+5", "5_0" and " 5")."""
 

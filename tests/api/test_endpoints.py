@@ -704,6 +704,9 @@ START_PATHS = {
     "calendar": "/api/sync/calendar",
     "corporate_actions": "/api/sync/corporate-actions",
     "suspensions": "/api/sync/suspensions",
+    "stock_lists": "/api/sync/stock/lists",
+    "stock_prices": "/api/sync/stock/prices",
+    "full_sync": "/api/sync/full",
 }
 
 

@@ -39,6 +39,7 @@ def test_the_document_is_valid_openapi_31_and_public(document):
         "/api/sync/etf/prices",
         "/api/sync/stock/lists",
         "/api/sync/stock/prices",
+        "/api/sync/full",
         "/api/sync/calendar",
         "/api/sync/corporate-actions",
         "/api/sync/suspensions",
@@ -66,6 +67,7 @@ def test_real_responses_match_the_document_and_cover_it(document, client, settin
         ("/api/sync/corporate-actions", {"years": [2024], "cross_check": True}, {"years": [1800]}),
         ("/api/sync/suspensions", {"days": ["2024-03-01"]}, {"days": ["2024-02-30"]}),
         ("/api/sync/stock/lists", {"exchange_codes": ["XSHE"]}, {"exchange_codes": ["XNYS"]}),
+        ("/api/sync/full", {"daily": True}, {"daily": "yes"}),
         (
             "/api/sync/stock/prices",
             {"start_year": 2020, "codes": ["600000"]},
@@ -118,6 +120,7 @@ def test_real_responses_match_the_document_and_cover_it(document, client, settin
         ("/api/sync/suspensions", {"x": "y" * 200}),
         ("/api/sync/stock/lists", {"exchange_codes": ["XSHG"] * 50}),
         ("/api/sync/stock/prices", {"x": "y" * 200}),
+        ("/api/sync/full", {"x": "y" * 200}),
     ]:
         settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
         response = api.post(path, body)
