@@ -259,3 +259,20 @@ def test_every_shipped_source_runs_the_suite_of_each_of_its_capabilities():
     ]
     assert shipped and missing == []
     assert all(issubclass(backend, Provider) for backend in shipped)
+
+
+def test_every_capability_has_a_suite():
+    """A capability class added to the contract (one that names its ``capability``) needs a
+    suite in tests/providers/contracts.py and an entry in CONTRACTS."""
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    capabilities = {
+        cls
+        for cls in subclasses(Provider)
+        if "capability" in vars(cls) and cls.__module__.startswith("etfs.providers")
+    }
+    assert capabilities and capabilities - CONTRACTS.keys() == set()
