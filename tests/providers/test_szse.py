@@ -12,7 +12,8 @@ from etfs.providers.http import HttpConfig
 from etfs.providers.szse import FUND_LIST_COLUMNS, SzseFundList, find_tab, parse_szse_fund
 from tests.fakes.exchanges import ExchangeFund
 
-PAYLOADS = Path("/work/shared/payloads")
+# ../shared/payloads beside the checkout (CI lays shared/ beside its clone, as here).
+PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "payloads"
 RECORDED_SZSE_LOF = PAYLOADS / "szse_showreport_json_catalog1945_LOF_162411_2020-09-11.json"
 
 
