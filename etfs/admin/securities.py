@@ -111,7 +111,7 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         "code",
         "exchange",
         "name",
-        "is_etf",
+        "kind",
         "status",
         "category",
         "bar_count",
@@ -119,10 +119,6 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         "missing_days",
         "suspended_days",
         "days_behind",
-        # Last, so that the sort links (?o=9: missing days) of the columns before keep their
-        # numbers.
-        "board",
-        "is_st",
     )
     list_filter = (
         FreshnessFilter,
@@ -275,6 +271,13 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         if not obj.bars_off_calendar:
             return "none"
         return f"{obj.bars_off_calendar} bar(s) on days the calendar holds closed"
+
+    @admin.display(description="kind", ordering="is_etf")
+    def kind(self, obj):
+        """ETF, or a stock's board with its risk warning: one column where is_etf was."""
+        if obj.is_etf:
+            return "ETF"
+        return obj.get_board_display() + (", ST" if obj.is_st else "") if obj.board else "stock"
 
     @admin.display(description="history at the source")
     def source_history(self, obj):

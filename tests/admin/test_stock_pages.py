@@ -80,3 +80,12 @@ def test_a_stocks_page_shows_its_names_over_time_its_delisting_and_its_bars(
     assert "the source has no k-lines for this delisted security" in page
     assert 'id="bars-table"' in page and 'id="price-history"' in page
     assert "ChiNext" not in page and "Main board" in page
+
+
+def test_the_kind_column_names_a_stocks_board_and_its_risk_warning(admin_client, securities):
+    response = admin_client.get(reverse("admin:etfs_stockinfo_changelist") + "?o=1")
+    page = response.content.decode()
+
+    assert '<td class="field-kind">ChiNext, ST</td>' in page
+    assert '<td class="field-kind">STAR Market</td>' in page
+    assert '<td class="field-kind">ETF</td>' in page
