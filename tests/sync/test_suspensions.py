@@ -110,3 +110,13 @@ def test_the_admin_lists_suspensions_read_only(admin_client, securities):
     assert "重大事项" in page and "open" in page
     added = admin_client.get("/admin/etfs/suspension/add/")
     assert added.status_code == 403
+
+
+def test_a_fund_is_suspended_by_the_same_rule(datacenter, securities):
+    _, fund = securities
+    missing = TRADING[12].isoformat()  # the fund's one missing day
+    datacenter.suspensions[missing] = [suspension_row("510300", missing, missing, "停牌一天")]
+    run = sync_suspensions(SuspensionOptions(days=(TRADING[12],)))
+    assert run.status == "succeeded", run.error_summary
+    fund.refresh_from_db()
+    assert (fund.missing_days, fund.suspended_days) == (0, 1)
