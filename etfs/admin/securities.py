@@ -113,7 +113,6 @@ class StockInfoAdmin(SyncedDataAdmin, SyncButtonsMixin, admin.ModelAdmin):
         "name",
         "kind",
         "status",
-        "category",
         "bar_count",
         "last_bar_date",
         "missing_days",
