@@ -122,6 +122,11 @@ class SyncRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    first_item_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the run first wrote an item done: its rate is measured from here.",
+    )
 
     items_total = models.PositiveIntegerField(default=0)
     items_done = models.PositiveIntegerField(default=0)

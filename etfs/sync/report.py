@@ -142,7 +142,11 @@ def run_progress(run: SyncRun, now: dt.datetime | None = None) -> RunProgress:
     items_per_minute = 60 * done / seconds if seconds and done else None
     time_left = None
     if items_per_minute and not run.is_final and total > done:
-        time_left = dt.timedelta(minutes=(total - done) / items_per_minute)
+        # The time before the first item (planning, a list pass, the queue of a chunk) says
+        # nothing about the pace: measure the rate from the first item written on.
+        measured = (now - run.first_item_at).total_seconds() if run.first_item_at else 0
+        pace = done / measured if measured > 0 else items_per_minute / 60
+        time_left = dt.timedelta(seconds=(total - done) / pace)
     return RunProgress(
         done=done,
         total=total,

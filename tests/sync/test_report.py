@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from etfs.models import SyncRunError
 from etfs.sync.report import chunk_summary, grouped_problems, problem_kind, run_progress
+from etfs.sync.runs import RunRecorder
 from tests.factories import make_run, make_run_error
 
 
@@ -110,3 +111,39 @@ def test_a_kind_lists_its_codes_and_counts_only_codes_it_does_not_show():
         "cannot reach push2his.eastmoney.com: timed out": (4, ["159915", "510300"], 2),
         "the list pass stopped: HTTP 503": (2, [], 0),  # no "and 1 more" beside no codes
     }
+
+
+@pytest.mark.django_db
+def test_time_left_is_measured_from_the_first_item_not_from_the_start():
+    """Issue 24 item 6: eight minutes of planning before the first item made the estimate
+    five times too long (30 min at the start's average rate, 6 min at the measured one)."""
+    with time_machine.travel(dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC), tick=False):
+        run = make_run(status="running", items_total=1000, scope="prices")
+        run.started_at = timezone.now()
+    run.first_item_at = dt.datetime(2024, 3, 1, 8, 8, tzinfo=dt.UTC)
+    with time_machine.travel(dt.datetime(2024, 3, 1, 8, 10, tzinfo=dt.UTC), tick=False):
+        run.items_done = 250
+        progress = run_progress(run)
+
+    assert progress.time_left == dt.timedelta(minutes=6)
+
+
+@pytest.mark.django_db
+def test_the_first_items_written_mark_when_the_rate_is_measured_from():
+    parent = make_run(status="running", items_total=20, scope="prices")
+    chunk = make_run(status="running", items_total=10, scope="prices", parent=parent)
+    recorder = RunRecorder(chunk)
+    with time_machine.travel(dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC), tick=False):
+        recorder.count(rows_fetched=5)  # rows before any item done: not an item
+        recorder.flush()
+    with time_machine.travel(dt.datetime(2024, 3, 1, 8, 3, tzinfo=dt.UTC), tick=False):
+        recorder.count(items_done=2)
+        recorder.flush()
+    with time_machine.travel(dt.datetime(2024, 3, 1, 8, 5, tzinfo=dt.UTC), tick=False):
+        recorder.count(items_done=1)
+        recorder.flush()
+
+    first = dt.datetime(2024, 3, 1, 8, 3, tzinfo=dt.UTC)
+    for run in (chunk, parent):
+        run.refresh_from_db()
+        assert (run.first_item_at, run.items_done) == (first, 3)

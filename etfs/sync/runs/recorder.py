@@ -82,10 +82,11 @@ class RunRecorder:
     def _add_to_runs(self, counters: dict[str, int]) -> None:
         updates = {name: F(name) + value for name, value in counters.items()}
         # Written counters say the worker is alive, too (the heartbeat thread beats anyway).
-        updates["heartbeat_at"] = timezone.now()
-        SyncRun.objects.filter(pk=self.run.pk).update(**updates)
-        if self.run.parent_id:
-            SyncRun.objects.filter(pk=self.run.parent_id).update(**updates)
+        now = updates["heartbeat_at"] = timezone.now()
+        ids = [self.run.pk] + ([self.run.parent_id] if self.run.parent_id else [])
+        SyncRun.objects.filter(pk__in=ids).update(**updates)
+        if counters.get("items_done"):  # the rate is measured from the first item done
+            SyncRun.objects.filter(pk__in=ids, first_item_at__isnull=True).update(first_item_at=now)
 
     def items_skipped(self, count: int, label: str = "up to date") -> None:
         if count:
