@@ -6,7 +6,7 @@ securities; and it injects faults on request (timeouts, dropped connections, 5xx
 captcha pages, truncated JSON, wrong shapes, garbage bars, a list that shrinks). Tests,
 benchmarks and offline users run it:
 
-    python -m tests.fakes.eastmoney --port 8765 --funds 40 --days 300
+    python -m tests.fakes.eastmoney --port 8765 --funds 40 --days 300 [--stocks 20]
 """
 
 from __future__ import annotations
@@ -521,6 +521,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--funds", type=int, default=40)
+    parser.add_argument(
+        "--stocks",
+        type=int,
+        default=0,
+        help="A-share stocks on the four boards besides (a few ST, two delisted); "
+        "give tests.fakes.exchanges the same number",
+    )
     parser.add_argument("--days", type=int, default=365, help="calendar days of history")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     parser.add_argument("--end", type=dt.date.fromisoformat, help="last day (default today)")
@@ -534,9 +541,20 @@ def main():
     args = parser.parse_args()
     end = args.end or dt.date.today()
     funds = make_funds(args.funds, end - dt.timedelta(days=args.days), end, holidays=args.holiday)
-    server = FakeEastmoney(funds, args.latency)
+    # The program also answers for the fund data host and the datacenter (no events), so
+    # ETFSYNC_EASTMONEY_FUND_URL and ETFSYNC_EASTMONEY_DATACENTER_URL can point at it too.
+    from .eastmoney_datacenter import FakeEastmoneyDatacenter
+    from .eastmoney_stocks import program_stocks
+
+    listed, delisted = program_stocks(
+        args.stocks, end - dt.timedelta(days=args.days), end, holidays=args.holiday
+    )
+    server = FakeEastmoneyDatacenter([*funds, *listed, *delisted], latency=args.latency)
     url = server.start(args.port)
-    print(f"fake Eastmoney serving {args.funds} funds at {url} (Ctrl-C to stop)", flush=True)
+    stocks = f" and {args.stocks} stocks" if args.stocks else ""
+    print(
+        f"fake Eastmoney serving {args.funds} funds{stocks} at {url} (Ctrl-C to stop)", flush=True
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -109,3 +109,42 @@ def delisted_stock(code: str, market: int, name: str, bars: list[FakeBar], **fie
     return FakeStock(
         code=code, market=market, name=name, bars=bars, board=board, listed=False, **fields
     )
+
+
+# The runnable fakes' stock market (``--stocks N``): the same N gives the same stocks on both
+# programs, so Eastmoney's list and the exchanges' lists agree.
+PROGRAM_DELISTED_ON = dt.date(2024, 2, 1)
+
+
+def program_stocks(
+    count: int, start: dt.date, end: dt.date, holidays=()
+) -> tuple[list[FakeStock], list[FakeStock]]:
+    """``count`` listed stocks over the four boards, every tenth from the fourth on ST, and
+    (when ``count``) two delisted ones off Eastmoney's list: one on the SSE delisted on
+    PROGRAM_DELISTED_ON with its bars up to then, one on the SZSE long gone (no k-lines)."""
+    stocks = make_stocks(count, start, end, holidays=holidays)
+    for index, stock in enumerate(stocks):
+        if index % 10 == 3:
+            stock.st, stock.name = True, f"*ST{stock.name}"
+    if not count:
+        return stocks, []
+
+    def next_code(board: str) -> str:
+        codes = [int(stock.code) for stock in stocks if stock.board == board]
+        return f"{max(codes, default=FIRST_CODE[board] - 1) + 1:06d}"
+
+    bars = make_stock_bars(87, start, min(end, PROGRAM_DELISTED_ON - dt.timedelta(days=1)))
+    delisted = [
+        delisted_stock(
+            next_code(SH_MAIN),
+            1,
+            "退市沪股",
+            bars,
+            list_date=dt.date(1997, 6, 12),
+            empty_klines=not bars,
+        ),
+        delisted_stock(
+            next_code(SZ_MAIN), 0, "PT深股", [], list_date=dt.date(1991, 7, 3), empty_klines=True
+        ),
+    ]
+    return stocks, delisted

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from werkzeug.wrappers import Request, Response
 
+from .eastmoney_stocks import CHINEXT, PROGRAM_DELISTED_ON, STAR, program_stocks
+
 SSE_STOCK_SQL = "COMMON_SSE_CP_GPJCTPZ_GPLB_GP_L"
 SZSE_PAGE_SIZE = 20
 
@@ -192,4 +194,31 @@ def sample_exchange_stocks(extra_szse: int = 0) -> list[ExchangeStock]:
         ExchangeStock(f"{2000 + index:06d}", "XSHE", f"深股{index}", dt.date(2008, 1, 2))
         for index in range(extra_szse)
     ]
+    return stocks
+
+
+def program_exchange_stocks(count: int) -> list[ExchangeStock]:
+    """The exchanges' lists of the runnable fakes' ``--stocks N`` market
+    (tests/fakes/eastmoney_stocks.program_stocks): the listed stocks with their boards, the
+    two delisted ones on the delisted lists."""
+    # Only codes, names and listing dates matter here: one day of bars is enough.
+    day = dt.date(2024, 1, 2)
+    listed, delisted = program_stocks(count, day, day)
+    stocks = [
+        ExchangeStock(
+            stock.code,
+            "XSHG" if stock.market == 1 else "XSHE",
+            stock.name,
+            stock.list_date,
+            stock_type=8 if stock.board == STAR else 1,
+            board="创业板" if stock.board == CHINEXT else "主板",
+        )
+        for stock in listed
+    ]
+    if delisted:
+        sse, szse = delisted
+        stocks += [
+            ExchangeStock(sse.code, "XSHG", sse.name, sse.list_date, PROGRAM_DELISTED_ON),
+            ExchangeStock(szse.code, "XSHE", szse.name, szse.list_date, dt.date(2002, 6, 14)),
+        ]
     return stocks

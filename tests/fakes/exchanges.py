@@ -10,7 +10,7 @@ One server for both hosts (the settings point ETFSYNC_SSE_QUERY_URL and ETFSYNC_
   paged by ``tab1PAGENO``.
 Faults: ``down`` (HTTP 503) or ``ban`` (403) per exchange, until ``recover()``.
 
-    python -m tests.fakes.exchanges --port 8766
+    python -m tests.fakes.exchanges --port 8766 [--funds 40] [--stocks 20]
 """
 
 from __future__ import annotations
@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from .exchange_stocks import ExchangeStock, sse_stock_answer, szse_stock_answer
+from .eastmoney import make_funds
+from .exchange_stocks import (
+    ExchangeStock,
+    program_exchange_stocks,
+    sse_stock_answer,
+    szse_stock_answer,
+)
 
 
 @dataclass
@@ -72,6 +78,15 @@ def sample_funds() -> list[ExchangeFund]:
             company="博时基金管理有限公司",
             investment_type="商品基金",
         ),
+    ]
+
+
+def program_exchange_funds(count: int) -> list[ExchangeFund]:
+    """The exchanges' fund lists of tests.fakes.eastmoney's ``--funds N`` market (make_funds's
+    codes and names), so that both programs list the same funds."""
+    return [
+        ExchangeFund(fund.code, "XSHG" if fund.market == 1 else "XSHE", fund.name)
+        for fund in make_funds(count, dt.date(2024, 1, 2), dt.date(2024, 1, 2))
     ]
 
 
@@ -298,10 +313,23 @@ def _tab(catalog, key, cols, rows, page, page_count, records) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument(
+        "--funds",
+        type=int,
+        help="the fund lists of tests.fakes.eastmoney's --funds N market (default: four samples)",
+    )
+    parser.add_argument(
+        "--stocks",
+        type=int,
+        default=0,
+        help="the stock lists of tests.fakes.eastmoney's --stocks market of this size",
+    )
     args = parser.parse_args()
-    server = FakeExchanges()
+    funds = None if args.funds is None else program_exchange_funds(args.funds)
+    server = FakeExchanges(funds=funds, stocks=program_exchange_stocks(args.stocks))
     server.start(args.port)
-    print(f"fake SSE and SZSE fund lists at {server.url}", flush=True)
+    stocks = f" and the lists of {args.stocks} stocks" if args.stocks else ""
+    print(f"fake SSE and SZSE fund lists{stocks} at {server.url}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
