@@ -74,10 +74,18 @@ class RefusalGate:
             self._retrying.discard(threading.get_ident())
             self._condition.notify_all()
 
-    def wait_turn(self, timeout: float) -> None:
+    def wait_turn(self, timeout: float) -> bool:
+        """Wait while another thread retries a refusal (False: ``timeout`` ran out first).
+
+        A thread that retries a refusal itself goes on with its own attempts: two refused
+        threads waiting for each other would each sit out the whole timeout before every
+        attempt (a ban then held a run for minutes).
+        """
         me = threading.get_ident()
         with self._condition:
-            self._condition.wait_for(lambda: not self._retrying - {me}, timeout)
+            if me in self._retrying:
+                return True
+            return self._condition.wait_for(lambda: not self._retrying, timeout)
 
 
 class CappedRetry(Retry):

@@ -17,6 +17,7 @@ from etfs.providers.http import (
     HttpConfig,
     ProviderBlocked,
     RateLimiter,
+    RefusalGate,
     decode_json_response,
     decode_text_response,
 )
@@ -387,3 +388,39 @@ class TestRateLimiter:
 
         assert time.monotonic() - started >= 0.2 * 0.98
         assert len(server.requests) == 5
+
+
+class TestRefusalGate:
+    """While one thread retries a refused answer, the client's other threads hold back."""
+
+    @staticmethod
+    def in_thread(action) -> object:
+        result = []
+        thread = threading.Thread(target=lambda: result.append(action()))
+        thread.start()
+        thread.join()
+        return result[0]
+
+    def test_another_thread_waits_while_a_refusal_is_retried(self):
+        gate = RefusalGate()
+        gate.refused()  # this thread retries a refused answer
+
+        assert self.in_thread(lambda: gate.wait_turn(0.05)) is False  # held until it is done
+        gate.done()
+        assert self.in_thread(lambda: gate.wait_turn(0.05)) is True
+
+    def test_two_refused_threads_do_not_wait_for_each_other(self):
+        """Each goes on with its own retries; before, each sat out the whole timeout (the
+        request deadline, 60 s) before every attempt, and a ban held a run for minutes."""
+        gate = RefusalGate()
+        gate.refused()
+
+        def refused_and_retrying():
+            gate.refused()
+            try:
+                return gate.wait_turn(5.0)
+            finally:
+                gate.done()
+
+        assert self.in_thread(refused_and_retrying) is True
+        assert gate.wait_turn(5.0) is True
