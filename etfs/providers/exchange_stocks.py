@@ -11,9 +11,7 @@ Wire formats: shared/providers.md section 8 (the envelopes are those of section 
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from .base import (
     XSHE,
@@ -23,14 +21,12 @@ from .base import (
     ProviderError,
     RowProblem,
     is_security_code,
-    required_option,
 )
 from .exchange_lists import parse_listing_date, strip_cell
-from .http import HttpClient, HttpConfig
 from .paging import PageGuard
-from .sse import SSE_REFERER, decode_sse_answer
+from .sse import SseQueryHost, decode_sse_answer
 from .stocks import ExchangeStockFetch, ExchangeStockSource, StockProfile, board_of
-from .szse import SZSE_PATH, find_tab
+from .szse import SZSE_PATH, SzseReportHost, find_tab
 
 # About 2,300 SSE and 2,900 SZSE stocks: far more pages than either list has, so that a
 # source that keeps sending "one more page" is stopped.
@@ -90,28 +86,8 @@ def parse_sse_stock(row: object) -> StockProfile | None:
     )
 
 
-class SseStockList(ExchangeStockSource):
+class SseStockList(SseQueryHost, ExchangeStockSource):
     """The SSE's A-share lists: main board and STAR listed, and the delisted companies."""
-
-    name = "sse"
-    exchange = XSHG
-
-    def __init__(self, http: HttpClient, query_url: str):
-        self.http = http
-        self.query_url = query_url.rstrip("/")
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any], http: HttpConfig) -> SseStockList:
-        """OPTIONS: ``QUERY_URL`` (the query host)."""
-        # The query host answers only requests that come from its own site.
-        return cls(
-            HttpClient(dataclasses.replace(http, referer=SSE_REFERER)),
-            required_option(cls, options, "QUERY_URL"),
-        )
-
-    @classmethod
-    def short_form_options(cls, settings: Any) -> dict[str, Any]:
-        return {"QUERY_URL": settings.ETFSYNC_SSE_QUERY_URL}
 
     def fetch_page(self, page: int, status: str, stock_type: str) -> dict:
         params = {
@@ -201,28 +177,11 @@ def parse_szse_stock(row: object, keys: dict[str, str]) -> StockProfile | None:
     )
 
 
-class SzseStockList(ExchangeStockSource):
+class SzseStockList(SzseReportHost, ExchangeStockSource):
     """The SZSE's A-share list (catalog 1110, tab1) and its terminated listings (1793_ssgs,
     tab2)."""
 
-    name = "szse"
-    exchange = XSHE
-
-    def __init__(self, http: HttpClient, url: str):
-        self.http = http
-        self.url = url.rstrip("/")
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any], http: HttpConfig) -> SzseStockList:
-        """OPTIONS: ``URL`` (the exchange's site)."""
-        return cls(
-            HttpClient(dataclasses.replace(http, referer=SZSE_STOCK_REFERER)),
-            required_option(cls, options, "URL"),
-        )
-
-    @classmethod
-    def short_form_options(cls, settings: Any) -> dict[str, Any]:
-        return {"URL": settings.ETFSYNC_SZSE_URL}
+    referer = SZSE_STOCK_REFERER
 
     def fetch_report(self, catalog: str, tab: str, page: int) -> object:
         # The tab is paged by its own key: tab2PAGENO for tab2 (tab1PAGENO would leave it on

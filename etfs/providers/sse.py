@@ -110,8 +110,9 @@ def parse_sse_fund(row: object) -> FundProfile:
     )
 
 
-class SseFundList(FundProfileSource):
-    """The SSE's ETF list (``sqlId=FUND_LIST``, ``fundType=00``), paged 100 at a time."""
+class SseQueryHost:
+    """A source read from the SSE's query host: its construction, shared by the fund and the
+    stock lists."""
 
     name = "sse"
     exchange = XSHG
@@ -121,7 +122,7 @@ class SseFundList(FundProfileSource):
         self.query_url = query_url.rstrip("/")
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any], http: HttpConfig) -> SseFundList:
+    def from_options(cls, options: Mapping[str, Any], http: HttpConfig):
         """OPTIONS: ``QUERY_URL`` (the query host)."""
         # The query host answers only requests that come from its own site.
         return cls(
@@ -132,6 +133,10 @@ class SseFundList(FundProfileSource):
     @classmethod
     def short_form_options(cls, settings: Any) -> dict[str, Any]:
         return {"QUERY_URL": settings.ETFSYNC_SSE_QUERY_URL}
+
+
+class SseFundList(SseQueryHost, FundProfileSource):
+    """The SSE's ETF list (``sqlId=FUND_LIST``, ``fundType=00``), paged 100 at a time."""
 
     def fetch_page(self, page: int) -> dict:
         params = {

@@ -139,28 +139,34 @@ def szse_category(fund_type: str, investment_type: str) -> str:
     return f"{fund_type} ({investment_type})"
 
 
-class SzseFundList(FundProfileSource):
-    """The SZSE's ETF list (catalog 1945) joined with its fund list (1105) for listing dates
-    and fund and investment types."""
+class SzseReportHost:
+    """A source read from the SZSE's report service: its construction, shared by the fund and
+    the stock lists (each sends the Referer of its own report page)."""
 
     name = "szse"
     exchange = XSHE
+    referer = SZSE_REFERER
 
     def __init__(self, http: HttpClient, url: str):
         self.http = http
         self.url = url.rstrip("/")
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any], http: HttpConfig) -> SzseFundList:
+    def from_options(cls, options: Mapping[str, Any], http: HttpConfig):
         """OPTIONS: ``URL`` (the exchange's site)."""
         return cls(
-            HttpClient(dataclasses.replace(http, referer=SZSE_REFERER)),
+            HttpClient(dataclasses.replace(http, referer=cls.referer)),
             required_option(cls, options, "URL"),
         )
 
     @classmethod
     def short_form_options(cls, settings: Any) -> dict[str, Any]:
         return {"URL": settings.ETFSYNC_SZSE_URL}
+
+
+class SzseFundList(SzseReportHost, FundProfileSource):
+    """The SZSE's ETF list (catalog 1945) joined with its fund list (1105) for listing dates
+    and fund and investment types."""
 
     def fetch_report(self, catalog: str, page: int, tab: str = DEFAULT_TAB, **extra) -> object:
         params = {
