@@ -12,6 +12,7 @@ rates, with bench/ingest.py on a native server.
 import argparse
 import datetime as dt
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def setup_django(port: int) -> None:
         f"postgres://postgres:postgres@127.0.0.1:{port}/postgres?sslmode=disable"
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etfsync_site.settings")
+    # DEBUG stays off (as in bench/common.py): off, a real key is required.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     import django
     from django.core.management import call_command
 

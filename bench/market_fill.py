@@ -91,7 +91,7 @@ def history_lengths(count: int, bars: int, longest: int) -> list[int]:
     return lengths
 
 
-def _securities(count: int) -> list[int]:
+def _securities(count: int, batch_size: int = 2000) -> list[int]:
     """7 in 34 are ETFs (51xxxx in Shanghai, 15xxxx in Shenzhen), the others stocks (60xxxx,
     688xxx, 00xxxx, 30xxxx); their ids, the longest history first."""
     from etfs.models import StockInfo
@@ -110,7 +110,7 @@ def _securities(count: int) -> list[int]:
         rows.append(
             StockInfo(code=f"{code:06d}", exchange=exchange, name=f"Security {n}", is_etf=is_etf)
         )
-    created = StockInfo.objects.bulk_create(rows, batch_size=2000)
+    created = StockInfo.objects.bulk_create(rows, batch_size=batch_size)
     return [row.pk for row in created]
 
 
