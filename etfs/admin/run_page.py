@@ -39,11 +39,15 @@ def run_timeline(run: SyncRun) -> list[tuple]:
     events = [(run.queued_at, f"queued ({run.get_trigger_display().lower()})")]
     if run.started_at:
         events.append((run.started_at, "started"))
-    for chunk in run.chunks.order_by("id").only("id", "status", "started_at", "finished_at"):
+    chunks = run.chunks.order_by("id")
+    for chunk in chunks.only("id", "kind", "status", "started_at", "finished_at"):
+        name = f"{run.child_noun} #{chunk.pk}"
+        if chunk.kind != run.kind:  # a step of a full sync: say which
+            name += f" ({chunk.get_kind_display()})"
         if chunk.started_at:
-            events.append((chunk.started_at, f"chunk #{chunk.pk} started"))
+            events.append((chunk.started_at, f"{name} started"))
         if chunk.finished_at:
-            events.append((chunk.finished_at, f"chunk #{chunk.pk} {chunk.status}"))
+            events.append((chunk.finished_at, f"{name} {chunk.status}"))
     problems = run.errors.order_by("created_at", "id")
     for problem in problems[:TIMELINE_PROBLEMS]:
         code = f"{problem.code}: " if problem.code else ""

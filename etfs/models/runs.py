@@ -167,6 +167,12 @@ class SyncRun(models.Model):
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
 
+    @property
+    def child_noun(self) -> str:
+        """What its child runs are: a full sync's steps (each of another kind), or the chunks
+        of a fan-out. Either way their counters and totals add up on this run."""
+        return "step" if self.kind == SyncKind.FULL_SYNC else "chunk"
+
 
 class SyncRunError(models.Model):
     """A per-item problem of a run: a fund that failed, a bar rejected, a unit warning."""

@@ -96,3 +96,20 @@ def test_the_daily_update_is_the_after_close_schedule():
 
     schedule = Schedule.objects.get(name__startswith="etfsync: daily update")
     assert "'full_sync'" in schedule.args and "'daily': True" in schedule.args
+
+
+def test_the_parent_reports_the_whole_run_its_steps_added_up(stock_market, admin_client):
+    output = full_sync()
+
+    parent = SyncRun.objects.get(parent=None)
+    steps = children(parent)
+    total = sum(step.items_total for step in steps)
+    assert total > sum(step.items_total for step in steps if step.kind == "etf_prices") > 0
+    assert (parent.items_total, parent.items_done) == (total, total)
+    assert parent.items_done == sum(step.items_done for step in steps)
+    assert parent.rows_created == sum(step.rows_created for step in steps) > 0
+    assert f"{total}/{total} items over its 6 step(s) (0 failed)" in output
+    page = admin_client.get(f"/admin/etfs/syncrun/{parent.pk}/change/").content.decode()
+    assert f"{total} of {total} (100%): its 6 steps added up" in page
+    assert "Steps (6)" in page
+    assert f"step #{steps[3].pk} (ETF prices) started" in page

@@ -122,9 +122,11 @@ class ProgressBar:
 
 def summary_line(run: SyncRun) -> str:
     duration = f"{run.duration.total_seconds():.1f} s" if run.duration else "-"
+    children = run.chunks.count()
+    over = f" over its {children} {run.child_noun}(s)" if children else ""
     line = (
         f"run #{run.pk} {run.get_kind_display()} {run.status} in {duration}: "
-        f"{run.items_done}/{run.items_total} items ({run.items_failed} failed), "
+        f"{run.items_done}/{run.items_total} items{over} ({run.items_failed} failed), "
         f"fetched {run.rows_fetched}, created {run.rows_created}, updated {run.rows_updated}, "
         f"unchanged {run.rows_unchanged}"
     )

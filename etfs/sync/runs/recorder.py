@@ -211,5 +211,13 @@ class RunRecorder:
         SyncRun.objects.filter(pk=self.run.pk).update(stale_source_day=newest_day)
 
     def set_total(self, items_total: int) -> None:
+        """Say how many items the run has. A step of a full sync adds its total to the parent
+        (of another kind), as its counters go there too: the parent reports the whole run. A
+        fan-out's parent (of the same kind) has its total from the split already."""
+        change = items_total - self.run.items_total
         self.run.items_total = items_total
         SyncRun.objects.filter(pk=self.run.pk).update(items_total=items_total)
+        if self.run.parent_id and change:
+            SyncRun.objects.filter(pk=self.run.parent_id).exclude(kind=self.run.kind).update(
+                items_total=F("items_total") + change
+            )
