@@ -18,13 +18,20 @@ RECOVERY = "etfsync: mark dead runs failed (every 5 minutes)"
 SCHEDULED_SYNC = "etfs.tasks.scheduled_sync"
 
 
+# Schedules an earlier version created that no job declares any more: removed on upgrade, or
+# they would go on firing. The ETF prices' after-close run fired at the same minute as the
+# full sync's daily update, which syncs the same day of the same ETFs.
+RETIRED = ("etfsync: ETF prices (after the close)",)
+
+
 def ensure_schedules() -> list[tuple[str, bool]]:
     """Create the schedules that are missing and correct changed ones; (name, created) each.
 
     One per schedule of each registered job (etfs/sync/registry.py; cron in
     settings.TIME_ZONE, Asia/Shanghai; the task itself skips exchange holidays), and the
-    stale-run recovery.
+    stale-run recovery. Retired schedules are deleted (``remove_retired_schedules``).
     """
+    remove_retired_schedules()
     _, created = Schedule.objects.update_or_create(
         name=RECOVERY,
         defaults={
@@ -51,6 +58,14 @@ def ensure_schedules() -> list[tuple[str, bool]]:
         )
         results.append((spec.name, created))
     return results
+
+
+def remove_retired_schedules() -> list[str]:
+    """Delete the schedules of ``RETIRED``; the names of those that were there."""
+    retired = Schedule.objects.filter(name__in=RETIRED)
+    names = sorted(retired.values_list("name", flat=True))
+    retired.delete()
+    return names
 
 
 def schedule_arguments(kind: str, spec) -> tuple:

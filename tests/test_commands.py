@@ -156,7 +156,6 @@ class TestSetupSchedules:
             ("('corporate_actions', {'cross_check': True}, False)", Schedule.CRON, "0 10 * * 6"),
             ("('corporate_actions',)", Schedule.CRON, "0 18 * 11,12,1 1-5"),
             ("('etf_lists',)", Schedule.CRON, "0 8 * * 1-5"),
-            ("('etf_prices', {'from_list': True})", Schedule.CRON, "15 16 * * 1-5"),
             ("('etf_prices', {}, False)", Schedule.CRON, "0 9 * * 6"),
             # Both universes' day after the close: the full sync's daily update.
             ("('full_sync', {'daily': True})", Schedule.CRON, "15 16 * * 1-5"),
@@ -165,7 +164,7 @@ class TestSetupSchedules:
             ("('suspensions', {})", Schedule.CRON, "30 16 * * 1-5"),
         ]
 
-    def test_the_calendar_learns_the_day_before_the_after_close_price_run(self):
+    def test_the_calendar_learns_the_day_before_the_after_close_update(self):
         """A list late on a trading day must meet a day the calendar knows (test_calendar)."""
         import datetime as dt
 
@@ -173,7 +172,7 @@ class TestSetupSchedules:
 
         run_command("setup_schedules")
         monday_noon = dt.datetime(2027, 1, 4, 12, 0)
-        price = Schedule.objects.get(args="('etf_prices', {'from_list': True})")
+        price = Schedule.objects.get(args="('full_sync', {'daily': True})")
         calendar_crons = Schedule.objects.filter(args="('calendar', {}, False)")
         next_price = croniter(price.cron, monday_noon).get_next(dt.datetime)
         next_calendar = min(
@@ -189,9 +188,50 @@ class TestSetupSchedules:
 
         run_command("setup_schedules")
 
-        assert Schedule.objects.get(args="('etf_prices', {'from_list': True})").cron == (
-            "30 16 * * 1-5"
+        daily = Schedule.objects.get(args="('full_sync', {'daily': True})")
+        assert daily.cron == "30 16 * * 1-5"
+
+    def test_each_price_job_runs_once_on_a_trading_day_after_the_close(self):
+        """The ETF prices' own after-close schedule fired at the same minute as the full sync's
+        daily update, which has an ETF price step: the day was synced twice."""
+        import ast
+        import datetime as dt
+
+        from croniter import croniter
+
+        from etfs.sync.full_sync.service import FullSyncOptions
+
+        run_command("setup_schedules")
+        close, midnight = dt.datetime(2027, 1, 4, 15, 0), dt.datetime(2027, 1, 5, 0, 0)
+        kinds = []
+        for args, cron in Schedule.objects.filter(func="etfs.tasks.scheduled_sync").values_list(
+            "args", "cron"
+        ):
+            if croniter(cron, close).get_next(dt.datetime) >= midnight:
+                continue  # not fired on a Monday after the close
+            kind, *rest = ast.literal_eval(args)
+            if kind == "full_sync":
+                options = FullSyncOptions.from_parameters(rest[0] if rest else {})
+                kinds += [step.kind.value for step in options.steps]
+            else:
+                kinds.append(kind)
+        assert kinds.count("etf_prices") == kinds.count("stock_prices") == 1, kinds
+
+    def test_an_upgrade_removes_the_retired_after_close_price_schedule(self):
+        """A schedule an earlier version created would go on firing beside the daily update."""
+        Schedule.objects.create(
+            name="etfsync: ETF prices (after the close)",
+            func="etfs.tasks.scheduled_sync",
+            args="('etf_prices', {'from_list': True})",
+            schedule_type=Schedule.CRON,
+            cron="15 16 * * 1-5",
         )
+
+        output = run_command("setup_schedules").splitlines()
+
+        assert output[0] == "removed (retired): etfsync: ETF prices (after the close)"
+        assert not Schedule.objects.filter(args__startswith="('etf_prices', {'from_list'").exists()
+        assert Schedule.objects.filter(name__startswith="etfsync: daily update").exists()
 
     def test_scheduled_arguments_call_the_task(self, fake_eastmoney):
         """The stored literal must unpack into scheduled_sync's signature, as django-q2 does."""

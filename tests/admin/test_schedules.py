@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 PAGE = "/admin/django_q/schedule/"
 CALENDAR = "etfsync: trading calendar (every morning)"
-PRICES = "etfsync: ETF prices (after the close)"
+DAILY = "etfsync: daily update of ETFs and stocks (after the close)"
 
 
 @pytest.fixture
@@ -36,16 +36,16 @@ def act(client, action: str, *names: str):
 
 
 def test_each_schedule_shows_its_kind_cron_next_run_and_the_runs_it_started(operator):
-    started = make_run(kind="etf_prices", status="succeeded", schedule=PRICES)
-    make_run(kind="etf_prices", status="succeeded")  # by hand: not the schedule's
+    started = make_run(kind="full_sync", status="succeeded", schedule=DAILY)
+    make_run(kind="full_sync", status="succeeded")  # by hand: not the schedule's
 
     page = operator.get(PAGE).content.decode()
 
-    assert "ETF prices (from_list: True)" in page
+    assert "Full sync (daily: True)" in page
     assert "<code>15 16 * * 1-5</code>" in page
     assert f'<a href="/admin/etfs/syncrun/{started.pk}/change/">#{started.pk}</a>' in page
     assert page.count("/admin/etfs/syncrun/") == 1
-    next_run = timezone.localtime(Schedule.objects.get(name=PRICES).next_run)
+    next_run = timezone.localtime(Schedule.objects.get(name=DAILY).next_run)
     assert next_run.strftime("%Y-%m-%d %H:%M") in page
 
 
@@ -62,7 +62,7 @@ def test_a_run_a_schedule_fires_records_the_schedule():
 @pytest.mark.django_db(transaction=True)  # the scheduler closes the connection it finds
 def test_a_paused_schedule_fires_nothing_and_resumes_from_its_next_time(operator):
     due = timezone.now() - dt.timedelta(hours=1)
-    Schedule.objects.filter(name__in=[CALENDAR, PRICES]).update(next_run=due)
+    Schedule.objects.filter(name__in=[CALENDAR, DAILY]).update(next_run=due)
 
     act(operator, "pause", CALENDAR)
     scheduler(broker=get_broker())  # django-q2's own scheduler, as the cluster runs it
@@ -70,7 +70,7 @@ def test_a_paused_schedule_fires_nothing_and_resumes_from_its_next_time(operator
     fired = {task.task["group"] for task in OrmQ.objects.all()}
     assert Schedule.objects.get(name=CALENDAR).repeats == 0
     assert "Paused" in operator.get(PAGE).content.decode()
-    assert PRICES in fired and CALENDAR not in fired
+    assert DAILY in fired and CALENDAR not in fired
 
     act(operator, "resume", CALENDAR)
 
@@ -80,10 +80,10 @@ def test_a_paused_schedule_fires_nothing_and_resumes_from_its_next_time(operator
 
 
 def test_run_now_queues_a_run_of_the_schedules_kind_and_parameters(operator):
-    response = act(operator, "run_now", PRICES)
+    response = act(operator, "run_now", DAILY)
 
     run = SyncRun.objects.get()
-    assert (run.kind, run.parameters, run.trigger) == ("etf_prices", {"from_list": True}, "admin")
+    assert (run.kind, run.parameters, run.trigger) == ("full_sync", {"daily": True}, "admin")
     assert response.url == f"/admin/etfs/syncrun/{run.pk}/change/"
     assert OrmQ.objects.count() == 1
 

@@ -37,10 +37,10 @@ def split_prices(options: PriceOptions, universe: Universe = ETFS) -> Split | No
     return Split(len(codes), chunks)
 
 
-# The daily price run takes the day's bars from the list endpoint (on a day the calendar does
-# not know yet, the list's trade date decides whether it traded); the Saturday run re-reads
-# each fund's recent bars (the look-back window) from the k-line endpoint to pick up the
-# source's corrections.
+# The day's bars after the close come from the full sync's daily update (its ETF step takes
+# them from the list endpoint), not from a schedule of this job: one run of each a day. The
+# Saturday run re-reads each fund's recent bars (the look-back window) from the k-line endpoint
+# to pick up the source's corrections.
 JOB = Job(
     kind=SyncKind.ETF_PRICES,
     options=PriceOptions,
@@ -48,11 +48,6 @@ JOB = Job(
     button="Sync all ETF prices…",
     slug="prices",
     schedules=(
-        ScheduleSpec(
-            "etfsync: ETF prices (after the close)",
-            lambda: settings.ETFSYNC_AFTER_CLOSE_CRON,
-            {"from_list": True},
-        ),
         ScheduleSpec(
             "etfsync: ETF price corrections (Saturdays)", "0 9 * * 6", trading_days_only=False
         ),
