@@ -125,7 +125,12 @@ class SyncRun(models.Model):
     first_item_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the run first wrote an item done: its rate is measured from here.",
+        help_text="When the run first did an item one by one: its rate is measured from here.",
+    )
+    items_before_first_item = models.PositiveIntegerField(
+        default=0,
+        help_text="Items done at once before first_item_at (up to date, or taken from one list "
+        "pass): left out of the rate.",
     )
 
     items_total = models.PositiveIntegerField(default=0)

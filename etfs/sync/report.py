@@ -125,6 +125,8 @@ class RunProgress:
     items_per_minute: float | None
     rows_per_second: float | None
     time_left: dt.timedelta | None
+    # Since when the rate is measured: the first item done one by one (or the start).
+    measured_since: dt.datetime | None = None
 
     @property
     def percent(self) -> int:
@@ -132,26 +134,32 @@ class RunProgress:
 
 
 def run_progress(run: SyncRun, now: dt.datetime | None = None) -> RunProgress:
-    """Progress of a run, with its rate and the time left at that rate while it is active."""
+    """Progress of a run, with its rate and the time left at that rate while it is active.
+
+    The rate is measured from the first item done one by one: the time before it (planning, a
+    list pass, the queue of a chunk) and the items done at once before it (up to date, taken
+    from the list) say nothing about the pace of the items left. A run without such an item
+    (one from before first_item_at was kept, or all done at once) is measured from its start.
+    """
     now = now or timezone.now()
     end = run.finished_at or now
     elapsed = end - run.started_at if run.started_at else None
-    seconds = elapsed.total_seconds() if elapsed else 0
     done, total = run.items_done, run.items_total
     rows = run.rows_created + run.rows_updated + run.rows_unchanged
-    items_per_minute = 60 * done / seconds if seconds and done else None
+    since, paced = run.started_at, done
+    if run.first_item_at:
+        since, paced = run.first_item_at, done - run.items_before_first_item
+    seconds = (end - since).total_seconds() if since else 0
+    items_per_minute = 60 * paced / seconds if seconds > 0 and paced > 0 else None
     time_left = None
     if items_per_minute and not run.is_final and total > done:
-        # The time before the first item (planning, a list pass, the queue of a chunk) says
-        # nothing about the pace: measure the rate from the first item written on.
-        measured = (now - run.first_item_at).total_seconds() if run.first_item_at else 0
-        pace = done / measured if measured > 0 else items_per_minute / 60
-        time_left = dt.timedelta(seconds=(total - done) / pace)
+        time_left = dt.timedelta(seconds=60 * (total - done) / items_per_minute)
     return RunProgress(
         done=done,
         total=total,
         elapsed=elapsed,
         items_per_minute=items_per_minute,
-        rows_per_second=rows / seconds if seconds and rows else None,
+        rows_per_second=rows / seconds if seconds > 0 and rows else None,
         time_left=time_left,
+        measured_since=since if items_per_minute else None,
     )

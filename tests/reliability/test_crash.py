@@ -89,6 +89,9 @@ def test_a_killed_worker_loses_no_committed_batch_and_the_next_run_completes(slo
     committed = set(stored_bars())
     complete = assert_whole_funds(server)  # no half-written batch: whole funds or nothing
     assert 4 <= len(complete) < FUNDS
+    # Funds are counted done as they are fetched; rows only with the batch that stores them:
+    # the dead run claims no row it lost.
+    assert run.rows_created == len(committed) and run.items_done >= len(complete)
 
     # The dead run is noticed from its heartbeat (recover_stale_runs also runs before every
     # new run and from a schedule), once the stale limit has passed since the last one. The

@@ -147,3 +147,83 @@ def test_the_first_items_written_mark_when_the_rate_is_measured_from():
     for run in (chunk, parent):
         run.refresh_from_db()
         assert (run.first_item_at, run.items_done) == (first, 3)
+
+
+def at(minute: int, second: int = 0) -> dt.datetime:
+    return dt.datetime(2024, 3, 1, 8, minute, second, tzinfo=dt.UTC)
+
+
+@pytest.mark.django_db
+def test_the_rate_shown_is_measured_from_the_first_item_not_from_the_start():
+    """Eight minutes of planning, then 250 funds in two: 125 a minute, not the start's 25."""
+    with time_machine.travel(at(0), tick=False):
+        run = make_run(status="running", items_total=1000, scope="prices")
+        run.started_at = timezone.now()
+    run.first_item_at = at(8)
+    run.items_done, run.rows_created = 250, 60_000
+    with time_machine.travel(at(10), tick=False):
+        running = run_progress(run)
+    run.status, run.finished_at, run.items_done = "succeeded", at(14), 1000
+    finished = run_progress(run)
+
+    assert (running.items_per_minute, running.rows_per_second) == (125.0, 500.0)
+    assert running.measured_since == at(8)
+    assert running.time_left == dt.timedelta(minutes=6)
+    assert running.elapsed == dt.timedelta(minutes=10)
+    assert finished.items_per_minute == 1000 / 6  # the whole run's, since its first item
+    assert finished.time_left is None
+
+
+@pytest.mark.django_db
+def test_items_done_at_once_before_the_first_are_left_out_of_the_rate():
+    """600 funds up to date counted at once, then 250 fetched in two minutes: 150 are left at
+    125 a minute (72 s), not at the 425 a minute the whole count would make (21 s)."""
+    with time_machine.travel(at(0), tick=False):
+        run = make_run(status="running", items_total=1000, scope="prices")
+        run.started_at = timezone.now()
+    run.first_item_at, run.items_before_first_item, run.items_done = at(8), 600, 850
+    with time_machine.travel(at(10), tick=False):
+        progress = run_progress(run)
+
+    assert progress.items_per_minute == 125.0
+    assert progress.time_left == dt.timedelta(seconds=72)
+
+
+@pytest.mark.django_db
+def test_a_run_without_a_first_item_is_measured_from_its_start():
+    """Runs from before first_item_at was kept, or whose items were all done at once."""
+    with time_machine.travel(at(0), tick=False):
+        run = make_run(status="running", items_total=1000, scope="prices")
+        run.started_at = timezone.now()
+    run.items_done = 250
+    with time_machine.travel(at(10), tick=False):
+        progress = run_progress(run)
+
+    assert (progress.items_per_minute, progress.measured_since) == (25.0, at(0))
+    assert progress.time_left == dt.timedelta(minutes=30)
+
+
+@pytest.mark.django_db
+def test_the_recorder_marks_the_first_item_when_it_was_done_and_what_came_before_it():
+    """Items done at once are written at once and do not start the rate; the first item done
+    one by one does, at the time it was counted (its write comes up to a second later)."""
+    parent = make_run(status="running", items_total=1000, scope="prices")
+    chunk = make_run(status="running", items_total=1000, scope="prices", parent=parent)
+    recorder = RunRecorder(chunk)
+    with time_machine.travel(at(1), tick=False):
+        recorder.items_done_at_once(600)
+    chunk.refresh_from_db()
+    assert (chunk.items_done, chunk.first_item_at) == (600, None)
+    with time_machine.travel(at(3), tick=False):
+        recorder.count(items_done=1)
+    with time_machine.travel(at(3, 1), tick=False):
+        recorder.count(items_done=2)
+        recorder.flush()
+
+    for run in (chunk, parent):
+        run.refresh_from_db()
+        assert (run.first_item_at, run.items_before_first_item, run.items_done) == (
+            at(3),
+            600,
+            603,
+        )

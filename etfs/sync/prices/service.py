@@ -124,7 +124,7 @@ def _sync(
         recorder.record(*(Problem.warning(note) for note in notes))
     if day.final is None:  # a closed day, or one nobody could decide: no k-line request
         if not day.failed:  # a closed day: every fund is as current as the market
-            recorder.items_skipped(len(plans))
+            recorder.items_done_at_once(len(plans))
         # An undecided day leaves every fund not attempted: not done, and not counted as done.
         return price_run_outcome(recorder, stopped_by=day.failed, notes=[day.note], noun=noun)
     pending = [plan for plan in plans if plan.start <= plan.end]
@@ -132,7 +132,7 @@ def _sync(
         # The after-close run never re-reads funds that hold the day: corrections are the
         # Saturday run's job.
         pending = [plan for plan in pending if plan.last is None or plan.last < day.final]
-    recorder.items_skipped(len(plans) - len(pending))
+    recorder.items_done_at_once(len(plans) - len(pending))
     if pending and recorder.should_stop(now=True):
         return price_run_outcome(recorder, noun=noun)
     batches = BarBatches(recorder)
@@ -233,6 +233,8 @@ def take_bars_from_list(
         (one_behind[key], [bar]) for key, bar in fetched.bars.items() if key in one_behind
     ]
     recorder.count(rows_fetched=len(covered))
+    # Done at once from one pass: counted apart from the funds fetched one by one (the rate).
+    recorder.items_done_at_once(len(covered), "taken from the list")
     batches.write_entries(covered)
     check_list_previous_closes(recorder, one_behind, fetched.previous_closes, day.final)
     taken = {plan.security_id for plan, _ in covered}

@@ -1,4 +1,9 @@
-"""Commit fetched bars in batches, each with the run's counters in the same transaction."""
+"""Commit fetched bars in batches, each with the run's row counters in the same transaction.
+
+A fund is counted done as soon as its bars are fetched and checked (``add``), so a run's
+progress moves from the first fund on; what is written (new, updated, unchanged rows) is
+counted only in the transaction that writes it, so a crash never claims rows it lost.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +34,10 @@ class BarBatches:
         self.inserted = 0
 
     def add(self, plan: FundPlan, bars: Sequence[Bar]) -> bool:
-        """Keep one fund's bars; write the batch once it is full. True when it was written."""
+        """Keep one fund's bars (the fund is done: fetched and checked); write the batch once
+        it is full. True when it was written."""
+        self.recorder.count(items_done=1)
+        self.recorder.report("")
         self.entries.append((plan, bars))
         self.rows += len(bars)
         if len(self.entries) >= settings.ETFSYNC_PRICE_BATCH_ETFS or self.rows >= BATCH_ROWS:
@@ -43,7 +51,7 @@ class BarBatches:
 
     def write_entries(self, entries: list[tuple[FundPlan, Sequence[Bar]]]) -> None:
         """Commit the bars with the counters that count them: a crash loses at most this
-        batch, and a re-run continues after it."""
+        batch, and a re-run continues after it. The funds are counted done already."""
         if not entries:
             return
         try:
@@ -54,7 +62,6 @@ class BarBatches:
                     run_id=run.parent_id or run.pk,
                 )
                 self.recorder.count(
-                    items_done=len(entries),
                     rows_created=result.inserted,
                     rows_updated=result.updated,
                     rows_unchanged=result.unchanged,
@@ -66,7 +73,9 @@ class BarBatches:
             if len(entries) == 1:
                 plan = entries[0][0]
                 error = ProviderDataError(f"cannot store its bars: {exc}")
-                self.recorder.item_failed(plan.code, error, security_id=plan.security_id)
+                self.recorder.item_failed(
+                    plan.code, error, security_id=plan.security_id, counted_done=True
+                )
                 return
             # A value the columns cannot hold fails the whole statement; find whose it is by
             # writing the funds one by one, so only that fund fails.

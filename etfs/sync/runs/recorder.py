@@ -5,8 +5,14 @@ Three separate things, on purpose:
 - the heartbeat, beaten by a thread of its own (``heartbeat.py``) whatever the work does;
 - ``should_stop()``, the one check every long step honours (after each fund, each page, each
   list): a cancel, an end given by someone else, or the source cooling down after a ban;
-- counting: ``count()`` adds to the counters in memory, ``flush()`` writes them, and
-  ``record()`` stores problems together with the counters they imply (``problems.py``).
+- counting: ``count()`` adds to the counters in memory, ``flush()`` writes them (inside a
+  batch's transaction, or at most once a second from ``should_stop()``: a run's progress moves
+  as items are done, at one UPDATE a second, not one per item), and ``record()`` stores
+  problems together with the counters they imply (``problems.py``).
+
+The rate is measured from the first item done one by one (``SyncRun.first_item_at``); items
+done at once before it (up to date, taken from one list pass) are left out of it
+(``SyncRun.items_before_first_item``).
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ class RunRecorder:
         # Warnings counted by kind, for the summary ("2 warning(s) about suspicious units").
         self.warning_kinds: Counter[str] = Counter()
         self._slow_checked = time.monotonic()
+        self._first_item_at = None  # when the first item was done one by one
+        self._first_item_written = False
 
     # -- counting ----------------------------------------------------------------------------
 
@@ -70,34 +78,57 @@ class RunRecorder:
         for name, value in counters.items():
             self.totals[name] += value
             self.pending[name] += value
+        if counters.get("items_done") and self._first_item_at is None:
+            self._first_item_at = timezone.now()
 
     def flush(self) -> None:
         """Write the pending counters (to the run and, for a chunk, its parent)."""
         pending = {name: value for name, value in self.pending.items() if value}
         if not pending:
             return
+        if pending.get("items_done") and not self._first_item_written:
+            self._mark_first_item()
         self._add_to_runs(pending)
         self.pending = dict.fromkeys(COUNTERS, 0)
+
+    def _mark_first_item(self) -> None:
+        """The rate is measured from the first item done one by one; the items done at once
+        before it (read before the counters are added) are left out of it."""
+        ids = [self.run.pk] + ([self.run.parent_id] if self.run.parent_id else [])
+        SyncRun.objects.filter(pk__in=ids, first_item_at__isnull=True).update(
+            first_item_at=self._first_item_at, items_before_first_item=F("items_done")
+        )
+        self._first_item_written = True
 
     def _add_to_runs(self, counters: dict[str, int]) -> None:
         updates = {name: F(name) + value for name, value in counters.items()}
         # Written counters say the worker is alive, too (the heartbeat thread beats anyway).
-        now = updates["heartbeat_at"] = timezone.now()
+        updates["heartbeat_at"] = timezone.now()
         ids = [self.run.pk] + ([self.run.parent_id] if self.run.parent_id else [])
         SyncRun.objects.filter(pk__in=ids).update(**updates)
-        if counters.get("items_done"):  # the rate is measured from the first item done
-            SyncRun.objects.filter(pk__in=ids, first_item_at__isnull=True).update(first_item_at=now)
 
-    def items_skipped(self, count: int, label: str = "up to date") -> None:
+    def items_done_at_once(self, count: int, label: str = "up to date") -> None:
+        """Items done without work of their own (up to date, taken from one list pass):
+        written now, and not part of the rate the time left is estimated from."""
         if count:
-            self.count(items_done=count)
+            self.totals["items_done"] += count
+            self._add_to_runs({"items_done": count})
             self.report(label)
 
-    def item_failed(self, code: str, error: Exception, *, security_id: int | None = None) -> None:
-        """One item failed (the others go on): a problem with the source's answer, if any."""
+    def item_failed(
+        self,
+        code: str,
+        error: Exception,
+        *,
+        security_id: int | None = None,
+        counted_done: bool = False,
+    ) -> None:
+        """One item failed (the others go on): a problem with the source's answer, if any.
+        ``counted_done``: it was counted done already (fetched; its bars could not be
+        stored)."""
         self.first_error = self.first_error or f"{code}: {error}"
         self.record(Problem.of_error(error, code=code, security_id=security_id))
-        self.count(items_done=1, items_failed=1)
+        self.count(items_failed=1, **({} if counted_done else {"items_done": 1}))
         self.report(code)
 
     def report(self, label: str) -> None:

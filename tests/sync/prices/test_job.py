@@ -7,6 +7,7 @@ from etfs.models import (
     DailyBar,
     StockInfo,
     SyncKind,
+    SyncRun,
     SyncStatus,
     SyncTrigger,
 )
@@ -15,7 +16,10 @@ from etfs.tasks import enqueue_sync, execute_run
 from tests.bars import served_bars
 from tests.database import terminate_backend
 from tests.factories import make_run, make_run_error, make_staff_user
+from tests.qcluster import wait_until
 from tests.sync.prices.market import (
+    InBackground,
+    bars_held,
     sync,
 )
 
@@ -75,6 +79,35 @@ class TestFanOut:
         assert (parent.items_total, parent.items_done) == (8, 8)
         assert parent.rows_created == sum(chunk.rows_created for chunk in chunks)
         assert parent.rows_created == DailyBar.objects.count() == len(served_bars(eight_funds))
+
+    def test_a_chunks_progress_moves_its_parent_before_any_batch_is_written(
+        self, eight_funds, settings
+    ):
+        settings.ETFSYNC_PRICE_BATCH_ETFS = 100  # each chunk writes one batch, at its end
+        settings.ETFSYNC_CONCURRENCY = 1
+        eight_funds.latency = 0.5
+        parent, _ = enqueue_sync(SyncKind.ETF_PRICES, SyncTrigger.ADMIN, {"start_year": 2024})
+        execute_run(parent.pk)
+        first, *others = parent.chunks.order_by("id")
+
+        with bars_held():
+            worker = InBackground(execute_run, first.pk)
+            wait_until(
+                lambda: SyncRun.objects.filter(pk=parent.pk, items_done__gt=0).exists(),
+                "the parent counting the chunk's first funds",
+            )
+            parent.refresh_from_db()
+            first.refresh_from_db()
+            stored_meanwhile = DailyBar.objects.count()
+
+        assert stored_meanwhile == 0 and parent.rows_created == 0
+        assert 0 < parent.items_done == first.items_done
+        assert parent.first_item_at == first.first_item_at is not None
+        worker.join()
+        for chunk in others:
+            execute_run(chunk.pk)
+        parent.refresh_from_db()
+        assert (parent.status, parent.items_total, parent.items_done) == ("succeeded", 8, 8)
 
     def test_funds_that_failed_last_time_go_into_the_last_chunk(self, eight_funds):
         codes = sorted(fund.code for fund in eight_funds.funds.values())

@@ -1,7 +1,9 @@
-"""How a price run spends its database round trips: counters with each batch, fetching while
-a batch is written. The fake's six funds; each test gives ``now`` (market.py)."""
+"""How a price run spends its database round trips: counters with each batch, progress as
+funds are done, fetching while a batch is written. The fake's six funds; each test gives
+``now`` (market.py)."""
 
 import datetime as dt
+import re
 import threading
 import time
 from zoneinfo import ZoneInfo
@@ -14,6 +16,8 @@ from etfs.models import DailyBar, SyncRun, SyncStatus
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.prices import PriceOptions, sync_etf_prices
 from tests.conftest import HISTORY_END
+from tests.qcluster import wait_until
+from tests.sync.prices.market import InBackground, bars_held
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,6 +52,40 @@ def test_the_counters_are_written_once_per_batch_not_once_per_fund(start_fake_ea
     # One with each of the two batches, and at most one a second in between (what was counted
     # since the last batch), not one per fund.
     assert 2 <= len(counter_writes) <= 2 + int(seconds) + 1 < 40
+
+
+def test_progress_moves_from_the_first_fund_before_any_batch_is_written(
+    start_fake_eastmoney, settings, admin_client
+):
+    """Issue 24 item 6: a run showed 0 % until its first batch was written. Its funds are
+    counted done as they are fetched (written at most once a second), and its rows only with
+    the batch that stores them, so nothing is claimed written that is not."""
+    server = start_fake_eastmoney(12)
+    sync_etf_lists()
+    settings.ETFSYNC_PRICE_BATCH_ETFS = 100  # one batch for the twelve, at the end
+    settings.ETFSYNC_CONCURRENCY = 1
+    server.latency = 0.2
+
+    with bars_held():
+        worker = InBackground(sync)
+        run = wait_until(
+            lambda: SyncRun.objects.filter(kind="etf_prices", items_done__gt=0).first(),
+            "the first funds counted done",
+        )
+        page = admin_client.get(f"/admin/etfs/syncrun/{run.pk}/change/").content.decode()
+        stored_meanwhile = DailyBar.objects.count()
+
+    assert stored_meanwhile == 0
+    assert 0 < run.items_done < 12 and run.rows_fetched > 0
+    assert (run.rows_created, run.rows_updated, run.rows_unchanged) == (0, 0, 0)
+    assert run.first_item_at is not None and run.items_before_first_item == 0
+    done = int(re.search(r"<dt>Done</dt><dd>(\d+) of 12 \(", page)[1])
+    assert done > 0
+    assert re.search(r'<dd id="time-left">about \d+', page)
+    assert "since the first item" in page
+    finished = worker.join()
+    assert (finished.status, finished.items_done) == (SyncStatus.SUCCEEDED, 12)
+    assert finished.rows_created == DailyBar.objects.count() > 0
 
 
 def test_the_next_funds_are_fetched_while_a_batch_waits_for_the_database(server, settings):
