@@ -99,6 +99,7 @@ def scene(admin_user):
         requested_by=admin_user,
         scope="etf_prices",
         started_at=now - dt.timedelta(minutes=6),
+        first_item_at=now - dt.timedelta(minutes=5),
         items_total=1312,
         items_done=441,
         rows_fetched=882_112,
@@ -237,7 +238,8 @@ def test_a_run_in_progress_then_finished(browser_page, live_server, scene, scree
     screenshot(page, "finished")
 
     assert listed == 31  # 30 finished + the running parent; its 3 chunks are not listed
-    assert "441 of 1,312 (33%)" in running_text and "Time left" in running_text
+    assert "441 of 1,312 (33%): its 3 chunks added up" in running_text
+    assert "Time left" in running_text and "since the first item" in running_text
     assert groups == 2  # 75 unreachable ETFs are one kind; one rejected bar another
     assert has_delete == 0
     assert page.locator("a.deletelink").count() == 1
