@@ -19,9 +19,10 @@ SCHEDULED_SYNC = "etfs.tasks.scheduled_sync"
 
 
 # Schedules an earlier version created that no job declares any more: removed on upgrade, or
-# they would go on firing. The ETF prices' after-close run fired at the same minute as the
-# full sync's daily update, which syncs the same day of the same ETFs.
-RETIRED = ("etfsync: ETF prices (after the close)",)
+# they would go on firing. Both did again what the full sync's daily update does after the
+# close: the ETF prices' run fired at the same minute and synced the same day of the same
+# ETFs; the calendar's ten minutes earlier learned the day its first step learns.
+RETIRED = ("etfsync: ETF prices (after the close)", "etfsync: trading calendar (after the close)")
 
 
 def ensure_schedules() -> list[tuple[str, bool]]:

@@ -265,14 +265,10 @@ ETFSYNC_LIST_FALLBACK_MAX_SHARE = env.float("ETFSYNC_LIST_FALLBACK_MAX_SHARE", d
 # many trading days ends with a warning naming the source's newest day, and is announced: the
 # source stopped publishing, or the calendar is ahead of it.
 ETFSYNC_STALE_SOURCE_TRADING_DAYS = env.int("ETFSYNC_STALE_SOURCE_TRADING_DAYS", default=1)
-# Cron (Asia/Shanghai) of the after-close price run. The list's Shanghai rows settle at about
-# 16:11 (shared/providers.md section 5); rows updated before the close are never taken.
+# Cron (Asia/Shanghai) of the daily update after the close (the calendar, then the day's bars
+# of both universes from their lists). The list's Shanghai rows settle at about 16:11
+# (shared/providers.md section 5); rows updated before the close are never taken.
 ETFSYNC_AFTER_CLOSE_CRON = env.str("ETFSYNC_AFTER_CLOSE_CRON", default="15 16 * * 1-5")
-# Cron of the calendar run that learns the day itself from the index once it has settled; keep
-# it before the after-close price run, so a list late on a trading day is not taken for a holiday.
-ETFSYNC_CALENDAR_AFTER_CLOSE_CRON = env.str(
-    "ETFSYNC_CALENDAR_AFTER_CLOSE_CRON", default="5 16 * * 1-5"
-)
 ETFSYNC_PRICE_BATCH_ETFS = env.int("ETFSYNC_PRICE_BATCH_ETFS", default=20)
 ETFSYNC_PRICE_CHUNK_ETFS = env.int("ETFSYNC_PRICE_CHUNK_ETFS", default=50)
 # TimescaleDB only: the migration's compression policy compresses bar chunks older than this

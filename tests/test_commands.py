@@ -152,7 +152,6 @@ class TestSetupSchedules:
         syncs = Schedule.objects.filter(func="etfs.tasks.scheduled_sync")
         assert sorted(syncs.values_list("args", "schedule_type", "cron")) == [
             ("('calendar', {}, False)", Schedule.CRON, "45 7 * * *"),
-            ("('calendar', {}, False)", Schedule.CRON, "5 16 * * 1-5"),
             ("('corporate_actions', {'cross_check': True}, False)", Schedule.CRON, "0 10 * * 6"),
             ("('corporate_actions',)", Schedule.CRON, "0 18 * 11,12,1 1-5"),
             ("('etf_lists',)", Schedule.CRON, "0 8 * * 1-5"),
@@ -165,23 +164,23 @@ class TestSetupSchedules:
         ]
 
     def test_the_calendar_learns_the_day_before_the_after_close_update(self):
-        """A list late on a trading day must meet a day the calendar knows (test_calendar)."""
+        """A list late on a trading day must meet a day the calendar knows (test_calendar): the
+        daily update learns the day first, once the index's bar is final, then its prices."""
         import datetime as dt
 
         from croniter import croniter
 
+        from etfs.models import SyncKind
+        from etfs.sync.full_sync.service import DAILY
+
         run_command("setup_schedules")
         monday_noon = dt.datetime(2027, 1, 4, 12, 0)
-        price = Schedule.objects.get(args="('full_sync', {'daily': True})")
-        calendar_crons = Schedule.objects.filter(args="('calendar', {}, False)")
-        next_price = croniter(price.cron, monday_noon).get_next(dt.datetime)
-        next_calendar = min(
-            croniter(cron, monday_noon).get_next(dt.datetime)
-            for cron in calendar_crons.values_list("cron", flat=True)
-        )
-        assert dt.time(15, 30) <= next_calendar.time()  # the index's bar is final by then
-        assert next_calendar < next_price
-        assert next_price.date() == next_calendar.date()
+        daily = Schedule.objects.get(args="('full_sync', {'daily': True})")
+        next_daily = croniter(daily.cron, monday_noon).get_next(dt.datetime)
+        assert next_daily.date() == monday_noon.date()
+        assert dt.time(15, 30) <= next_daily.time()  # the index's bar is final by then
+        assert DAILY[0].kind == SyncKind.CALENDAR
+        assert all(SyncKind.CALENDAR in step.needs for step in DAILY[1:])
 
     def test_the_after_close_time_is_configurable(self, settings):
         settings.ETFSYNC_AFTER_CLOSE_CRON = "30 16 * * 1-5"
@@ -191,9 +190,10 @@ class TestSetupSchedules:
         daily = Schedule.objects.get(args="('full_sync', {'daily': True})")
         assert daily.cron == "30 16 * * 1-5"
 
-    def test_each_price_job_runs_once_on_a_trading_day_after_the_close(self):
+    def test_each_job_runs_once_on_a_trading_day_after_the_close(self):
         """The ETF prices' own after-close schedule fired at the same minute as the full sync's
-        daily update, which has an ETF price step: the day was synced twice."""
+        daily update, which has an ETF price step: the day was synced twice (and the calendar
+        learned it twice, at 16:05 and in the update's first step)."""
         import ast
         import datetime as dt
 
@@ -215,22 +215,31 @@ class TestSetupSchedules:
                 kinds += [step.kind.value for step in options.steps]
             else:
                 kinds.append(kind)
-        assert kinds.count("etf_prices") == kinds.count("stock_prices") == 1, kinds
+        assert {"calendar", "etf_prices", "stock_prices", "suspensions"} <= set(kinds)
+        assert len(kinds) == len(set(kinds)), sorted(kinds)
 
-    def test_an_upgrade_removes_the_retired_after_close_price_schedule(self):
-        """A schedule an earlier version created would go on firing beside the daily update."""
-        Schedule.objects.create(
-            name="etfsync: ETF prices (after the close)",
-            func="etfs.tasks.scheduled_sync",
-            args="('etf_prices', {'from_list': True})",
-            schedule_type=Schedule.CRON,
-            cron="15 16 * * 1-5",
-        )
+    def test_an_upgrade_removes_the_retired_after_close_schedules(self):
+        """Schedules an earlier version created would go on firing beside the daily update."""
+        for name, args, cron in [
+            ("etfsync: ETF prices (after the close)", "('etf_prices', {'from_list': True})", 15),
+            ("etfsync: trading calendar (after the close)", "('calendar', {}, False)", 5),
+        ]:
+            Schedule.objects.create(
+                name=name,
+                func="etfs.tasks.scheduled_sync",
+                args=args,
+                schedule_type=Schedule.CRON,
+                cron=f"{cron} 16 * * 1-5",
+            )
 
         output = run_command("setup_schedules").splitlines()
 
-        assert output[0] == "removed (retired): etfsync: ETF prices (after the close)"
-        assert not Schedule.objects.filter(args__startswith="('etf_prices', {'from_list'").exists()
+        assert output[:2] == [
+            "removed (retired): etfsync: ETF prices (after the close)",
+            "removed (retired): etfsync: trading calendar (after the close)",
+        ]
+        assert not Schedule.objects.filter(args="('calendar', {}, False)", cron="5 16 * * 1-5")
+        assert not Schedule.objects.filter(args__startswith="('etf_prices', {'from_list'")
         assert Schedule.objects.filter(name__startswith="etfsync: daily update").exists()
 
     def test_scheduled_arguments_call_the_task(self, fake_eastmoney):
@@ -256,7 +265,6 @@ class TestSetupSchedules:
         syncs = Schedule.objects.filter(func="etfs.tasks.scheduled_sync")
         assert set(syncs.values_list("cron", flat=True)) == {
             "45 7 * * *",
-            "5 16 * * 1-5",
             "0 8 * * 1-5",
             "15 16 * * 1-5",
             "0 9 * * 6",

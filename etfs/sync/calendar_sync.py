@@ -218,18 +218,13 @@ JOB = Job(
     run=sync_trading_days,
     button="Sync trading calendar",
     slug="calendar",
-    # The calendar learns yesterday's trading day from the index before the list sync, and
-    # today's once the day has settled, just before the after-close price run: a source whose
-    # list is late that day then meets a known trading day (and stops instead of calling it a
-    # holiday).
+    # The calendar learns yesterday's trading day from the index before the list sync. Today's
+    # it learns once the day has settled as the first step of the full sync's daily update,
+    # just before that update's price steps: a source whose list is late that day then meets a
+    # known trading day (and stops instead of calling it a holiday).
     schedules=(
         ScheduleSpec(
             "etfsync: trading calendar (every morning)", "45 7 * * *", trading_days_only=False
-        ),
-        ScheduleSpec(
-            "etfsync: trading calendar (after the close)",
-            lambda: settings.ETFSYNC_CALENDAR_AFTER_CLOSE_CRON,
-            trading_days_only=False,
         ),
     ),
 )
