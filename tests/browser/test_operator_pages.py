@@ -1,5 +1,6 @@
-"""The operator's pages in Chromium at 1,280 px: schedules, revisions, re-run and cancel, the
-front page's dates and charts. Each saves screenshots and passes the axe-core check."""
+"""The operator's pages in Chromium at 1,280 px: schedules, revisions, re-run and cancel, a
+full sync's steps, the front page's dates and charts. Each saves screenshots and passes the
+axe-core check."""
 
 from __future__ import annotations
 
@@ -120,3 +121,44 @@ def test_the_front_page_dates_stay_on_one_line(browser_page, live_server, reques
 
     assert lines and set(lines) == {1}
     assert page.locator(".trend-axis").count() == 2
+
+
+def test_a_full_sync_reports_its_steps_added_up(browser_page, live_server, request, screenshot):
+    """Issue 24 item 7: the parent's totals are its steps' (it said "74/0 items")."""
+    page = browser_page
+    request.getfixturevalue("scene")
+    now = dt.datetime.now(dt.UTC)
+    parent = make_run(
+        kind="full_sync",
+        status="succeeded",
+        parameters={"daily": True},
+        queued_at=now - dt.timedelta(minutes=3),
+        started_at=now - dt.timedelta(minutes=3),
+        finished_at=now,
+        items_total=1 + 1312 + 5300,
+        items_done=1 + 1312 + 5300,
+    )
+    for minute, (kind, total) in enumerate(
+        [("calendar", 1), ("etf_prices", 1312), ("stock_prices", 5300)]
+    ):
+        make_run(
+            kind=kind,
+            status="succeeded",
+            parent=parent,
+            scope="",
+            started_at=now - dt.timedelta(minutes=3 - minute),
+            finished_at=now - dt.timedelta(minutes=2 - minute),
+            items_total=total,
+            items_done=total,
+        )
+    log_in(page, live_server, "admin")
+
+    page.goto(f"{live_server.url}/admin/etfs/syncrun/{parent.pk}/change/")
+    screenshot(page, "full-sync")
+    assert_accessible(page)
+
+    assert (
+        "6,613 of 6,613 (100%): its 3 steps added up" in page.locator("#run-progress").inner_text()
+    )
+    assert page.locator("#run-chunks h2").inner_text() == "Steps (3)"
+    assert "(ETF prices) started" in page.locator("#run-timeline").inner_text()
