@@ -5,8 +5,8 @@ import io
 from django.core.management import call_command
 
 
-def run_command(*args) -> str:
+def run_command(*args, **options) -> str:
     """Run ``manage.py *args``; return what it wrote to stdout (stderr is swallowed)."""
     out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
+    call_command(*args, stdout=out, stderr=io.StringIO(), **options)
     return out.getvalue()

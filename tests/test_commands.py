@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.core.management.base import SystemCheckError
 from django_q.models import OrmQ, Schedule
 
 from etfs.models import StockInfo, SyncRun, SyncStatus
@@ -116,6 +117,29 @@ class TestSyncEtfLists:
         run = SyncRun.objects.get()
         assert output.strip() == f"run #{run.pk} of the same scope is already queued; joined it"
         assert OrmQ.objects.count() == 1
+
+
+@pytest.fixture
+def a_failing_system_check():
+    """A system check that always reports an error, registered for one test."""
+    from django.core import checks
+
+    def always_fails(**kwargs):
+        return [checks.Error("a check that always fails", id="tests.E001")]
+
+    checks.register(always_fails)
+    yield
+    checks.registry.registry.registered_checks.discard(always_fails)
+
+
+def test_a_sync_command_runs_without_the_system_checks(a_failing_system_check, fake_eastmoney):
+    with pytest.raises(SystemCheckError, match="a check that always fails"):
+        call_command("check")
+
+    # As from a shell: call_command skips the checks unless told not to.
+    output = run_command("sync_etf_lists", "--no-progress", skip_checks=False)
+
+    assert "ETF lists succeeded" in output
 
 
 def test_a_bad_exchange_on_the_command_line_exits_2():

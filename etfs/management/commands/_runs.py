@@ -30,6 +30,13 @@ class SyncCommand(BaseCommand):
     prints the summary line and exits 0, 1 or 3 (``finish_command``).
     """
 
+    # No system checks before a sync: a sync command is what schedules and cron run, like a
+    # queued run in a qcluster, which runs none either. The checks (`manage.py check`, and every
+    # migrate and server start) import the URL configuration and with it the whole API stack
+    # (django-ninja, pydantic): about 0.3 s of CPU at every sync command's start for nothing a
+    # sync uses (docs/benchmarks.md, a user's full-history run).
+    requires_system_checks: list[str] = []
+
     kind = ""  # the registered job (etfs/sync/registry.py)
     progress_unit = ""  # what the progress bar counts; no bar (and no --no-progress) if empty
     already_running = "a run of this scope"  # in "... is already running: run #N"
@@ -45,6 +52,9 @@ class SyncCommand(BaseCommand):
     def add_arguments(self, parser):
         self.add_job_arguments(parser)
         parser.add_argument("--queue", action="store_true", help=QUEUE_HELP)
+        # Django offers it only to commands that run checks; kept so that a cron line or a
+        # script written with it goes on working.
+        parser.add_argument("--skip-checks", action="store_true", help="Accepted; no effect.")
         if self.progress_unit:
             parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
