@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from etfs.models import DailyBar, StockInfo, Suspension
 from etfs.providers.base import Bar
@@ -76,3 +79,37 @@ def test_a_suspension_stored_after_the_bars_recounts_the_missing_days():
     stock.refresh_from_db()
     # Open-ended: every trading day from its start up to the last bar is explained.
     assert (stock.missing_days, stock.suspended_days) == (0, 5)
+
+
+def test_bars_off_trading_days_are_probed_day_by_day_without_statistics():
+    """A first load into a bars table never analysed (a server without autovacuum, or before it
+    comes round): the bars on closed days are looked up through the (trade date, security)
+    index, a probe per day, not by reading every bar of the table at every batch."""
+    funds = [make_security(f"51030{digit}") for digit in range(5)]
+    table = DailyBar._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (security_id, trade_date, open, high, low, close, volume,"
+            " amount) SELECT s.id, DATE '2010-01-01' + d, 1, 1, 1, 1, 1, 1"
+            " FROM etfs_stockinfo s CROSS JOIN generate_series(0, 4000) AS d"
+        )
+        cursor.execute(
+            "DELETE FROM pg_statistic WHERE starelid = ANY(ARRAY[%s, %s]::regclass[])",
+            [table, StockInfo._meta.db_table],
+        )
+    with CaptureQueriesContext(connection) as captured:
+        with_bars(funds[0], TRADING)
+    [query] = [
+        q["sql"]
+        for q in captured
+        if "unnest" in q["sql"]
+        and "trade_date" in q["sql"]
+        and table in q["sql"]
+        and "INSERT" not in q["sql"]
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {query}")
+        plan = json.dumps(cursor.fetchone()[0])
+
+    assert "dailybar_day_security" in plan
+    assert '"Seq Scan"' not in plan
