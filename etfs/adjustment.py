@@ -14,7 +14,8 @@ of the previous close ``P`` is ``(P - c) / r``, and the backward (hfq) step is
   still to come is stored already but anchors nothing until its day.
 
 Factors are stored piecewise (``AdjustmentFactor``, one row per security and ex-date) and
-joined to the bars by the query that reads them; no bar is ever rewritten.
+joined to the bars by the query that reads them (etfs/adjusted_bars.py); no bar is ever
+rewritten.
 """
 
 from __future__ import annotations
@@ -25,9 +26,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 
-from django.db import models
-from django.db.models import F, FilteredRelation, Q, Value
-from django.db.models.functions import Cast, Coalesce, Round
 from django.utils import timezone
 
 from etfs.event_bounds import MAX_CUMULATIVE, MAX_STEP, MIN_CUMULATIVE
@@ -214,74 +212,11 @@ def market_today() -> dt.date:
     return timezone.now().astimezone(SHANGHAI).date()
 
 
-def factor_relations(today: dt.date) -> dict[str, FilteredRelation]:
-    """LEFT JOINs from a bar to the factor row in force on its day and to the one in force
-    ``today``: an event announced for a later ex-date has a stored factor row already, but
-    it must not change today's forward-adjusted prices before its day comes."""
-    factors = "security__adjustment_factors"
-    return {
-        "day_factor": FilteredRelation(
-            factors,
-            condition=Q(**{f"{factors}__ex_date__lte": F("trade_date")})
-            & (
-                Q(**{f"{factors}__valid_until__isnull": True})
-                | Q(**{f"{factors}__valid_until__gt": F("trade_date")})
-            ),
-        ),
-        "latest_factor": FilteredRelation(
-            factors,
-            condition=Q(**{f"{factors}__ex_date__lte": today})
-            & (
-                Q(**{f"{factors}__valid_until__isnull": True})
-                | Q(**{f"{factors}__valid_until__gt": today})
-            ),
-        ),
-    }
-
-
-def adjusted_expressions(mode: str) -> dict[str, models.Expression]:
-    """SQL expressions of the adjusted values over the joins of ``factor_relations``."""
-    decimal = models.DecimalField(max_digits=40, decimal_places=20)
-    price = models.DecimalField(max_digits=30, decimal_places=4)
-
-    def factor(relation: str, column: str):
-        return Coalesce(F(f"{relation}__{column}"), Value(ONE), output_field=decimal)
-
-    if mode == "none":
-        values = {name: F(name) for name in PRICES}
-        values["volume"] = F("volume")
-    elif mode == "hfq":
-        values = {name: F(name) * factor("day_factor", "hfq_factor") for name in PRICES}
-        values["volume"] = F("volume") / factor("day_factor", "split_factor")
-    else:
-        values = {
-            name: F(name)
-            * factor("day_factor", "hfq_factor")
-            / factor("latest_factor", "hfq_factor")
-            for name in PRICES
-        }
-        values["volume"] = (
-            F("volume")
-            * factor("latest_factor", "split_factor")
-            / factor("day_factor", "split_factor")
-        )
-    volume = values.pop("volume")
-    adjusted = {
-        name: Round(models.ExpressionWrapper(value, output_field=decimal), 4, output_field=price)
-        for name, value in values.items()
-    }
-    # Whole shares: a volume is a count, rounded half up like the prices.
-    adjusted["volume"] = Cast(
-        Round(models.ExpressionWrapper(volume, output_field=decimal), 0, output_field=price),
-        models.BigIntegerField(),
-    )
-    return adjusted
-
-
 def adjust_rows_in_python(
     rows: Iterable[dict], factors: dict[int, list[tuple]], mode: str, today: dt.date
 ):
-    """The same arithmetic as ``adjusted_expressions``, for databases without exact decimals.
+    """The same arithmetic as the SQL of etfs/adjusted_bars.py, for databases without exact
+    decimals.
 
     ``factors`` maps a security id to its (ex_date, hfq_factor, split_factor) rows by date.
     """

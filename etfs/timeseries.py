@@ -28,13 +28,8 @@ from django.db.models import Count, Max, Min, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.db.models.query import ValuesIterable
 
-from etfs.adjustment import (
-    adjust_rows_in_python,
-    adjusted_expressions,
-    check_mode,
-    factor_relations,
-    market_today,
-)
+from etfs.adjusted_bars import adjusted_expressions, join_factor_in_force, latest_factor_relation
+from etfs.adjustment import adjust_rows_in_python, check_mode, market_today
 
 PRICE = models.DecimalField(max_digits=14, decimal_places=4)
 PERIODS = ("week", "month")
@@ -124,7 +119,7 @@ class DailyBarQuerySet(models.QuerySet):
 
         ``mode``: "qfq" (forward: today's prices stay), "hfq" (backward: the first day's stay)
         or "none". On PostgreSQL one query joins each bar to the factor in force on its day
-        (etfs/adjustment.py); ``.resampled(period)`` on the result resamples adjusted bars.
+        (etfs/adjusted_bars.py); ``.resampled(period)`` on the result resamples adjusted bars.
         """
         check_mode(mode)
         if self._adjustment is not None:
@@ -132,10 +127,10 @@ class DailyBarQuerySet(models.QuerySet):
         ordered = self if self.ordered else self.order_by("security_id", "trade_date")
         today = market_today()
         if connections[self.db].vendor == "postgresql":
-            clone = (
-                ordered.annotate(**factor_relations(today))
-                .values("security_id", "trade_date", "amount")
-                .annotate(**adjusted_expressions(mode))
+            clone = ordered.annotate(latest_factor=latest_factor_relation(today))
+            day_factor = join_factor_in_force(clone.query)
+            clone = clone.values("security_id", "trade_date", "amount").annotate(
+                **adjusted_expressions(mode, day_factor, "latest_factor")
             )
         else:
             clone = ordered.values("security_id", "trade_date", *_VALUES)
