@@ -9,7 +9,8 @@ ordered by security and period.
 Where the work happens:
 - TimescaleDB: ``time_bucket()`` with its ``first()``/``last()`` aggregates (compressed
   chunks are read in place; a SELECT never decompresses them into the table).
-- plain PostgreSQL: ``date_trunc()`` and the first element of an ``array_agg`` ordered by date.
+- plain PostgreSQL: ``date_trunc()``, and the open and close of the first and last day by
+  ``MIN``/``MAX`` over ``[day, value]`` arrays (``DatedValue``).
 - SQLite (the embedded default, a small database): one ordered read, grouped in Python.
 
 All three agree: weeks start on Monday (``date_trunc('week')`` is ISO, and ``time_bucket``'s
@@ -22,10 +23,9 @@ import datetime as dt
 from collections.abc import Iterable
 from itertools import groupby
 
-from django.contrib.postgres.aggregates import ArrayAgg
+from django.contrib.postgres.fields import ArrayField
 from django.db import connections, models
 from django.db.models import Count, Max, Min, Sum
-from django.db.models.functions import TruncMonth, TruncWeek
 from django.db.models.query import ValuesIterable
 
 from etfs.adjusted_bars import adjusted_expressions, join_factor_in_force, latest_factor_relation
@@ -33,7 +33,6 @@ from etfs.adjustment import adjust_rows_in_python, check_mode, market_today
 
 PRICE = models.DecimalField(max_digits=14, decimal_places=4)
 PERIODS = ("week", "month")
-_TRUNC = {"week": TruncWeek, "month": TruncMonth}
 _VALUES = ("open", "high", "low", "close", "volume", "amount")
 _KEYED_VALUES = ("security_id", "trade_date", *_VALUES)
 
@@ -73,11 +72,54 @@ class Last(models.Aggregate):
     output_field = PRICE
 
 
-class FirstElement(models.Func):
-    """``(array)[1]``: the first element of an (ordered) ``array_agg``."""
+class PeriodStart(models.Func):
+    """The Monday of a date's week or the first of its month, as a date (plain PostgreSQL).
 
-    template = "(%(expressions)s)[1]"
+    Not Django's ``TruncWeek``/``TruncMonth``: on a date they call ``date_trunc(text,
+    timestamptz)`` (PostgreSQL promotes a date so), in the session's time zone, and Django
+    turns each timestamp back into a date in Python.
+    """
+
+    template = "date_trunc('%(period)s', %(expressions)s::timestamp)::date"
+    output_field = models.DateField()
+
+    def __init__(self, expression, period: str):
+        super().__init__(expression, period=period)
+
+
+class DayNumber(models.Func):
+    """A date as the number of days since 2000-01-01 (numeric, to share an array with a price)."""
+
+    template = "(%(expressions)s - DATE '2000-01-01')::numeric"
     output_field = PRICE
+
+
+class DatedValue(models.Func):
+    """``ARRAY[day number, value]``: arrays compare element by element, and a security has one
+    bar a day, so over one security's period ``MIN`` gives its first day's value and ``MAX``
+    its last day's (``on_first_day``, ``on_last_day``).
+
+    What ``(array_agg(value ORDER BY trade_date))[1]`` gave, without the sort PostgreSQL 15
+    runs for an ordered aggregate in every group (a quarter of a weekly resampling's time).
+    """
+
+    template = "ARRAY[%(expressions)s]"
+    output_field = ArrayField(PRICE)
+
+
+class SecondElement(models.Func):
+    """``(array)[2]``."""
+
+    template = "(%(expressions)s)[2]"
+    output_field = PRICE
+
+
+def on_first_day(value: str) -> models.Expression:
+    return SecondElement(Min(DatedValue(DayNumber("trade_date"), value)))
+
+
+def on_last_day(value: str) -> models.Expression:
+    return SecondElement(Max(DatedValue(DayNumber("trade_date"), value)))
 
 
 class PythonAdjustedIterable(ValuesIterable):
@@ -178,9 +220,8 @@ class DailyBarQuerySet(models.QuerySet):
             first_open = First("open", "trade_date")
             last_close = Last("close", "trade_date")
         else:
-            bucket = _TRUNC[period]("trade_date", output_field=models.DateField())
-            first_open = FirstElement(ArrayAgg("open", order_by="trade_date"))
-            last_close = FirstElement(ArrayAgg("close", order_by="-trade_date"))
+            bucket = PeriodStart("trade_date", period)
+            first_open, last_close = on_first_day("open"), on_last_day("close")
         grouped = (
             self.order_by()
             .annotate(period_start=bucket)

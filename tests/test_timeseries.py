@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from django.db import connection
 
-from etfs.models import DailyBar
+from etfs.models import DailyBar, StockInfo
 from etfs.timeseries import resample_rows
 from tests.factories import make_security
 
@@ -130,3 +130,35 @@ def test_the_timescaledb_migration_step_leaves_plain_postgresql_alone(caplog):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
         assert cursor.fetchone() is None
+
+
+# One week: the first open is the week's highest, the last close its lowest (and the other way
+# round for the week after), so neither is a MIN or a MAX of the values alone.
+TURNING_BARS = [
+    (dt.date(2024, 3, 4), D("3.0000"), D("3.1000"), D("2.0000"), D("2.5000"), 10, D("25.000")),
+    (dt.date(2024, 3, 5), D("2.2000"), D("2.8000"), D("2.1000"), D("2.7000"), 10, D("27.000")),
+    (dt.date(2024, 3, 8), D("2.4000"), D("2.6000"), D("1.9000"), D("2.0000"), 10, D("20.000")),
+    (dt.date(2024, 3, 11), D("1.0000"), D("1.3000"), D("0.9000"), D("1.2000"), 10, D("12.000")),
+    (dt.date(2024, 3, 13), D("1.5000"), D("1.9000"), D("1.4000"), D("1.8000"), 10, D("18.000")),
+    (dt.date(2024, 3, 15), D("1.2000"), D("2.0000"), D("1.1000"), D("1.9000"), 10, D("19.000")),
+]
+
+
+@pytest.mark.django_db(databases=["default", "sqlite"])
+@pytest.mark.parametrize("using", ["default", "sqlite"])
+def test_a_periods_open_and_close_are_its_first_and_last_days_not_its_extremes(using):
+    fund = StockInfo.objects.using(using).create(code="510880", exchange="XSHG", name="ETF")
+    DailyBar.objects.using(using).bulk_create(
+        DailyBar(
+            security=fund, trade_date=day, open=o, high=h, low=low, close=c, volume=v, amount=a
+        )
+        for day, o, h, low, c, v, a in TURNING_BARS
+    )
+    bars = DailyBar.objects.using(using).filter(security=fund)
+    for weeks in (bars.resampled("week"), bars.adjusted("hfq").resampled("week")):
+        assert [(week["period_start"], week["open"], week["close"]) for week in weeks] == [
+            (dt.date(2024, 3, 4), D("3.0000"), D("2.0000")),
+            (dt.date(2024, 3, 11), D("1.0000"), D("1.9000")),
+        ]
+    (month,) = bars.resampled("month")
+    assert (month["open"], month["close"], month["days"]) == (D("3.0000"), D("1.9000"), 6)
