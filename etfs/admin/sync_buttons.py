@@ -88,9 +88,11 @@ class SyncButtonsMixin:
             **self.admin_site.each_context(request),
             "title": f"{job.button.rstrip('…')}?",
             "plan": job.plan(job.default_options()),
+            "button_id": button_id(job.kind),
             "opts": self.model._meta,
         }
-        return TemplateResponse(request, f"admin/etfs/sync_{job.slug}_confirm.html", context)
+        # Every plan is a price plan (etfs/sync/price_plan.py): one page for every universe.
+        return TemplateResponse(request, "admin/etfs/sync_plan_confirm.html", context)
 
     def changelist_view(self, request, extra_context=None):
         buttons = [

@@ -1,11 +1,15 @@
 """The admin's price sync: the action on selected ETFs, the button, the changelists."""
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_q.models import OrmQ
 
+from etfs.market import SHANGHAI
 from etfs.models import (
     SyncKind,
     SyncRun,
@@ -126,3 +130,22 @@ class TestAdmin:
         content = response.content.decode()
         assert "510000.XSHG" in content
         assert "2024-03-29" in content or "March 29, 2024" in content
+
+
+@pytest.mark.parametrize(
+    ("slug", "is_etf", "noun"), [("prices", True, "ETFs"), ("stock_prices", False, "Stocks")]
+)
+def test_each_price_button_confirms_its_universes_plan(client, operator, slug, is_etf, noun):
+    """On a Monday the calendar does not know yet: the plan says so, nothing is queued."""
+    make_security(is_etf=is_etf, last_bar_date=dt.date(2026, 12, 31))
+    make_security(is_etf=is_etf)
+
+    with time_machine.travel(dt.datetime(2027, 1, 4, 17, tzinfo=SHANGHAI), tick=False):
+        client.force_login(operator)  # the session of today has expired by then
+        response = client.get(reverse(f"admin:etfs_stockinfo_sync_{slug}"))
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Last final day: 2026-12-31 (today is not in the calendar yet" in content
+    assert f"{noun}: <strong>1</strong> up to date, <strong>0</strong> behind" in content
+    assert not SyncRun.objects.exists()

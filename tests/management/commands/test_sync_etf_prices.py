@@ -17,6 +17,7 @@ from etfs.models import (
 )
 from tests import commands
 from tests.bars import assert_same_bars, served_bars, stored_bars
+from tests.factories import make_security
 from tests.sync.prices.market import (
     FAILING,
     shanghai,
@@ -137,3 +138,31 @@ class TestCommand:
         assert OrmQ.objects.count() == 1
         assert server.paths("kline") == []
         assert not DailyBar.objects.exists()
+
+
+# A Monday the shipped calendar (through 2026-12-31) does not know, after the close.
+NEWEST_KNOWN = dt.date(2026, 12, 31)
+UNKNOWN_MONDAY = shanghai(dt.date(2027, 1, 4), 17)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("command", "is_etf", "noun"),
+    [("sync_etf_prices", True, "ETFs"), ("sync_stock_prices", False, "stocks")],
+)
+@pytest.mark.parametrize("from_list", [[], ["--from-list"]])
+def test_the_dry_run_on_a_weekday_the_calendar_does_not_know(command, is_etf, noun, from_list):
+    """The plan says the day is unknown and counts from the newest known final day."""
+    make_security(is_etf=is_etf, last_bar_date=NEWEST_KNOWN)
+    make_security(is_etf=is_etf)
+
+    with time_machine.travel(UNKNOWN_MONDAY, tick=False):
+        output = commands.run_command(command, "--dry-run", *from_list)
+
+    lines = output.splitlines()
+    assert lines[0] == (
+        f"last final day: {NEWEST_KNOWN} (today is not in the calendar yet: "
+        "the run asks the source first)"
+    )
+    assert lines[1] == f"{noun}: 1 up to date, 0 behind, 1 without bars"
+    assert not SyncRun.objects.exists()
