@@ -50,6 +50,7 @@ from .records import (  # noqa: F401 (re-exported: the contract's)
     ListFetch,
     Listing,
     ListPage,
+    PagingStopped,
     ProfileFetch,
     ProviderBlocked,
     ProviderDataError,

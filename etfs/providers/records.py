@@ -19,6 +19,16 @@ EXCHANGES = (XSHG, XSHE)
 # --- errors -----------------------------------------------------------------------------------
 
 
+class PagingStopped(Exception):  # noqa: N818 (a request to stop, not an error)
+    """Raised by a page callback to end the paging early (the run that asked is stopping).
+
+    A source that keeps what it paged sets ``fetched`` to the pages read so far (its result
+    marked ``stopped``) before letting it go on, so that the caller can still store them.
+    """
+
+    fetched = None
+
+
 class ProviderError(Exception):
     """Base class of everything a provider raises."""
 
@@ -206,9 +216,13 @@ class ListFetch:
     problems: list[RowProblem] = field(default_factory=list)
     pages: int = 0
     error: ProviderError | None = None
+    # The caller stopped the paging (PagingStopped): the pages read so far, never the whole.
+    stopped: bool = False
 
     @property
     def complete(self) -> bool:
+        if self.stopped:
+            return False
         return self.error is None and len(self.listings) + self.bad_rows >= self.reported_total
 
     @property

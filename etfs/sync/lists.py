@@ -34,6 +34,12 @@ from etfs.providers.base import (
 from .cooldown import active_cooldown, describe, start_cooldown
 from .fund_rows import FundRow, mark_missing_delisted, mojibake_repair, screen, upsert_funds
 from .job import Job, ScheduleSpec
+from .list_reading import (
+    ended_as_stopped,
+    fetch_keeping_pages,
+    read_until_stopped,
+    stopped_paging,
+)
 from .runs import LIST_DIFFERENCE, Problem, RunRecorder, Severity, run_sync
 from .sources import provider_for, providers_for, record_passed_over, sources_in_order
 from .universe import ETFS
@@ -144,11 +150,11 @@ def sync_lists(
     if sources.primary is not None:
         record_passed_over(recorder, sources.primary, "the fund list")
     primary = _read_primary(recorder, sources.primary, exchanges, progress)
-    exchange_lists = {
-        source.exchange: _read_exchange_list(recorder, source)
-        for source in sources.exchange_lists
-        if source.exchange in exchanges
-    }
+    exchange_lists = read_until_stopped(
+        recorder, _read_exchange_list, sources.exchange_lists, exchanges
+    )
+    if recorder.stopped and primary.complete:  # stopped while the exchanges' lists were read
+        primary.failure = "the exchanges' lists were not all read"
     answered = [primary.name] * primary.answered + [
         found.name for found in exchange_lists.values() if not found.failure
     ]
@@ -167,8 +173,10 @@ def sync_lists(
     notes = row_notes(primary.row_problems) + notes
     if not primary.complete:
         notes.append("nothing marked delisted")
-    status = SyncStatus.PARTIAL if problems else SyncStatus.SUCCEEDED
-    return status, "; ".join(problems + notes)
+    summary = "; ".join(problems + notes)
+    if recorder.stopped:
+        return ended_as_stopped(recorder, summary)
+    return SyncStatus.PARTIAL if problems else SyncStatus.SUCCEEDED, summary
 
 
 def row_notes(problems: list[RowProblem]) -> list[str]:
@@ -198,7 +206,7 @@ def _read_primary(recorder, source: FundListSource | None, exchanges, progress) 
         if progress:
             progress(covered, total, f"list page {page}")
 
-    fetched = source.fund_list(on_page=on_page)
+    fetched = fetch_keeping_pages(source.fund_list, on_page)
     if isinstance(fetched.error, ProviderBlocked):
         start_cooldown(source.name, str(fetched.error))
     listings, problems = screen(
@@ -217,6 +225,8 @@ def _read_primary(recorder, source: FundListSource | None, exchanges, progress) 
             if fetched.pages
             else f"could not fetch the ETF list: {fetched.error}"
         )
+    elif fetched.stopped:
+        result.failure = stopped_paging(fetched)
     elif not fetched.complete:
         result.failure = (
             f"the source reported {fetched.reported_total} funds but paging returned "

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from etfs.models import ListingStatus, StockInfo, SyncRun, SyncRunError, SyncStatus
+from etfs.models import ListingStatus, StockInfo, SyncKind, SyncRun, SyncRunError, SyncStatus
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.runs import SyncAlreadyRunning, scope_for
 from tests.factories import make_run, make_security
@@ -339,3 +339,28 @@ def change_after_first_sync(server):
     for fund in list(server.funds.values())[::3]:
         fund.name += " new"
     return server
+
+
+class TestCancelledWhilePaging:
+    """A cancel seen between two pages of the fund list keeps the pages fetched: their funds
+    are written, and no fund is marked delisted for missing from a list cut short."""
+
+    def test_the_pages_fetched_are_written_and_nothing_is_delisted(self, start_fake_eastmoney):
+        server = start_fake_eastmoney(250)  # three pages of 100
+        gone = make_security("519999")  # on no list: a whole list would delist it
+
+        run = sync_etf_lists(progress=lambda *_: cancel_lists())
+
+        assert run.status == SyncStatus.CANCELLED
+        assert "the list was stopped after 2 page(s)" in run.error_summary
+        assert "nothing marked delisted" in run.error_summary
+        assert len(server.paths("clist")) == 2
+        assert StockInfo.objects.etfs().exclude(pk=gone.pk).count() == 200
+        assert (run.rows_created, run.rows_delisted, run.items_done) == (200, 0, 2)
+        gone.refresh_from_db()
+        assert gone.status == ListingStatus.LISTED
+        assert len(server.funds) == 250
+
+
+def cancel_lists() -> None:
+    SyncRun.objects.filter(kind=SyncKind.ETF_LISTS).update(cancel_requested=True)

@@ -6,7 +6,15 @@ import pytest
 import time_machine
 
 from etfs.market import SHANGHAI
-from etfs.models import ListingStatus, SecurityName, StockInfo, SyncRunError, SyncStatus
+from etfs.models import (
+    ListingStatus,
+    SecurityName,
+    StockInfo,
+    SyncKind,
+    SyncRun,
+    SyncRunError,
+    SyncStatus,
+)
 from etfs.sync.stock_lists import sync_stock_lists
 from tests.factories import make_bars
 from tests.stock_market import DELISTED_ON, SSE_ONLY
@@ -179,3 +187,26 @@ def test_one_exchange(stock_market):
 
     assert run.status == SyncStatus.SUCCEEDED, run.error_summary
     assert set(StockInfo.objects.values_list("exchange", flat=True)) == {"XSHE"}
+
+
+@pytest.mark.usefixtures("monday")
+def test_a_cancel_between_pages_writes_the_pages_fetched_and_delists_nothing(stock_market):
+    """The stocks of the pages fetched are written; the exchanges' lists are not asked, and no
+    stock is marked delisted for missing from a list cut short."""
+    stock_market.eastmoney.page_cap = 4
+    stored = StockInfo.objects.create(code="600999", exchange="XSHG", name="沪外", is_etf=False)
+    stock_market.eastmoney.requests.clear()
+
+    def cancel(*_):
+        SyncRun.objects.filter(kind=SyncKind.STOCK_LISTS).update(cancel_requested=True)
+
+    run = sync_stock_lists(progress=cancel)
+
+    assert run.status == SyncStatus.CANCELLED
+    assert "the list was stopped after 2 page(s)" in run.error_summary
+    assert len(stock_market.eastmoney.paths("clist")) == 2
+    assert StockInfo.objects.stocks().exclude(pk=stored.pk).count() == 8
+    assert (run.rows_created, run.rows_delisted) == (8, 0)
+    assert stock_market.exchanges.requests == []
+    stored.refresh_from_db()
+    assert stored.status == ListingStatus.LISTED

@@ -23,7 +23,7 @@ from ..base import (
     checked_bars,
     is_security_code,
 )
-from ..records import source_row
+from ..records import PagingStopped, source_row
 from .wire import (
     MARKET_TO_EXCHANGE,
     PLACEHOLDERS,
@@ -319,11 +319,17 @@ def fetch_list(fetch_page: Callable[[int, int], object], on_page: ListProgress |
 
     Rows that moved between pages (a source that ignores the sort order) are caught by another
     pass, at most LIST_PASSES in all. A failure midway is kept on the result with what was
-    fetched before it, so that the caller can store the good part and say what failed.
+    fetched before it, so that the caller can store the good part and say what failed; so is
+    what was fetched before an ``on_page`` that stops the paging (``PagingStopped.fetched``).
     """
     paging = ListPaging(fetch_page, on_page)
-    for _ in range(LIST_PASSES):
-        paging.one_pass()
-        if paging.done:
-            break
+    try:
+        for _ in range(LIST_PASSES):
+            paging.one_pass()
+            if paging.done:
+                break
+    except PagingStopped as stop:  # the caller stops: it may still store what was paged
+        stop.fetched = paging.finish()
+        stop.fetched.stopped = True
+        raise
     return paging.finish()

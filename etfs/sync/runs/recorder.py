@@ -26,7 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from etfs.models import COUNTERS, SyncRun, SyncRunError, SyncStatus
-from etfs.providers.base import ProviderBlocked, RowProblem
+from etfs.providers.base import PagingStopped, ProviderBlocked, RowProblem
 
 from ..cooldown import active_cooldown, describe, start_cooldown
 from .problems import COUNTED, DERIVED_COUNTERS, Problem
@@ -38,9 +38,10 @@ Progress = Callable[[int, int, str], None]  # (items done, items in all, what ju
 SLOW_CHECK_SECONDS = 1.0
 
 
-class RunStopped(Exception):
+class RunStopped(PagingStopped):
     """Raised from a page callback when the run must stop; ``run_sync`` ends the run as the
-    recorder says (cancelled, or stopped by a ban). Pages fetched by that call are dropped."""
+    recorder says (cancelled, or stopped by a ban). A source that keeps its pages hands them
+    over on it (``fetched``): the list syncs store them (etfs/sync/lists.py)."""
 
 
 class RunRecorder:

@@ -28,8 +28,14 @@ from etfs.providers.stocks import ExchangeStockSource, StockListSource, StockPro
 from ..calendar import shanghai_now
 from ..cooldown import active_cooldown, describe, start_cooldown
 from ..fund_rows import screen
+from ..list_reading import (
+    ended_as_stopped,
+    fetch_keeping_pages,
+    read_until_stopped,
+    stopped_paging,
+)
 from ..lists import ListOptions, Progress, _codes, normalise_exchanges
-from ..runs import LIST_DIFFERENCE, Problem, RunRecorder, run_sync
+from ..runs import LIST_DIFFERENCE, Problem, RunRecorder, RunStopped, run_sync
 from ..sources import provider_for, providers_for, sources_in_order
 from .rows import StockRow, mark_delisted, upsert_stocks
 
@@ -98,11 +104,9 @@ def sync_stock_list_job(
 
 def _sync(recorder, exchanges, sources: StockListSources, progress) -> tuple[str, str]:
     primary = _read_primary(recorder, sources.primary, exchanges, progress)
-    own = {
-        source.exchange: _read_exchange(recorder, source)
-        for source in sources.exchange_lists
-        if source.exchange in exchanges
-    }
+    own = read_until_stopped(recorder, _read_exchange, sources.exchange_lists, exchanges)
+    if recorder.stopped and primary.complete:  # stopped while the other lists were read
+        primary.failure = "the ST board or the exchanges' lists were not all read"
     answered = [primary.name] * bool(primary.listings or primary.complete) + [
         found.name for found in own.values() if not found.failure
     ]
@@ -118,8 +122,10 @@ def _sync(recorder, exchanges, sources: StockListSources, progress) -> tuple[str
             problems.append(reason)
     if not primary.complete:
         notes.append("nothing marked delisted but what the exchanges list as delisted")
-    status = SyncStatus.PARTIAL if problems else SyncStatus.SUCCEEDED
-    return status, "; ".join(problems + notes)
+    summary = "; ".join(problems + notes)
+    if recorder.stopped:
+        return ended_as_stopped(recorder, summary)
+    return SyncStatus.PARTIAL if problems else SyncStatus.SUCCEEDED, summary
 
 
 def _read_primary(recorder, source: StockListSource | None, exchanges, progress):
@@ -137,7 +143,7 @@ def _read_primary(recorder, source: StockListSource | None, exchanges, progress)
         if progress:
             progress(covered, total, f"stock list page {page}")
 
-    fetched = source.stock_list(on_page=on_page)
+    fetched = fetch_keeping_pages(source.stock_list, on_page)
     if isinstance(fetched.error, ProviderBlocked):
         start_cooldown(source.name, str(fetched.error))
     wanted, others = [], []
@@ -161,6 +167,8 @@ def _read_primary(recorder, source: StockListSource | None, exchanges, progress)
     if fetched.error is not None:
         recorder.record(Problem.of_error(fetched.error))
         result.failure = f"could not read the stock list: {fetched.error}"
+    elif fetched.stopped:
+        result.failure = stopped_paging(fetched)
     elif not fetched.complete:
         result.failure = (
             f"the source reported {fetched.reported_total} stocks but paging returned "
@@ -172,8 +180,12 @@ def _read_primary(recorder, source: StockListSource | None, exchanges, progress)
 
 
 def _read_st(recorder, source: StockListSource) -> set[tuple[str, str]] | None:
-    """The risk-warning board now; None (ST flags kept as they are) when it failed."""
-    fetched = source.st_list(on_page=recorder.stop_between_pages)
+    """The risk-warning board now; None (ST flags kept as they are) when it failed or the run
+    stopped while it was read."""
+    try:
+        fetched = source.st_list(on_page=recorder.stop_between_pages)
+    except RunStopped:
+        return None
     if fetched.error is not None or not fetched.complete:
         recorder.record(
             Problem.warning(
