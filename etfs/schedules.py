@@ -13,6 +13,7 @@ from django_q.models import Schedule
 
 from etfs.sync import registry
 
+# The checks of `manage.py check_workers` (etfs/sync/liveness.py), from inside the cluster.
 RECOVERY = "etfsync: mark dead runs failed (every 5 minutes)"
 # The task a sync schedule fires (etfs/tasks.py), by dotted name as django-q2 stores it.
 SCHEDULED_SYNC = "etfs.tasks.scheduled_sync"

@@ -13,6 +13,7 @@ from django_q.tasks import async_task
 
 from etfs.models import SyncKind, SyncRun, SyncRunError, SyncStatus, SyncTrigger
 from etfs.sync.calendar import UnknownDay, is_trading_day, shanghai_now
+from etfs.sync.liveness import check_workers
 from etfs.sync.registry import job_for
 from etfs.sync.runs import (
     create_chunks,
@@ -21,7 +22,6 @@ from etfs.sync.runs import (
     finish_run,
     start_run,
 )
-from etfs.sync.runs import recover_stale_runs as _recover_stale_runs
 
 logger = logging.getLogger(__name__)
 
@@ -132,4 +132,6 @@ def _maybe_trading_day(day) -> bool:
 
 
 def recover_stale_runs() -> str:
-    return f"{_recover_stale_runs()} stale run(s) marked failed"
+    """The scheduled stale-run check: the checks of ``manage.py check_workers`` (runs whose
+    worker stopped beating, queued runs no worker picked up), by the same function."""
+    return check_workers().describe()
