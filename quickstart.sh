@@ -3,8 +3,15 @@
 # none exists, create the schedules, and run the ETF list sync on the embedded default (SQLite +
 # django-q2 ORM broker).
 # Set DATABASE_URL / REDIS_URL first to use PostgreSQL / Redis instead.
+# --no-sync: everything but the sync (offline, before pointing the sources at a local server:
+# docs/operations.md#offline-use-pointing-the-sources-elsewhere); other arguments go to the sync.
 set -euo pipefail
 cd "$(dirname "$0")"
+sync=1
+if [ "${1:-}" = "--no-sync" ]; then
+  sync=0
+  shift
+fi
 
 # Python 3.11 to 3.13 (pyproject.toml's requires-python): python3 if it is one, else the first
 # of python3.13, python3.12, python3.11 found.
@@ -35,5 +42,7 @@ fi
 .venv/bin/python manage.py collectstatic --no-input -v 0
 .venv/bin/python manage.py ensure_admin
 .venv/bin/python manage.py setup_schedules
-.venv/bin/python manage.py sync_etf_lists "$@"
+if [ "$sync" = 1 ]; then
+  .venv/bin/python manage.py sync_etf_lists "$@"
+fi
 echo "Next: .venv/bin/python manage.py serve   (the admin at http://127.0.0.1:8000/admin/ and the workers; Ctrl-C stops both)"

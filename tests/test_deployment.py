@@ -202,6 +202,43 @@ def test_the_quick_start_takes_a_supported_python_beside_an_old_python3(tmp_path
     assert (checkout / "chosen").read_text() == "python3.12 -m venv .venv\n"
 
 
+@pytest.mark.parametrize(
+    ("arguments", "syncs"),
+    [
+        ((), ["python manage.py sync_etf_lists"]),
+        (("--no-sync",), []),
+        (("--exchange", "XSHG"), ["python manage.py sync_etf_lists --exchange XSHG"]),
+    ],
+)
+def test_the_quick_start_sets_up_and_syncs_unless_told_not_to(tmp_path, arguments, syncs):
+    """Offline (docs/operations.md's recipe) the quick start sets up without its sync; its
+    other arguments go to the sync. A ``.venv`` that records the commands it is given."""
+    checkout = tmp_path / "checkout"
+    (checkout / ".venv" / "bin").mkdir(parents=True)
+    (checkout / "quickstart.sh").write_text((PROJECT / "quickstart.sh").read_text())
+    for name in ("python", "pip"):
+        program = checkout / ".venv" / "bin" / name
+        program.write_text(
+            "#!/bin/bash\n"
+            f'if [ "$1" = -c ]; then exec {sys.executable} "$@"; fi\n'
+            f'echo "{name} $*" >> commands\n'
+        )
+        program.chmod(0o755)
+
+    subprocess.run(["/bin/bash", "quickstart.sh", *arguments], cwd=checkout, check=True)
+
+    commands = (checkout / "commands").read_text().splitlines()
+    assert commands[0].startswith("pip install")
+    assert [command.split()[2] for command in commands[1:5]] == [
+        "migrate",
+        "collectstatic",
+        "ensure_admin",
+        "setup_schedules",
+    ]
+    assert commands[5:] == syncs
+    assert (checkout / ".env").read_text().startswith("SECRET_KEY=")
+
+
 def test_the_shipped_supervisor_restarts_the_workers_and_calls_a_real_check():
     """deploy/: systemd restarts the cluster when it ends and when check_workers fails; a
     cluster that does not stop on SIGTERM is killed after a timeout."""
