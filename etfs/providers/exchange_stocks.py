@@ -24,7 +24,7 @@ from .base import (
 )
 from .exchange_lists import parse_listing_date, strip_cell
 from .paging import PageGuard
-from .sse import SseQueryHost, decode_sse_answer
+from .sse import SseQueryHost, decode_sse_answer, parse_sse_page
 from .stocks import ExchangeStockFetch, ExchangeStockSource, StockProfile, board_of
 from .szse import SZSE_PATH, SzseReportHost, find_tab
 
@@ -42,23 +42,6 @@ SSE_LISTED = "2,4,5,7,8"
 SSE_DELISTED = "3"
 # 1 = main board A shares, 8 = STAR; 2 (B shares) is out of scope.
 SSE_STOCK_TYPES = ("1", "8")
-
-
-def parse_sse_stock_page(payload: dict) -> tuple[list, int]:
-    """The rows of one page and the page count the source reports."""
-    page_help = payload.get("pageHelp")
-    rows = payload.get("result")
-    if rows is None and isinstance(page_help, dict):
-        rows = page_help.get("data")
-    if not isinstance(rows, list):
-        raise ProviderDataError("SSE stock list: neither 'result' nor 'pageHelp.data' is a list")
-    page_count = 1
-    if isinstance(page_help, dict):
-        try:
-            page_count = int(str(page_help.get("pageCount")).strip())
-        except ValueError:
-            page_count = 1
-    return rows, page_count
 
 
 def parse_sse_stock(row: object) -> StockProfile | None:
@@ -110,7 +93,8 @@ class SseStockList(SseQueryHost, ExchangeStockSource):
         # A repeated page is a paging fault; a page with nothing new ends the paging.
         guard = PageGuard(f"SSE stock list (status {status}, type {stock_type})")
         while page <= min(page_count, MAX_PAGES):
-            rows, page_count = parse_sse_stock_page(self.fetch_page(page, status, stock_type))
+            page_answer = self.fetch_page(page, status, stock_type)
+            rows, page_count = parse_sse_page(page_answer, "SSE stock list")
             found.pages += 1
             rows = guard.fresh(rows)
             profiles.extend(_parsed(rows, parse_sse_stock, "A_STOCK_CODE", found.problems))

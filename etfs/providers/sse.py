@@ -72,14 +72,15 @@ def decode_sse_answer(text: str) -> dict:
     return payload
 
 
-def parse_sse_page(payload: dict) -> tuple[list[dict], int]:
-    """The rows of one FUND_LIST page and the page count the source reports."""
+def parse_sse_page(payload: dict, what: str = "SSE fund list") -> tuple[list, int]:
+    """The rows of one page of the query host and the page count it reports: the fund list's
+    and the stock lists' pages alike (``what`` names the list in an error)."""
     page_help = payload.get("pageHelp")
     rows = payload.get("result")
     if rows is None and isinstance(page_help, dict):
         rows = page_help.get("data")
     if not isinstance(rows, list):
-        raise ProviderDataError("SSE fund list: neither 'result' nor 'pageHelp.data' is a list")
+        raise ProviderDataError(f"{what}: neither 'result' nor 'pageHelp.data' is a list")
     page_count = 1
     if isinstance(page_help, dict):
         page_count = int_cell(page_help.get("pageCount"), default=1)

@@ -16,8 +16,8 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import ClassVar
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -35,10 +35,12 @@ from .cooldown import active_cooldown, describe, start_cooldown
 from .fund_rows import FundRow, mark_missing_delisted, mojibake_repair, screen, upsert_funds
 from .job import Job, ScheduleSpec
 from .list_reading import (
+    delisting_held_back,
     ended_as_stopped,
-    fetch_keeping_pages,
+    fetch_primary,
     read_until_stopped,
-    stopped_paging,
+    record_differences,
+    shortfall,
 )
 from .runs import LIST_DIFFERENCE, Problem, RunRecorder, Severity, run_sync
 from .sources import provider_for, providers_for, record_passed_over, sources_in_order
@@ -47,20 +49,23 @@ from .universe import ETFS
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
-SHOWN_CODES = 50
 
 
 @dataclass
 class ListSources:
-    """The lists one run reads: the primary one (or none) and the exchanges' own."""
+    """The lists one run reads: the primary one (or none) and the exchanges' own; a subclass
+    names the capabilities of its universe's lists (StockListSources)."""
 
     primary: FundListSource | None
     exchange_lists: list[FundProfileSource] = field(default_factory=list)
+    primary_capability: ClassVar[type] = FundListSource
+    exchange_capability: ClassVar[type] = FundProfileSource
 
     @classmethod
     def configured(cls) -> ListSources:
-        primary = provider_for(FundListSource) if sources_in_order(FundListSource) else None
-        return cls(primary, providers_for(FundProfileSource))
+        capability = cls.primary_capability
+        primary = provider_for(capability) if sources_in_order(capability) else None
+        return cls(primary, providers_for(cls.exchange_capability))
 
 
 @dataclass
@@ -195,20 +200,11 @@ def _read_primary(recorder, source: FundListSource | None, exchanges, progress) 
     if source is None:
         return PrimaryList()
     result = PrimaryList(name=source.name)
-    cooldown = active_cooldown(source.name)
-    if cooldown is not None:
-        recorder.record(Problem(describe(cooldown)))
-        result.failure = f"not started: {describe(cooldown)}"
+    fetched, result.failure = fetch_primary(
+        recorder, source, source.fund_list, progress, "list page"
+    )
+    if fetched is None:
         return result
-
-    def on_page(page: int, covered: int, total: int) -> None:
-        recorder.stop_between_pages()
-        if progress:
-            progress(covered, total, f"list page {page}")
-
-    fetched = fetch_keeping_pages(source.fund_list, on_page)
-    if isinstance(fetched.error, ProviderBlocked):
-        start_cooldown(source.name, str(fetched.error))
     listings, problems = screen(
         [item for item in fetched.listings if item.exchange in exchanges], source.name
     )
@@ -225,13 +221,8 @@ def _read_primary(recorder, source: FundListSource | None, exchanges, progress) 
             if fetched.pages
             else f"could not fetch the ETF list: {fetched.error}"
         )
-    elif fetched.stopped:
-        result.failure = stopped_paging(fetched)
-    elif not fetched.complete:
-        result.failure = (
-            f"the source reported {fetched.reported_total} funds but paging returned "
-            f"{len(fetched.listings)}"
-        )
+    else:
+        result.failure = shortfall(fetched, "funds")
     return result
 
 
@@ -289,21 +280,19 @@ def _sync_exchange(
     listings = primary.of(exchange)
     rows = without_mojibake_renames(recorder, exchange, merge_rows(listings, primary, own))
     if primary.complete and own is not None and not own.failure:
-        _record_differences(recorder, {item.code for item in listings}, primary, own)
+        primary_codes = {item.code for item in listings}
+        record_differences(
+            recorder,
+            (primary.name, primary_codes, primary.rejected_codes),
+            (own.name, set(own.profiles)),
+        )
     with transaction.atomic():
         listed_before = ETFS.securities(exchange).count()
         created, updated, unchanged = upsert_funds(exchange, rows, now)
         reason, delisted = "", 0
-        if primary.complete and not listings:
-            reason = f"{exchange}: the source listed no funds; nothing marked delisted"
-        elif primary.complete:
-            guard = settings.ETFSYNC_LIST_SHRINK_GUARD
-            if len(listings) < listed_before * guard:
-                reason = (
-                    f"{exchange}: the new list has {len(listings)} funds against {listed_before} "
-                    f"listed before (below {guard:.0%}); nothing marked delisted"
-                )
-            else:
+        if primary.complete:
+            reason = delisting_held_back(exchange, len(listings), listed_before, "funds")
+            if not reason:
                 keep = {row.code for row in rows} | primary.rejected_codes
                 delisted = mark_missing_delisted(exchange, keep, now)
         recorder.count(
@@ -344,34 +333,6 @@ def merge_rows(listings: list[Listing], primary: PrimaryList, own: ExchangeList 
         if code not in named:
             rows.append(FundRow(code, "", own.name, profile, on_exchange_list=True))
     return rows
-
-
-def _record_differences(recorder, primary_codes: set[str], primary, own: ExchangeList) -> None:
-    exchange_codes = set(own.profiles)
-    only_exchange = exchange_codes - primary_codes - primary.rejected_codes
-    only_primary = primary_codes - exchange_codes
-    label, primary_label = own.name.upper(), primary.name.capitalize()
-    differences = []
-    if only_exchange:
-        message = f"on the {label} list, not on {primary_label}'s: {_codes(only_exchange)}"
-        differences.append((message, only_exchange))
-    if only_primary:
-        message = f"on {primary_label}'s list, not on the {label} list: {_codes(only_primary)}"
-        differences.append((message, only_primary))
-    # Marked by their code (a problem code, not a security's) and holding every code in the
-    # detail, so that the front page reads them from stored fields.
-    recorder.record(
-        *(
-            Problem.warning(message, code=LIST_DIFFERENCE, detail=" ".join(sorted(codes)))
-            for message, codes in differences
-        )
-    )
-
-
-def _codes(codes: set[str]) -> str:
-    shown = sorted(codes)
-    more = len(shown) - SHOWN_CODES
-    return ", ".join(shown[:SHOWN_CODES]) + (f" and {more} more" if more > 0 else "")
 
 
 def latest_list_differences() -> tuple[SyncRun | None, list[str]]:

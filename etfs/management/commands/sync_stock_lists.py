@@ -1,10 +1,11 @@
-from etfs.models import Exchange, SyncKind
-from etfs.sync.lists import ListOptions
+from etfs.models import SyncKind
 
-from ._runs import SyncCommand
+from .sync_etf_lists import Command as ListCommand
 
 
-class Command(SyncCommand):
+class Command(ListCommand):
+    """The list sync of the stocks: the fund list command's arguments and options."""
+
     help = (
         "Fetch the A-share lists of the Shanghai and Shenzhen exchanges (main boards, STAR, "
         "ChiNext; ST flags; delisted stocks) into StockInfo."
@@ -12,15 +13,3 @@ class Command(SyncCommand):
     kind = SyncKind.STOCK_LISTS
     progress_unit = "stock"
     already_running = "a stock list sync of this scope"
-
-    def add_job_arguments(self, parser):
-        parser.add_argument(
-            "--exchange",
-            action="append",
-            type=str.upper,
-            choices=Exchange.values,
-            help="XSHG or XSHE; repeat for both (default: both).",
-        )
-
-    def job_options(self, options) -> ListOptions:
-        return ListOptions(tuple(sorted(set(options["exchange"] or Exchange.values))))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from ..base import (
@@ -26,19 +27,29 @@ from ..http import HttpClient, HttpConfig
 from .clist import (
     LIST_PAGE_SIZE,
     LIST_PATH,
-    bar_from_listing,
+    day_bars_from_list,
     fetch_list,
     list_params,
-    settled_trade_dates,
 )
 from .klines import (
+    BACKWARD_ADJUSTED,
     CALENDAR_INDEX_CODE,
     KLINE_PATH,
     kline_params,
+    parse_adjusted_closes,
     parse_index_days,
     parse_kline_response,
 )
 from .wire import with_answer
+
+
+def fetch_backward_adjusted_closes(
+    http: HttpClient, push2his_url: str, code: str, exchange: str, start: dt.date, end: dt.date
+) -> dict[dt.date, Decimal]:
+    """The source's own backward-adjusted (fqt=2) daily closes of one security, from the
+    k-line host: the cross-check of the fund and the stock event sources alike."""
+    params = kline_params(code, exchange, start, end, adjustment=BACKWARD_ADJUSTED)
+    return parse_adjusted_closes(http.get_json(push2his_url + KLINE_PATH, params), code)
 
 
 class EastmoneyClient(FundListSource, DailyBarSource, ListPassBarSource, TradingDaySource):
@@ -75,16 +86,7 @@ class EastmoneyClient(FundListSource, DailyBarSource, ListPassBarSource, Trading
 
     def day_bars(self, day: dt.date, on_page: ListProgress | None = None) -> DayBars:
         """After the close the list's quote is the day's final bar of every fund that traded."""
-        fetched = self.fetch_etf_list(on_page=on_page)
-        result = DayBars(day=day, error=fetched.error, complete=fetched.complete)
-        result.settled_dates = settled_trade_dates(fetched.listings)
-        for listing in fetched.listings:
-            bar = bar_from_listing(listing, day)
-            if bar is not None:
-                result.bars[listing.code, listing.exchange] = bar
-                if listing.previous_close is not None:
-                    result.previous_closes[listing.code, listing.exchange] = listing.previous_close
-        return result
+        return day_bars_from_list(self.fetch_etf_list(on_page=on_page), day)
 
     def fetch_list_page(self, page: int, page_size: int = LIST_PAGE_SIZE) -> object:
         return self.http.get_json(self.push2_url + LIST_PATH, list_params(page, page_size))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from ..base import (
     Bar,
+    DayBars,
     ListFetch,
     Listing,
     ListPage,
@@ -222,6 +223,20 @@ def settled_trade_dates(listings) -> dict[dt.date, int]:
     return dict(
         Counter(listing.data_date for listing in listings if settled(listing, listing.data_date))
     )
+
+
+def day_bars_from_list(fetched: ListFetch, day: dt.date) -> DayBars:
+    """After the close the list's quote is the day's final bar of every security that traded:
+    the list pass of the fund and the stock lists alike."""
+    result = DayBars(day=day, error=fetched.error, complete=fetched.complete)
+    result.settled_dates = settled_trade_dates(fetched.listings)
+    for listing in fetched.listings:
+        bar = bar_from_listing(listing, day)
+        if bar is not None:
+            result.bars[listing.code, listing.exchange] = bar
+            if listing.previous_close is not None:
+                result.previous_closes[listing.code, listing.exchange] = listing.previous_close
+    return result
 
 
 def bar_from_listing(listing: Listing, day: dt.date) -> Bar | None:

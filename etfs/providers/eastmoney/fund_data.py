@@ -19,9 +19,8 @@ from ..base import (
 )
 from ..http import BODY_EXCERPT, HttpClient, HttpConfig
 from ..paging import PageGuard
-from .client import EastmoneyClient
+from .client import EastmoneyClient, fetch_backward_adjusted_closes
 from .fund_actions import LIST_NAME, parse_action_page
-from .klines import BACKWARD_ADJUSTED, KLINE_PATH, kline_params, parse_adjusted_closes
 
 INTERFACE_PATH = "/Data/funddataIndex_Interface.aspx"
 # The lists reach back to 1999 (dividends) and 2005 (splits), per akshare's documentation.
@@ -65,9 +64,9 @@ class EastmoneyFundsClient(CorporateActionSource):
         self, code: str, exchange: str, start: dt.date, end: dt.date
     ) -> dict[dt.date, Decimal]:
         """The source's own backward-adjusted (fqt=2) daily closes: three decimals, a check."""
-        params = kline_params(code, exchange, start, end, adjustment=BACKWARD_ADJUSTED)
-        payload = self.http.get_json(self.push2his_url + KLINE_PATH, params)
-        return parse_adjusted_closes(payload, code)
+        return fetch_backward_adjusted_closes(
+            self.http, self.push2his_url, code, exchange, start, end
+        )
 
     def fetch_action_page(self, list_kind: int, year: int, page: int) -> str:
         params = {

@@ -20,7 +20,7 @@ from ..base import (
     required_option,
 )
 from ..http import HttpClient, HttpConfig
-from .client import EastmoneyClient
+from .client import EastmoneyClient, fetch_backward_adjusted_closes
 from .datacenter import (
     BONUS_REPORT,
     DATACENTER_PATH,
@@ -31,7 +31,6 @@ from .datacenter import (
     parse_suspension_row,
     report_params,
 )
-from .klines import BACKWARD_ADJUSTED, KLINE_PATH, kline_params, parse_adjusted_closes
 
 # The date column each event report is filtered on by year, and sorted by.
 EVENT_DATE_COLUMN = {BONUS_REPORT: "EX_DIVIDEND_DATE", RIGHTS_REPORT: "EQUITY_RECORD_DATE"}
@@ -122,6 +121,6 @@ class EastmoneyDatacenter(StockActionSource, SuspensionSource):
         self, code: str, exchange: str, start: dt.date, end: dt.date
     ) -> dict[dt.date, Decimal]:
         """The source's own backward-adjusted (fqt=2) closes: affine for stocks, a check."""
-        params = kline_params(code, exchange, start, end, adjustment=BACKWARD_ADJUSTED)
-        payload = self.http.get_json(self.push2his_url + KLINE_PATH, params)
-        return parse_adjusted_closes(payload, code)
+        return fetch_backward_adjusted_closes(
+            self.http, self.push2his_url, code, exchange, start, end
+        )

@@ -24,10 +24,9 @@ from .clist import (
     LIST_FIELDS,
     LIST_PAGE_SIZE,
     LIST_PATH,
-    bar_from_listing,
+    day_bars_from_list,
     fetch_list,
     list_params,
-    settled_trade_dates,
 )
 
 STOCK_BOARDS = "m:1 t:2,m:1 t:23,m:0 t:6,m:0 t:80"
@@ -76,16 +75,7 @@ class EastmoneyStockList(StockListSource):
 
     def stock_day_bars(self, day: dt.date, on_page: ListProgress | None = None) -> DayBars:
         """After the close the list's quote is the day's final bar of every stock that traded."""
-        fetched = self.stock_list(on_page=on_page)
-        result = DayBars(day=day, error=fetched.error, complete=fetched.complete)
-        result.settled_dates = settled_trade_dates(fetched.listings)
-        for listing in fetched.listings:
-            bar = bar_from_listing(listing, day)
-            if bar is not None:
-                result.bars[listing.code, listing.exchange] = bar
-                if listing.previous_close is not None:
-                    result.previous_closes[listing.code, listing.exchange] = listing.previous_close
-        return result
+        return day_bars_from_list(self.stock_list(on_page=on_page), day)
 
     # The price sync's list pass asks every list source the same question.
     day_bars = stock_day_bars

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,32 +24,20 @@ from etfs.models import StockInfo, SyncKind, SyncRun, SyncStatus
 from etfs.providers.base import Listing, ProviderBlocked
 from etfs.providers.stocks import ExchangeStockSource, StockListSource, StockProfile, board_of
 
+from .. import list_reading
 from ..calendar import shanghai_now
 from ..cooldown import active_cooldown, describe, start_cooldown
 from ..fund_rows import screen
-from ..list_reading import (
-    ended_as_stopped,
-    fetch_keeping_pages,
-    read_until_stopped,
-    stopped_paging,
-)
-from ..lists import ListOptions, Progress, _codes, normalise_exchanges
-from ..runs import LIST_DIFFERENCE, Problem, RunRecorder, RunStopped, run_sync
-from ..sources import provider_for, providers_for, sources_in_order
+from ..lists import ListOptions, ListSources, Progress, normalise_exchanges
+from ..runs import Problem, RunRecorder, RunStopped, run_sync
 from .rows import StockRow, mark_delisted, upsert_stocks
 
 
-@dataclass
-class StockListSources:
-    """The lists one run reads: the primary one (or none) and the exchanges' own."""
+class StockListSources(ListSources):
+    """The lists one run reads: the A-share boards (or none) and the exchanges' own."""
 
-    primary: StockListSource | None
-    exchange_lists: list[ExchangeStockSource] = field(default_factory=list)
-
-    @classmethod
-    def configured(cls) -> StockListSources:
-        primary = provider_for(StockListSource) if sources_in_order(StockListSource) else None
-        return cls(primary, providers_for(ExchangeStockSource))
+    primary_capability = StockListSource
+    exchange_capability = ExchangeStockSource
 
 
 @dataclass
@@ -104,7 +91,9 @@ def sync_stock_list_job(
 
 def _sync(recorder, exchanges, sources: StockListSources, progress) -> tuple[str, str]:
     primary = _read_primary(recorder, sources.primary, exchanges, progress)
-    own = read_until_stopped(recorder, _read_exchange, sources.exchange_lists, exchanges)
+    own = list_reading.read_until_stopped(
+        recorder, _read_exchange, sources.exchange_lists, exchanges
+    )
     if recorder.stopped and primary.complete:  # stopped while the other lists were read
         primary.failure = "the ST board or the exchanges' lists were not all read"
     answered = [primary.name] * bool(primary.listings or primary.complete) + [
@@ -124,7 +113,7 @@ def _sync(recorder, exchanges, sources: StockListSources, progress) -> tuple[str
         notes.append("nothing marked delisted but what the exchanges list as delisted")
     summary = "; ".join(problems + notes)
     if recorder.stopped:
-        return ended_as_stopped(recorder, summary)
+        return list_reading.ended_as_stopped(recorder, summary)
     return SyncStatus.PARTIAL if problems else SyncStatus.SUCCEEDED, summary
 
 
@@ -132,20 +121,11 @@ def _read_primary(recorder, source: StockListSource | None, exchanges, progress)
     if source is None:
         return PrimaryStocks()
     result = PrimaryStocks(name=source.name)
-    cooldown = active_cooldown(source.name)
-    if cooldown is not None:
-        recorder.record(Problem(describe(cooldown)))
-        result.failure = f"not started: {describe(cooldown)}"
+    fetched, result.failure = list_reading.fetch_primary(
+        recorder, source, source.stock_list, progress, "stock list page"
+    )
+    if fetched is None:
         return result
-
-    def on_page(page: int, covered: int, total: int) -> None:
-        recorder.stop_between_pages()
-        if progress:
-            progress(covered, total, f"stock list page {page}")
-
-    fetched = fetch_keeping_pages(source.stock_list, on_page)
-    if isinstance(fetched.error, ProviderBlocked):
-        start_cooldown(source.name, str(fetched.error))
     wanted, others = [], []
     for item in fetched.listings:
         if item.exchange in exchanges:
@@ -167,13 +147,8 @@ def _read_primary(recorder, source: StockListSource | None, exchanges, progress)
     if fetched.error is not None:
         recorder.record(Problem.of_error(fetched.error))
         result.failure = f"could not read the stock list: {fetched.error}"
-    elif fetched.stopped:
-        result.failure = stopped_paging(fetched)
-    elif not fetched.complete:
-        result.failure = (
-            f"the source reported {fetched.reported_total} stocks but paging returned "
-            f"{len(fetched.listings)}"
-        )
+    else:
+        result.failure = list_reading.shortfall(fetched, "stocks")
     if not result.failure:
         result.st = _read_st(recorder, source)
     return result
@@ -229,23 +204,23 @@ def _sync_exchange(recorder, exchange, primary: PrimaryStocks, own: ExchangeStoc
     listings = [item for item in primary.listings if item.exchange == exchange]
     rows = merge_stock_rows(listings, primary, own, exchange)
     if primary.complete and own is not None and not own.failure:
-        _record_differences(recorder, {item.code for item in listings}, primary, own)
+        primary_codes = {item.code for item in listings}
+        list_reading.record_differences(
+            recorder,
+            (primary.name, primary_codes, primary.rejected),
+            (own.name, set(own.listed) - set(own.delisted)),
+        )
     delisted = _delisted_rows(own, {row.code for row in rows}, today)
     reason = ""
     with transaction.atomic():
         listed_before = StockInfo.objects.stocks(exchange).count()
         written = upsert_stocks(exchange, rows + delisted, now, today)
         gone = 0
-        if primary.complete and not listings:
-            reason = f"{exchange}: the source listed no stocks; nothing marked delisted"
-        elif primary.complete:
-            guard = settings.ETFSYNC_LIST_SHRINK_GUARD
-            if len(listings) < listed_before * guard:
-                reason = (
-                    f"{exchange}: the new list has {len(listings)} stocks against "
-                    f"{listed_before} listed before (below {guard:.0%}); nothing marked delisted"
-                )
-            else:
+        if primary.complete:
+            reason = list_reading.delisting_held_back(
+                exchange, len(listings), listed_before, "stocks"
+            )
+            if not reason:
                 keep = {row.code for row in rows} | primary.rejected
                 gone = mark_delisted(exchange, keep, now)
         recorder.count(
@@ -310,24 +285,3 @@ def _delisted_rows(own: ExchangeStocks | None, listed: set[str], today: dt.date)
         for code, profile in sorted(own.delisted.items())
         if code not in listed and profile.delist_date and profile.delist_date <= today
     ]
-
-
-def _record_differences(recorder, primary_codes: set[str], primary, own: ExchangeStocks) -> None:
-    exchange_codes = set(own.listed) - set(own.delisted)
-    only_exchange = exchange_codes - primary_codes - primary.rejected
-    only_primary = primary_codes - exchange_codes
-    label, primary_label = own.name.upper(), primary.name.capitalize()
-    differences = []
-    # Recorded as the fund list's differences are (etfs.sync.lists._record_differences).
-    if only_exchange:
-        message = f"on the {label} list, not on {primary_label}'s: {_codes(only_exchange)}"
-        differences.append((message, only_exchange))
-    if only_primary:
-        message = f"on {primary_label}'s list, not on the {label} list: {_codes(only_primary)}"
-        differences.append((message, only_primary))
-    recorder.record(
-        *(
-            Problem.warning(message, code=LIST_DIFFERENCE, detail=" ".join(sorted(codes)))
-            for message, codes in differences
-        )
-    )
