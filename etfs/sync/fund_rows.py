@@ -93,11 +93,12 @@ def screen(records: Iterable, source: str) -> tuple[list, list[RowProblem]]:
 def upsert_funds(exchange: str, rows: list[FundRow], now) -> tuple[int, int, int]:
     """Insert new funds and update changed ones in bulk; return (created, updated, unchanged).
 
-    Runs inside the caller's transaction.
+    Runs inside the caller's transaction. A code a stock holds on the exchange is left alone
+    (see ``Universe.taken``).
     """
-    rows = sorted(rows, key=lambda row: row.code)
-    codes = [row.code for row in rows]
-    stored = StockInfo.objects.filter(exchange=exchange, code__in=codes)
+    taken = ETFS.taken(exchange, [row.code for row in rows])
+    rows = sorted((row for row in rows if row.code not in taken), key=lambda row: row.code)
+    stored = ETFS.writable(exchange, [row.code for row in rows])
     known = set(stored.values_list("code", flat=True))
     new = [_new_fund(exchange, row, now) for row in rows if row.code not in known]
     # Another list sync may have inserted some of them since: those rows are skipped here
@@ -107,7 +108,9 @@ def upsert_funds(exchange: str, rows: list[FundRow], now) -> tuple[int, int, int
     created = changed = 0
     updates, unchanged_ids = [], []
     for row in rows:
-        fund = locked[row.code]
+        fund = locked.get(row.code)
+        if fund is None:
+            continue  # a stock took the code and exchange meanwhile: not ours
         if fund.first_seen_at == now and row.code not in known:
             created += 1  # ours: first seen at this run's time
         elif _apply(fund, row, now):

@@ -7,7 +7,9 @@ from django.test.utils import CaptureQueriesContext
 from etfs.models import ListingStatus, StockInfo, SyncKind, SyncRun, SyncRunError, SyncStatus
 from etfs.sync.lists import sync_etf_lists
 from etfs.sync.runs import SyncAlreadyRunning, scope_for
+from tests.conftest import HISTORY
 from tests.factories import make_run, make_security
+from tests.fakes.eastmoney import FakeFund, make_funds
 
 pytestmark = pytest.mark.django_db
 
@@ -364,3 +366,21 @@ class TestCancelledWhilePaging:
 
 def cancel_lists() -> None:
     SyncRun.objects.filter(kind=SyncKind.ETF_LISTS).update(cancel_requested=True)
+
+
+class TestStocksStayStocks:
+    """A fund list that names a stored stock's code on its exchange (a source that sends a
+    stock row among its funds) never turns the stock into an ETF: the row belongs to the
+    stock universe, and the other funds are written as usual."""
+
+    def test_a_stock_named_on_the_fund_list_is_left_alone(self, start_fake_eastmoney):
+        funds = make_funds(4, *HISTORY)
+        server = start_fake_eastmoney(funds=[*funds, FakeFund("600000", 1, "浦发银行ETF")])
+        stock = make_security("600000", is_etf=False, name="浦发银行", board="main")
+
+        run = sync_etf_lists()
+
+        assert run.status == SyncStatus.SUCCEEDED, run.error_summary
+        stock.refresh_from_db()
+        assert (stock.is_etf, stock.name, stock.board) == (False, "浦发银行", "main")
+        assert StockInfo.objects.etfs().count() == len(server.funds) - 1

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from etfs.models import ListingStatus, StockInfo
 
 from ..names import record_names
+from ..universe import STOCKS
 
 WRITTEN_FIELDS = (
     "name",
@@ -57,15 +58,9 @@ def upsert_stocks(exchange: str, rows: list[StockRow], now, today: dt.date) -> U
 
     Runs inside the caller's transaction. Names that changed are added to the names history.
     """
-    rows = sorted(rows, key=lambda row: row.code)
-    codes = [row.code for row in rows]
-    stored = StockInfo.objects.filter(exchange=exchange, code__in=codes, is_etf=False)
-    etf_codes = set(
-        StockInfo.objects.filter(exchange=exchange, code__in=codes, is_etf=True).values_list(
-            "code", flat=True
-        )
-    )
-    rows = [row for row in rows if row.code not in etf_codes]
+    taken = STOCKS.taken(exchange, [row.code for row in rows])
+    rows = sorted((row for row in rows if row.code not in taken), key=lambda row: row.code)
+    stored = STOCKS.writable(exchange, [row.code for row in rows])
     known = set(stored.values_list("code", flat=True))
     new = [_new_stock(exchange, row, now) for row in rows if row.code not in known]
     StockInfo.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
