@@ -301,3 +301,24 @@ def test_the_dark_theme_is_accessible_too(browser_page, live_server, scene, scre
 
     assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
     assert_accessible(page)
+
+
+@pytest.mark.parametrize(
+    ("slug", "name", "noun"), [("prices", "ETFs", "ETFs"), ("stock-prices", "stocks", "Stocks")]
+)
+def test_the_price_buttons_confirm_their_plans(
+    browser_page, live_server, scene, screenshot, slug, name, noun
+):
+    page = browser_page
+    log_in(page, live_server, "admin")
+
+    page.goto(f"{live_server.url}/admin/etfs/stockinfo/sync-{slug}/")
+    screenshot(page, f"{slug}-plan")
+
+    plan = page.locator("#price-plan").inner_text()
+    assert f"A price run of all the listed {name} " in page.locator("#content-main").inner_text()
+    assert plan.startswith("Last final day: ")
+    assert f"{noun}: " in plan and " up to date, " in plan
+    assert page.locator("input[type=submit][value='Start the price sync']").count() == 1
+    assert_fits(page)
+    assert_accessible(page)
