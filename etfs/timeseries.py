@@ -28,7 +28,7 @@ from django.db import connections, models
 from django.db.models import Count, Max, Min, Sum
 from django.db.models.query import ValuesIterable
 
-from etfs.adjusted_bars import adjusted_expressions, join_factor_in_force, latest_factor_relation
+from etfs.adjusted_bars import AdjustedValuesIterable, adjusted_expressions, join_factor_steps
 from etfs.adjustment import adjust_rows_in_python, check_mode, market_today
 
 PRICE = models.DecimalField(max_digits=14, decimal_places=4)
@@ -160,8 +160,9 @@ class DailyBarQuerySet(models.QuerySet):
         (unchanged).
 
         ``mode``: "qfq" (forward: today's prices stay), "hfq" (backward: the first day's stay)
-        or "none". On PostgreSQL one query joins each bar to the factor in force on its day
-        (etfs/adjusted_bars.py); ``.resampled(period)`` on the result resamples adjusted bars.
+        or "none". On PostgreSQL one query joins each bar to its security's factors, gathered once
+        a security (etfs/adjusted_bars.py); ``.resampled(period)`` on the result resamples
+        adjusted bars.
         """
         check_mode(mode)
         if self._adjustment is not None:
@@ -169,11 +170,12 @@ class DailyBarQuerySet(models.QuerySet):
         ordered = self if self.ordered else self.order_by("security_id", "trade_date")
         today = market_today()
         if connections[self.db].vendor == "postgresql":
-            clone = ordered.annotate(latest_factor=latest_factor_relation(today))
-            day_factor = join_factor_in_force(clone.query)
+            clone = ordered._chain()
+            factors = join_factor_steps(clone.query, today)
             clone = clone.values("security_id", "trade_date", "amount").annotate(
-                **adjusted_expressions(mode, day_factor, "latest_factor")
+                **adjusted_expressions(mode, *factors)
             )
+            clone._iterable_class = AdjustedValuesIterable
         else:
             clone = ordered.values("security_id", "trade_date", *_VALUES)
             clone._iterable_class = PythonAdjustedIterable
