@@ -4,10 +4,12 @@ of the factor in force on its day, bar by bar against the Python arithmetic."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal as D
 
 import pytest
 import time_machine
+from django.db import connection
 
 from etfs.adjustment import adjust_rows_in_python
 from etfs.market import SHANGHAI
@@ -152,3 +154,23 @@ def test_adjusted_values_are_not_converted_again_in_python(many_factors):
     assert compiler.get_converters([column for column, _, _ in compiler.select]) == {}
     row = adjusted.first()
     assert type(row["close"]) is D and type(row["volume"]) is int
+
+
+def plan_nodes(node: dict):
+    yield node
+    for child in node.get("Plans", ()):
+        yield from plan_nodes(child)
+
+
+@pytest.mark.parametrize("mode", ["qfq", "hfq"])
+def test_the_factors_are_read_once_a_query_not_once_a_bar_whatever_the_statistics(
+    many_factors, mode
+):
+    table = AdjustmentFactor._meta.db_table
+    with connection.cursor() as cursor:  # a factor table just rewritten: no statistics
+        cursor.execute("DELETE FROM pg_statistic WHERE starelid = %s::regclass", [table])
+    adjusted = DailyBar.objects.filter(security=many_factors).adjusted(mode)
+    plan = json.loads(adjusted.explain(format="json", analyze=True))[0]["Plan"]
+    scans = [node for node in plan_nodes(plan) if node.get("Relation Name") == table]
+    assert scans and all(node["Actual Loops"] == 1 for node in scans), scans
+    assert max(node["Actual Rows"] for node in plan_nodes(plan)) == 55  # the bars, not more
