@@ -30,7 +30,7 @@ from ..sources import provider_for, record_passed_over
 from ..universe import ETFS, STOCKS, Universe
 from .fetching import confirmed_ban, fetch_klines_concurrently, refused_fund_alone
 from .planning import FundPlan, PriceOptions, plan_funds, price_kind, record_missing_history
-from .writing import BarBatches
+from .writing import BarBatches, concurrent_writers
 
 
 def sync_etf_prices(options: PriceOptions | None = None, **kwargs) -> SyncRun:
@@ -135,7 +135,7 @@ def _sync(
     recorder.items_done_at_once(len(plans) - len(pending))
     if pending and recorder.should_stop(now=True):
         return price_run_outcome(recorder, noun=noun)
-    batches = BarBatches(recorder)
+    batches = BarBatches(recorder, writers=concurrent_writers())
     stopped_by = ""
     if options.from_list and options.incremental and pending:
         pending = take_bars_from_list(recorder, batches, pending, list_pass, day)
@@ -249,6 +249,15 @@ def store_klines(
     today: dt.date,
 ) -> None:
     """Fetch the funds' k-lines several at a time and write them in batches as they come."""
+    try:
+        _store_klines(recorder, batches, plans, source, today)
+    except BaseException:
+        batches.abandon()
+        raise
+    batches.close()
+
+
+def _store_klines(recorder, batches, plans, source, today) -> None:
     for plan, result in fetch_klines_concurrently(plans, source, today, lambda: recorder.stopped):
         if isinstance(result, ProviderBlocked):
             if confirmed_ban(source, result, today):
@@ -273,8 +282,7 @@ def store_klines(
             continue
         # After each fund; after a batch, another worker's ban too.
         if recorder.should_stop(now=batches.add(plan, bars)):
-            break  # at an ETF boundary; what was fetched is still written below
-    batches.write()
+            break  # at an ETF boundary; what was fetched is still written (close())
 
 
 def every_row_rejected(code: str, result) -> ProviderDataError:

@@ -17,6 +17,7 @@ done at once before it (up to date, taken from one list pass) are left out of it
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -62,6 +63,9 @@ class RunRecorder:
         self._slow_checked = time.monotonic()
         self._first_item_at = None  # when the first item was done one by one
         self._first_item_written = False
+        # Counting, writing the counters, storing problems and reporting progress may come from
+        # the price sync's batch writers as well as from the thread that runs the job.
+        self.lock = threading.RLock()
 
     # -- counting ----------------------------------------------------------------------------
 
@@ -76,21 +80,23 @@ class RunRecorder:
         derived = DERIVED_COUNTERS & counters.keys()
         if derived:
             raise ValueError(f"{', '.join(sorted(derived))}: counted by record(), not count()")
-        for name, value in counters.items():
-            self.totals[name] += value
-            self.pending[name] += value
-        if counters.get("items_done") and self._first_item_at is None:
-            self._first_item_at = timezone.now()
+        with self.lock:
+            for name, value in counters.items():
+                self.totals[name] += value
+                self.pending[name] += value
+            if counters.get("items_done") and self._first_item_at is None:
+                self._first_item_at = timezone.now()
 
     def flush(self) -> None:
         """Write the pending counters (to the run and, for a chunk, its parent)."""
-        pending = {name: value for name, value in self.pending.items() if value}
-        if not pending:
-            return
-        if pending.get("items_done") and not self._first_item_written:
-            self._mark_first_item()
-        self._add_to_runs(pending)
-        self.pending = dict.fromkeys(COUNTERS, 0)
+        with self.lock:
+            pending = {name: value for name, value in self.pending.items() if value}
+            if not pending:
+                return
+            if pending.get("items_done") and not self._first_item_written:
+                self._mark_first_item()
+            self._add_to_runs(pending)
+            self.pending = dict.fromkeys(COUNTERS, 0)
 
     def _mark_first_item(self) -> None:
         """The rate is measured from the first item done one by one; the items done at once
@@ -127,14 +133,16 @@ class RunRecorder:
         """One item failed (the others go on): a problem with the source's answer, if any.
         ``counted_done``: it was counted done already (fetched; its bars could not be
         stored)."""
-        self.first_error = self.first_error or f"{code}: {error}"
-        self.record(Problem.of_error(error, code=code, security_id=security_id))
-        self.count(items_failed=1, **({} if counted_done else {"items_done": 1}))
-        self.report(code)
+        with self.lock:
+            self.first_error = self.first_error or f"{code}: {error}"
+            self.record(Problem.of_error(error, code=code, security_id=security_id))
+            self.count(items_failed=1, **({} if counted_done else {"items_done": 1}))
+            self.report(code)
 
     def report(self, label: str) -> None:
         if self.progress:
-            self.progress(self.totals["items_done"], self.run.items_total, label)
+            with self.lock:
+                self.progress(self.totals["items_done"], self.run.items_total, label)
 
     # -- problems ----------------------------------------------------------------------------
 
@@ -151,15 +159,18 @@ class RunRecorder:
             if name := COUNTED.get(problem.severity):
                 counters[name] = counters.get(name, 0) + 1
         run_id = self.run.parent_id or self.run.pk
-        with transaction.atomic():
-            SyncRunError.objects.bulk_create(problem.as_row(run_id) for problem in problems)
-            if counters:
-                self._add_to_runs(counters)
-        for name, value in counters.items():
-            self.totals[name] += value
-        self.warning_kinds.update(
-            problem.kind for problem in problems if problem.kind and problem.severity == "warning"
-        )
+        with self.lock:
+            with transaction.atomic():
+                SyncRunError.objects.bulk_create(problem.as_row(run_id) for problem in problems)
+                if counters:
+                    self._add_to_runs(counters)
+            for name, value in counters.items():
+                self.totals[name] += value
+            self.warning_kinds.update(
+                problem.kind
+                for problem in problems
+                if problem.kind and problem.severity == "warning"
+            )
 
     def record_rows(self, problems: Iterable[RowProblem], security_id: int | None = None):
         """Rows a parser refused or doubted: rejected rows and warnings."""

@@ -9,13 +9,14 @@ import time
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import OperationalError, connection, transaction
 
 from etfs.models import DailyBar, SyncRun, SyncStatus
 from etfs.sync.lists import sync_etf_lists
-from etfs.sync.prices import PriceOptions, sync_etf_prices
+from etfs.sync.prices import PriceOptions, sync_etf_prices, writing
+from etfs.sync.upsert import upsert_fund_bars
 from tests.conftest import HISTORY_END
+from tests.database import queries_on_every_connection
 from tests.qcluster import wait_until
 from tests.sync.prices.market import InBackground, bars_held
 
@@ -35,14 +36,14 @@ def test_the_counters_are_written_once_per_batch_not_once_per_fund(start_fake_ea
     settings.ETFSYNC_PRICE_BATCH_ETFS = 20
 
     began = time.monotonic()
-    with CaptureQueriesContext(connection) as queries:
+    with queries_on_every_connection() as queries:
         run = sync()
     seconds = time.monotonic() - began
 
     counter_writes = [
-        query["sql"]
-        for query in queries
-        if query["sql"].startswith('UPDATE "etfs_syncrun"') and '"rows_fetched"' in query["sql"]
+        sql
+        for sql in queries
+        if sql.startswith('UPDATE "etfs_syncrun"') and '"rows_fetched"' in sql
     ]
     assert (run.status, run.items_done, run.rows_fetched) == (
         SyncStatus.SUCCEEDED,
@@ -122,3 +123,68 @@ def _wait_for_requests(server, fragment: str, count: int, patience: float = 60) 
         time.sleep(0.05)
         waited += 0.05
     return len(server.paths(fragment))
+
+
+def test_two_batches_are_written_at_once_on_postgresql(start_fake_eastmoney, settings, monkeypatch):
+    """Each batch in its own transaction on its own connection: while one commits, the next is
+    written (the server's work on one connection bounds a full history)."""
+    start_fake_eastmoney(FUNDS)
+    sync_etf_lists()
+    settings.ETFSYNC_PRICE_BATCH_ETFS = 1
+    settings.ETFSYNC_CONCURRENCY = 4
+    # Every batch waits, inside its transaction, until another one is being written too: one
+    # writer at a time would wait out the barrier's timeout and fail the run.
+    together = threading.Barrier(2, timeout=20)
+
+    def meeting_another_batch(*args, **kwargs):
+        result = upsert_fund_bars(*args, **kwargs)
+        together.wait()
+        return result
+
+    monkeypatch.setattr(writing, "upsert_fund_bars", meeting_another_batch)
+
+    run = sync()
+
+    assert (run.status, run.items_done) == (SyncStatus.SUCCEEDED, FUNDS)
+    assert run.rows_created == DailyBar.objects.count() > 0
+    assert DailyBar.objects.values("security").distinct().count() == FUNDS
+
+
+def test_a_sync_inside_a_callers_transaction_writes_its_batches_in_it(
+    start_fake_eastmoney, settings
+):
+    start_fake_eastmoney(FUNDS)
+    sync_etf_lists()
+    settings.ETFSYNC_PRICE_BATCH_ETFS = 1
+    settings.ETFSYNC_CONCURRENCY = 4
+
+    with pytest.raises(RuntimeError, match="undo"), transaction.atomic():
+        run = sync()
+        assert run.rows_created > 0
+        raise RuntimeError("undo the caller's transaction")
+
+    assert not DailyBar.objects.exists()
+
+
+def test_a_writers_lost_database_ends_the_run_failed(start_fake_eastmoney, settings, monkeypatch):
+    start_fake_eastmoney(FUNDS)
+    sync_etf_lists()
+    settings.ETFSYNC_PRICE_BATCH_ETFS = 1
+    settings.ETFSYNC_CONCURRENCY = 4
+    writes = []
+
+    def losing_the_database(*args, **kwargs):
+        writes.append(threading.current_thread().name)
+        if len(writes) == 2:
+            raise OperationalError("server closed the connection unexpectedly")
+        return upsert_fund_bars(*args, **kwargs)
+
+    monkeypatch.setattr(writing, "upsert_fund_bars", losing_the_database)
+
+    with pytest.raises(OperationalError, match="closed the connection"):
+        sync()
+
+    run = SyncRun.objects.get(kind="etf_prices")
+    assert run.status == SyncStatus.FAILED
+    assert "OperationalError: server closed the connection unexpectedly" in run.error_summary
+    assert any(name.startswith("bar-writer") for name in writes)
