@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -37,6 +37,14 @@ Progress = Callable[[int, int, str], None]  # (items done, items in all, what ju
 # Progress (pending counters) is written, and another worker's ban looked up, at most this
 # often; a cancel or an end is read at every check.
 SLOW_CHECK_SECONDS = 1.0
+
+
+# The run's (and its parent's) status and cancel flag, for one id or two.
+RUN_STATES_SQL = {
+    count: f"SELECT id, status, cancel_requested FROM {SyncRun._meta.db_table}"
+    f" WHERE id IN ({', '.join(['%s'] * count)})"
+    for count in (1, 2)
+}
 
 
 class RunStopped(PagingStopped):
@@ -197,13 +205,7 @@ class RunRecorder:
         if slow:
             self._slow_checked = clock
             self.flush()
-        ids = [self.run.pk] + ([self.run.parent_id] if self.run.parent_id else [])
-        rows = dict(
-            (pk, (status, cancel))
-            for pk, status, cancel in SyncRun.objects.filter(pk__in=ids).values_list(
-                "pk", "status", "cancel_requested"
-            )
-        )
+        rows = self._run_states()
         status, cancel = rows.get(self.run.pk, ("deleted", False))
         if status != SyncStatus.RUNNING:
             self.ended = status
@@ -215,6 +217,15 @@ class RunRecorder:
             if cooldown is not None:
                 self.blocked = describe(cooldown)
         return self.stopped
+
+    def _run_states(self) -> dict[int, tuple[str, bool]]:
+        """id -> (status, cancel requested) of the run and its parent: the read of every check,
+        after every fund of a price run, in SQL of its own (the ORM built and compiled the same
+        query 300 times a full history of 300 ETFs, a tenth of the job thread's CPU)."""
+        ids = [self.run.pk] + ([self.run.parent_id] if self.run.parent_id else [])
+        with connection.cursor() as cursor:
+            cursor.execute(RUN_STATES_SQL[len(ids)], ids)
+            return {pk: (status, cancel) for pk, status, cancel in cursor.fetchall()}
 
     def stop_between_pages(self, *_page) -> None:
         """A page callback: raise RunStopped when the run must stop (a list being paged has
