@@ -23,6 +23,7 @@ requests / rate).
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import secrets
@@ -88,6 +89,7 @@ def measure_etfsync(args) -> dict:
 def _empty_bars_table(args) -> dt.date:
     """Empty the bars (or, on SQLite, build the database and store the list); the day the
     full history ends."""
+    from django.core.management import call_command
     from django.db import connection
 
     from etfs.models import DailyBar
@@ -99,7 +101,10 @@ def _empty_bars_table(args) -> dt.date:
     else:
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {DailyBar._meta.db_table} CASCADE")
-            cursor.execute(f"ANALYZE {DailyBar._meta.db_table}")
+        # The securities' bar summaries recounted for the emptied table (and ANALYZE): kept
+        # from the previous side's run, they said every fund was up to date with its last
+        # day, so the daily update of every side but the first fetched nothing.
+        call_command("refresh_freshness", stdout=io.StringIO())
     return previous_trading_day(dt.date.fromisoformat(args.end))
 
 
