@@ -31,8 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import load, machine  # noqa: E402
-from bench.ingest_timescale import execute, setup_django  # noqa: E402
-from tests.timescale.pglite import missing_requirement, pglite_timescaledb  # noqa: E402
+from bench.ingest_timescale import execute, on_pglite  # noqa: E402
 
 TABLE = "etfs_dailybar"
 COLUMNS = "security_id, trade_date, open, high, low, close, volume, amount"
@@ -394,18 +393,7 @@ def main():
     parser.add_argument(
         "--alternatives", action="store_true", help="measure other compression settings too"
     )
-    args = parser.parse_args()
-    problem = missing_requirement()
-    if problem:
-        sys.exit(problem)
-    with pglite_timescaledb() as port:
-        setup_django(port)
-        try:
-            measure(args)
-        finally:
-            from django.db import connection
-
-            connection.close()
+    on_pglite(measure, parser.parse_args())
 
 
 if __name__ == "__main__":

@@ -133,7 +133,11 @@ def main():
     parser.add_argument("--bars", type=int, default=100_000)
     parser.add_argument("--funds", type=int, default=100)
     parser.add_argument("--batch", type=int, default=50_000, help="rows per upsert transaction")
-    args = parser.parse_args()
+    on_pglite(measure, parser.parse_args())
+
+
+def on_pglite(measure, args) -> None:
+    """Run ``measure(args)`` against the test lane's PGlite server, migrated."""
     problem = missing_requirement()
     if problem:
         sys.exit(problem)
