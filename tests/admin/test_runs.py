@@ -185,6 +185,23 @@ def test_a_succeeded_runs_summary_reads_as_notes(client, superuser):
     assert 'class="fieldset-heading">Errors</h2>' in failed_page.content.decode()
 
 
+def test_the_rate_reads_with_its_thousands_grouped(client, superuser):
+    """13,226 funds and 1,200,000 bars in six minutes: "2,204.3 items/min, 3,333 bars/s"."""
+    now = timezone.now()
+    run = make_run(
+        kind="full_sync",
+        started_at=now - dt.timedelta(minutes=6),
+        finished_at=now,
+        items_total=13_226,
+        items_done=13_226,
+        rows_created=1_200_000,
+    )
+
+    page = client.get(reverse("admin:etfs_syncrun_change", args=[run.pk])).content.decode()
+
+    assert "2,204.3 items/min, 3,333 bars/s" in page
+
+
 def test_a_chunked_runs_timeline_lists_its_chunks_problems_and_end_in_order(client, superuser):
     from tests.factories import make_run_error
 
