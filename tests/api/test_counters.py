@@ -12,8 +12,9 @@ from etfs.sync.prices import PriceOptions, sync_etf_prices
 from tests.api.test_endpoints import run_url
 from tests.fakes.eastmoney import make_funds
 from tests.qcluster import wait_until
-from tests.sync.prices.market import InBackground, bars_held, sync
+from tests.sync.prices.market import bars_held, sync
 from tests.sync.test_calendar import LAST_SHIPPED, NEW_YEAR, at, store_bars_until
+from tests.threads import InThread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +43,7 @@ def test_a_running_price_runs_counters_move_before_its_first_batch_is_written(
     server.latency = 0.3
 
     with bars_held():
-        worker = InBackground(sync)
+        worker = InThread(sync)
         run = wait_until(
             lambda: SyncRun.objects.filter(kind="etf_prices", items_done__gt=0).first(),
             "the first funds counted done",

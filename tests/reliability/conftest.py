@@ -7,14 +7,12 @@ close of 2024-03-29) so that "the last final day" does not depend on the wall cl
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import Counter
 from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
 from django.db.models import Count
 
 from etfs.models import DailyBar, SyncRun
@@ -69,31 +67,6 @@ def kline_codes(requests) -> Counter:
 def refreshed(run: SyncRun) -> SyncRun:
     run.refresh_from_db()
     return run
-
-
-class InThread:
-    """Run ``target`` in a thread with its own database connection; keep its result or error."""
-
-    def __init__(self, target, *args, **kwargs):
-        self.result = None
-        self.error = None
-        self.thread = threading.Thread(target=self._run, args=(target, args, kwargs), daemon=True)
-        self.thread.start()
-
-    def _run(self, target, args, kwargs):
-        try:
-            self.result = target(*args, **kwargs)
-        except BaseException as exc:  # handed to the test through join()
-            self.error = exc
-        finally:
-            connection.close()
-
-    def join(self, timeout: float = 30):
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), f"the thread did not finish within {timeout} s"
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ from tests.bars import assert_same_bars, served_bars, stored_bars
 from tests.qcluster import wait_until
 from tests.reliability.conftest import (
     KLINE,
-    InThread,
     assert_no_duplicate_bars,
     assert_whole_funds,
     kline_codes,
     refreshed,
     sync_prices,
 )
+from tests.threads import InThread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -22,12 +22,12 @@ from tests.factories import make_run
 from tests.qcluster import wait_until
 from tests.reliability.conftest import (
     LIST,
-    InThread,
     assert_no_duplicate_bars,
     kline_codes,
     refreshed,
     sync_prices,
 )
+from tests.threads import InThread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,6 @@ The fake's histories run 2024-01-01..2024-03-29 (a Friday, a trading day); every
 """
 
 import datetime as dt
-import threading
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
@@ -60,28 +59,3 @@ def bars_held():
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {DailyBar._meta.db_table} IN SHARE MODE")
         yield
-
-
-class InBackground:
-    """``target`` in a thread with its own database connection; ``join()`` returns its result
-    or raises its error."""
-
-    def __init__(self, target, *args, **kwargs):
-        self.result, self.error = None, None
-        self.thread = threading.Thread(target=self._run, args=(target, args, kwargs), daemon=True)
-        self.thread.start()
-
-    def _run(self, target, args, kwargs):
-        try:
-            self.result = target(*args, **kwargs)
-        except BaseException as exc:  # handed to the test by join()
-            self.error = exc
-        finally:
-            connection.close()
-
-    def join(self, timeout: float = 60):
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), "the run did not end"
-        if self.error is not None:
-            raise self.error
-        return self.result

@@ -17,11 +17,8 @@ from tests.bars import served_bars
 from tests.database import terminate_backend
 from tests.factories import make_run, make_run_error, make_staff_user
 from tests.qcluster import wait_until
-from tests.sync.prices.market import (
-    InBackground,
-    bars_held,
-    sync,
-)
+from tests.sync.prices.market import bars_held, sync
+from tests.threads import InThread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,7 +88,7 @@ class TestFanOut:
         first, *others = parent.chunks.order_by("id")
 
         with bars_held():
-            worker = InBackground(execute_run, first.pk)
+            worker = InThread(execute_run, first.pk)
             wait_until(
                 lambda: SyncRun.objects.filter(pk=parent.pk, items_done__gt=0).exists(),
                 "the parent counting the chunk's first funds",

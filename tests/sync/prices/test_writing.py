@@ -18,7 +18,8 @@ from etfs.sync.upsert import upsert_fund_bars
 from tests.conftest import HISTORY_END
 from tests.database import queries_on_every_connection
 from tests.qcluster import wait_until
-from tests.sync.prices.market import InBackground, bars_held
+from tests.sync.prices.market import bars_held
+from tests.threads import InThread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,7 +69,7 @@ def test_progress_moves_from_the_first_fund_before_any_batch_is_written(
     server.latency = 0.2
 
     with bars_held():
-        worker = InBackground(sync)
+        worker = InThread(sync)
         run = wait_until(
             lambda: SyncRun.objects.filter(kind="etf_prices", items_done__gt=0).first(),
             "the first funds counted done",
