@@ -10,6 +10,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from operator import le
 
 from .records import Bar, RowProblem
 
@@ -187,16 +188,35 @@ _MAX_PRICE = float(MAX_PRICE)
 _MAX_AMOUNT = float(MAX_AMOUNT)
 
 
-def surely_passes_bar_checks(
-    open_: float, high: float, low: float, close: float, volume: int, amount: float
+def surely_pass_bar_checks(
+    opens: list[float],
+    highs: list[float],
+    lows: list[float],
+    closes: list[float],
+    volumes: list[int],
+    amounts: list[float],
 ) -> bool:
-    """True only when the exact checks surely pass (no problem, no unit warning); False means
-    "ask them", not "bad"."""
-    if not (0 < low <= open_ <= high and low <= close <= high and high < _MAX_PRICE):
+    """True only when the exact checks surely pass for every bar of these columns (no
+    problem, no unit warning); False means "ask them", not "bad". Whole columns are compared
+    in loops that run in C (min, max, map); only the average price is worked out bar by bar.
+    """
+    if not opens:
+        return True
+    if not (
+        min(lows) > 0
+        and max(highs) < _MAX_PRICE
+        and min(amounts) >= 0
+        and max(amounts) < _MAX_AMOUNT
+        and min(volumes) >= 0
+        and max(volumes) < MAX_VOLUME
+        and all(map(le, lows, opens))
+        and all(map(le, opens, highs))
+        and all(map(le, lows, closes))
+        and all(map(le, closes, highs))
+    ):
         return False
-    if not (0 <= amount < _MAX_AMOUNT and 0 <= volume < MAX_VOLUME):
-        return False
-    if volume and amount:
-        average = amount / volume
-        return low * _LOW_LIMIT < average < high * _HIGH_LIMIT
-    return True
+    return all(
+        low * _LOW_LIMIT < amount / volume < high * _HIGH_LIMIT
+        for low, high, volume, amount in zip(lows, highs, volumes, amounts, strict=True)
+        if volume and amount
+    )

@@ -27,7 +27,7 @@ from .bars import (  # noqa: F401 (re-exported: the contract's)
     bar_sanity_problem,
     checked_bars,
     drop_duplicate_dates,
-    surely_passes_bar_checks,
+    surely_pass_bar_checks,
     unit_warnings,
 )
 from .records import (  # noqa: F401 (re-exported: the contract's)

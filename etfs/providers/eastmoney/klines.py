@@ -21,7 +21,7 @@ from ..base import (
     RowProblem,
     bar_sanity_problem,
     drop_duplicate_dates,
-    surely_passes_bar_checks,
+    surely_pass_bar_checks,
     unit_warnings,
 )
 from .wire import (
@@ -113,36 +113,55 @@ def parse_kline_response(
 
 
 # The first seven fields of a k-line in the form the source writes them: an ISO date, four
-# prices of at most 7 + 4 digits, whole lots, an amount.
-_PLAIN_KLINE = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:,[0-9]{1,7}(?:\.[0-9]{1,4})?){4},[0-9]{1,15},"
-    r"[0-9]{1,18}(?:\.[0-9]{1,4})?(?:,|$)"
-).match
+# prices of at most 7 + 4 digits, whole lots, an amount. Possessive quantifiers (Python 3.11):
+# no backtracking into a number, a third less time a line.
+_PLAIN_FIELDS = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:,[0-9]{1,7}+(?:\.[0-9]{1,4}+)?+){4},[0-9]{1,15}+,"
+    r"[0-9]{1,18}+(?:\.[0-9]{1,4}+)?+"
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _plain_kline(fields: int):
+    """A whole plain k-line of exactly ``fields`` fields (11 as asked: f51-f61)."""
+    return re.compile(_PLAIN_FIELDS + f"(?:,[^,]*+){{{fields - 7}}}").fullmatch
 
 
 def _plain_klines(lines: list, today: dt.date | None) -> BarRows | None:
     """The usual answer, at a fraction of parse_kline's cost: every line plain text that
     surely passes the checks becomes a BarRows line without a Decimal being made (the
     database parses the numbers). None as soon as a line needs a closer look: the caller then
-    parses the answer line by line, with the exact checks and their messages."""
-    limit = today.isoformat() if today is not None else "9999-12-31"
-    rows, days = [], []
-    for line in lines:
-        if type(line) is not str or _PLAIN_KLINE(line) is None:
+    parses the answer line by line, with the exact checks and their messages.
+
+    Column by column: every line is matched whole, with as many fields as the first, so the
+    answer splits into columns in one go, and the columns are checked in loops that run in C
+    (map, min, max). Line by line, a full history of 969 lines took 2.1 ms, a third of a price
+    sync's Python (bench/profile_sync.py)."""
+    if not lines:
+        return BarRows([])
+    if type(lines[0]) is not str:
+        return None
+    fields = lines[0].count(",") + 1
+    if fields < 7:
+        return None
+    try:
+        if not all(map(_plain_kline(fields), lines)):
             return None
-        day, open_, close, high, low, lots, amount = line.split(",", 7)[:7]
-        volume = int(lots) * SHARES_PER_LOT
-        if day > limit or not _is_calendar_day(day):
-            return None
-        if not surely_passes_bar_checks(
-            float(open_), float(high), float(low), float(close), volume, float(amount)
-        ):
-            return None
-        rows.append(f"{day}\t{open_}\t{high}\t{low}\t{close}\t{volume}\t{amount}")
-        days.append(day)
-    if len(set(days)) != len(days):
-        return None  # a date twice: the exact path reports it
-    return BarRows(rows, min(days), max(days)) if rows else BarRows([])
+    except TypeError:  # a line that is not text
+        return None
+    cells = ",".join(lines).split(",")
+    days, opens, closes, highs, lows, lots, amounts = (cells[index::fields] for index in range(7))
+    first, last = min(days), max(days)
+    if today is not None and last > today.isoformat():
+        return None
+    if len(set(days)) != len(days) or not all(map(_is_calendar_day, days)):
+        return None  # a date twice, or one no calendar has: the exact path says which
+    volumes = [count * SHARES_PER_LOT for count in map(int, lots)]
+    numbers = [list(map(float, column)) for column in (opens, highs, lows, closes, amounts)]
+    if not surely_pass_bar_checks(*numbers[:4], volumes, numbers[4]):
+        return None
+    columns = (days, opens, highs, lows, closes, map(str, volumes), amounts)
+    return BarRows(list(map("\t".join, zip(*columns, strict=True))), first, last)
 
 
 @functools.lru_cache(maxsize=16384)

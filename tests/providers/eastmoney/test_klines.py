@@ -302,7 +302,31 @@ class TestQuickPathAgreesWithTheExactChecks:
     @settings(max_examples=400, deadline=None, database=None, derandomize=True)
     @given(st.lists(plain_klines(), min_size=1, max_size=3))
     def test_same_bars_and_problems_as_line_by_line(self, lines):
-        today = dt.date(2024, 1, 2)
+        self.assert_agrees(lines, today=dt.date(2024, 1, 2))
+
+    PLAIN = "2024-01-02,4.000,4.010,4.020,3.990,1000,401000.00,0.75,0.25,0.010,0.05"
+    LATER = "2024-01-03,4.010,4.000,4.020,3.990,1000,400500.00,0.75,0.25,0.010,0.05"
+
+    @pytest.mark.parametrize(
+        "lines",
+        [
+            [PLAIN, LATER],
+            [PLAIN, LATER + ",extra"],  # another number of fields: the columns would shift
+            [PLAIN + ",extra", LATER],
+            [PLAIN.rsplit(",", 4)[0], LATER.rsplit(",", 4)[0]],  # the seven fields only
+            [PLAIN.rsplit(",", 5)[0], LATER],  # six fields
+            [PLAIN, LATER.replace("4.010,", "4.01001,", 1)],  # five decimals
+            [PLAIN, LATER.replace("2024-01-03", "2024-1-03")],
+            [PLAIN, 20240103],  # not text
+            [PLAIN, None, LATER],
+            [LATER, PLAIN],  # not in date order
+            [PLAIN.replace(",0.75", ",0,75", 1), LATER],  # a comma in a trailing field
+        ],
+    )
+    def test_lines_that_differ_from_the_usual_answer_get_the_exact_checks(self, lines):
+        self.assert_agrees(lines, today=dt.date(2024, 1, 3))
+
+    def assert_agrees(self, lines, today):
         series = parse(answer(lines), today=today)
 
         expected_bars, expected_problems = [], []
