@@ -98,12 +98,12 @@ class BarBatches:
                     [(plan.security_id, bars) for plan, bars in entries],
                     run_id=run.parent_id or run.pk,
                 )
-                self.recorder.count(
+                # Last in the transaction: the run's row is held from here to the commit.
+                self.recorder.write_counts(
                     rows_created=result.inserted,
                     rows_updated=result.updated,
                     rows_unchanged=result.unchanged,
                 )
-                self.recorder.flush()
         except (InterfaceError, OperationalError):
             raise  # the database is gone, not a bad value: the run ends with that error
         except DatabaseError as exc:

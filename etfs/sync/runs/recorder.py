@@ -95,22 +95,61 @@ class RunRecorder:
             if counters.get("items_done") and self._first_item_at is None:
                 self._first_item_at = timezone.now()
 
-    def flush(self) -> None:
-        """Write the pending counters (to the run and, for a chunk, its parent)."""
+    def flush(self, *, wait: bool = True) -> None:
+        """Write the pending counters (to the run and, for a chunk, its parent).
+
+        ``wait=False`` (progress between batches): when another transaction holds a run's row
+        (a batch writer committing its rows with their counts, a chunk of the same parent),
+        the counters stay pending for the next flush instead of waiting for that commit, which
+        would stop the fetching for as long."""
         with self.lock:
             pending = {name: value for name, value in self.pending.items() if value}
             if not pending:
                 return
-            if pending.get("items_done") and not self._first_item_written:
-                self._mark_first_item()
-            self._add_to_runs(pending)
-            self.pending = dict.fromkeys(COUNTERS, 0)
+            if wait:
+                self._write_pending(pending)
+                return
+            with transaction.atomic():
+                if self._rows_taken():
+                    return
+                self._write_pending(pending)
+
+    def _write_pending(self, pending: dict[str, int]) -> None:
+        if pending.get("items_done") and not self._first_item_written:
+            self._mark_first_item()
+        self._add_to_runs(pending)
+        self.pending = dict.fromkeys(COUNTERS, 0)
+
+    def _rows_taken(self) -> bool:
+        """Whether another transaction holds the run's (or its parent's) row; the rows free
+        are locked for the caller's transaction."""
+        ids = self._ids()
+        free = (
+            SyncRun.objects.filter(pk__in=ids)
+            .order_by("pk")
+            .select_for_update(skip_locked=True, no_key=True)
+            .values_list("pk", flat=True)
+        )
+        return len(list(free)) < len(ids)
+
+    def write_counts(self, **counters: int) -> None:
+        """Count and write now, in the caller's transaction: a batch writer's row counts,
+        committed with the rows they count (and only with them; ``flush()`` writes what the
+        job's own thread counted)."""
+        with self.lock:
+            for name, value in counters.items():
+                self.totals[name] += value
+        written = {name: value for name, value in counters.items() if value}
+        if written:
+            self._add_to_runs(written)
+
+    def _ids(self) -> list[int]:
+        return [self.run.pk] + ([self.run.parent_id] if self.run.parent_id else [])
 
     def _mark_first_item(self) -> None:
         """The rate is measured from the first item done one by one; the items done at once
         before it (read before the counters are added) are left out of it."""
-        ids = [self.run.pk] + ([self.run.parent_id] if self.run.parent_id else [])
-        SyncRun.objects.filter(pk__in=ids, first_item_at__isnull=True).update(
+        SyncRun.objects.filter(pk__in=self._ids(), first_item_at__isnull=True).update(
             first_item_at=self._first_item_at, items_before_first_item=F("items_done")
         )
         self._first_item_written = True
@@ -119,8 +158,7 @@ class RunRecorder:
         updates = {name: F(name) + value for name, value in counters.items()}
         # Written counters say the worker is alive, too (the heartbeat thread beats anyway).
         updates["heartbeat_at"] = timezone.now()
-        ids = [self.run.pk] + ([self.run.parent_id] if self.run.parent_id else [])
-        SyncRun.objects.filter(pk__in=ids).update(**updates)
+        SyncRun.objects.filter(pk__in=self._ids()).update(**updates)
 
     def items_done_at_once(self, count: int, label: str = "up to date") -> None:
         """Items done without work of their own (up to date, taken from one list pass):
@@ -204,7 +242,7 @@ class RunRecorder:
         slow = now or clock - self._slow_checked >= SLOW_CHECK_SECONDS
         if slow:
             self._slow_checked = clock
-            self.flush()
+            self.flush(wait=False)
         rows = self._run_states()
         status, cancel = rows.get(self.run.pk, ("deleted", False))
         if status != SyncStatus.RUNNING:
@@ -222,7 +260,7 @@ class RunRecorder:
         """id -> (status, cancel requested) of the run and its parent: the read of every check,
         after every fund of a price run, in SQL of its own (the ORM built and compiled the same
         query 300 times a full history of 300 ETFs, a tenth of the job thread's CPU)."""
-        ids = [self.run.pk] + ([self.run.parent_id] if self.run.parent_id else [])
+        ids = self._ids()
         with connection.cursor() as cursor:
             cursor.execute(RUN_STATES_SQL[len(ids)], ids)
             return {pk: (status, cancel) for pk, status, cancel in cursor.fetchall()}
