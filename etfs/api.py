@@ -15,10 +15,12 @@ from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.urls import URLPattern, path, re_path
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.docs import Swagger
 from ninja.openapi.views import openapi_view
 from ninja.parser import Parser
 from ninja.security import HttpBearer
@@ -99,6 +101,22 @@ def refuse_constant(name: str):  # NaN and Infinity, which Python's json reads
     raise ValueError(f"{name} is not a JSON value")
 
 
+class LocalSwagger(Swagger):
+    """The docs page with django-ninja's Swagger UI files from this site (WhiteNoise serves
+    them from ninja's static folder, settings.STATICFILES_DIRS), never from a CDN the server
+    may not reach. ninja renders them so only when it is an installed app, and as one it
+    imported itself and pydantic into every command's start-up (0.08 s each)."""
+
+    def render_page(self, request, api, **kwargs):
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        context = {
+            "swagger_settings": json.dumps(self.settings, indent=1),
+            "api": api,
+            "add_csrf": False,  # bearer tokens only: no cookie, no CSRF token
+        }
+        return render(request, self.template, context)
+
+
 api = NinjaAPI(
     title="etfsync API",
     version="1",
@@ -110,6 +128,7 @@ api = NinjaAPI(
     parser=JsonParser(),
     openapi_url=None,  # the document is an operation below (GET only); the docs page is in urls
     docs_url=None,
+    docs=LocalSwagger(),
 )
 
 

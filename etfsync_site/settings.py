@@ -4,12 +4,16 @@ Every setting that differs between machines comes from an environment variable, 
 here through django-environ. Nothing else in the project reads ``os.environ``.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# django-ninja's templates and static files (the API docs page's scripts and styles), found
+# without importing it: as an installed app it imported pydantic into every command's start-up.
+NINJA_DIR = Path(importlib.util.find_spec("ninja").origin).parent
 
 env = environ.Env()
 # A local .env file is optional; real deployments set the variables themselves. The test suite
@@ -50,7 +54,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
-    "ninja",  # the API docs page's scripts and styles, served as static files
     "etfs",
 ]
 
@@ -72,7 +75,7 @@ ROOT_URLCONF = "etfsync_site.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "templates", NINJA_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -124,7 +127,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 # Vendored browser libraries (the price chart), served like the admin's own files.
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [BASE_DIR / "static", NINJA_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Compressed copies (gzip, brotli when installed) at collectstatic; no manifest, so a
