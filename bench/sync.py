@@ -130,9 +130,10 @@ def _raw_copy_of_stored_bars(last_day: dt.date) -> float:
 def measure_fair_naive(args) -> dict:
     from django.conf import settings
 
-    from bench.naive import fair_naive_sync
+    from bench.naive import create_table, fair_naive_sync
 
     day_before = _empty_bars_table(args)
+    create_table(_psycopg_url(args.database))
     urls = (settings.ETFSYNC_EASTMONEY_PUSH2_URL, settings.ETFSYNC_EASTMONEY_PUSH2HIS_URL)
     began = time.perf_counter()
     bars = fair_naive_sync(urls, _psycopg_url(args.database), FIRST, day_before)

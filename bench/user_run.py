@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import load, machine, median_and_spread  # noqa: E402
+from bench.naive import create_table  # noqa: E402
 from bench.sync import start_fake  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/etfsync_bench_user"
@@ -100,6 +101,7 @@ def naive_side(args, env: dict, url: str) -> dict:
     # be (not timed: etfsync's list sync is timed on its side).
     timed([sys.executable, "manage.py", "sync_etf_lists", "--no-progress"], env)
     database = args.database.replace("postgres://", "postgresql://", 1)
+    create_table(database)
     command = [sys.executable, "bench/naive.py", url, url, database, "1990-01-01", args.last]
     return {"seconds": timed(command, env)}
 
