@@ -117,10 +117,21 @@ class BarRows(Sequence[Bar]):
     touching them.
     """
 
-    __slots__ = ("lines", "first", "last")
+    __slots__ = ("lines", "first", "last", "largest_move")
 
-    def __init__(self, lines: list[str], first: str = "", last: str = ""):
+    def __init__(
+        self,
+        lines: list[str],
+        first: str = "",
+        last: str = "",
+        largest_move: float | None = None,
+    ):
         self.lines = lines
+        # The largest move between two bars in a row, open or close against the close before
+        # (|price / previous close - 1|, as a float), given by a parser that saw the lines in
+        # date order; None when unknown. The jump check skips a first history well below its
+        # threshold (etfs/sync/jumps.py).
+        self.largest_move = largest_move
         # The earliest and latest trade date (ISO text), given by a parser that saw them.
         if lines and not (first and last):
             days = [line[:10] for line in lines]

@@ -11,7 +11,8 @@ from etfs.models import CorporateAction, StockInfo, SyncRunError
 from etfs.sync.jumps import unexplained_jumps
 from etfs.sync.lists import sync_etf_lists
 from tests.adjustment.history import add_fund
-from tests.sync.prices.market import LAST_DAY, PREVIOUS_DAY, shanghai, sync
+from tests.database import queries_on_every_connection
+from tests.sync.prices.market import LAST_DAY, PREVIOUS_DAY, fake_fund, shanghai, sync
 
 DAYS = [dt.date(2024, 3, 25), dt.date(2024, 3, 26)]
 
@@ -99,3 +100,58 @@ class TestListPreviousClose:
         CorporateAction.objects.create(security=fund, ex_date=LAST_DAY, kind="cash", cash="0.1")
         run = sync(from_list=True)
         assert not SyncRunError.objects.filter(run=run, severity="warning").exists()
+
+
+# --- a first history: the parser's measure of its moves ---------------------------------------
+
+
+def jump_query_ran(queries: list[str]) -> bool:
+    return any("lag(bar.close)" in sql for sql in queries)
+
+
+@pytest.mark.django_db(transaction=True)
+class TestAFirstHistory:
+    """A fund's first bars, parsed in date order, carry their largest move: the database's check
+    runs only for a history with a move near the threshold, and finds what it always found."""
+
+    def test_without_a_move_near_the_threshold_the_check_is_not_asked(self, start_fake_eastmoney):
+        start_fake_eastmoney(3)
+        sync_etf_lists()
+
+        with queries_on_every_connection() as queries:
+            run = sync()
+
+        assert run.rows_created > 0 and run.warnings == 0
+        assert not jump_query_ran(queries)
+
+    def test_a_jump_in_it_is_found(self, start_fake_eastmoney):
+        server = start_fake_eastmoney(3)
+        fund = fake_fund(server, "510001")
+        jumped = fund.bars[20]
+        for name in ("open", "close", "high", "low", "amount"):  # the same shares, tripled
+            setattr(jumped, name, getattr(jumped, name) * 3)
+        sync_etf_lists()
+
+        with queries_on_every_connection() as queries:
+            run = sync()
+
+        assert jump_query_ran(queries)
+        messages = set(
+            SyncRunError.objects.filter(run=run, code="510001").values_list("message", flat=True)
+        )
+        # Up on the tripled day, down on the next.
+        assert {message.split(":")[0] for message in messages} == {
+            f"510001 {fund.bars[20].day}",
+            f"510001 {fund.bars[21].day}",
+        }
+        assert all("no corporate action known" in message for message in messages)
+
+    def test_bars_already_stored_are_checked_by_the_database(self, start_fake_eastmoney):
+        start_fake_eastmoney(3)
+        sync_etf_lists()
+        sync(now=shanghai(PREVIOUS_DAY, 16))
+
+        with queries_on_every_connection() as queries:
+            sync()
+
+        assert jump_query_ran(queries)

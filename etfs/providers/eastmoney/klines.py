@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from operator import truediv
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ..base import (
@@ -161,7 +162,19 @@ def _plain_klines(lines: list, today: dt.date | None) -> BarRows | None:
     if not surely_pass_bar_checks(*numbers[:4], volumes, numbers[4]):
         return None
     columns = (days, opens, highs, lows, closes, map(str, volumes), amounts)
-    return BarRows(list(map("\t".join, zip(*columns, strict=True))), first, last)
+    rows = list(map("\t".join, zip(*columns, strict=True)))
+    in_order = days == sorted(days)
+    return BarRows(rows, first, last, largest_move(numbers[0], numbers[3]) if in_order else None)
+
+
+def largest_move(opens: list[float], closes: list[float]) -> float:
+    """The largest |open / previous close - 1| or |close / previous close - 1| of bars in date
+    order (0 for fewer than two bars)."""
+    if len(closes) < 2:
+        return 0.0
+    before = closes[:-1]
+    ratios = [*map(truediv, opens[1:], before), *map(truediv, closes[1:], before)]
+    return max(max(ratios) - 1, 1 - min(ratios))
 
 
 @functools.lru_cache(maxsize=16384)
