@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from operator import truediv
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from operator import truediv
 
 from ..base import (
     Bar,
