@@ -39,6 +39,10 @@ class EtfsConfig(AppConfig):
         from etfs.sync.runs import run_finished
 
         run_finished.connect(notify_run_finished, dispatch_uid="etfs.notify_run_finished")
+        # The last app is ready: the collector paused for start-up (manage.py) is back on.
+        from etfsync_site.startup import resume_collection
+
+        resume_collection()
 
 
 def refuse_an_insecure_secret_key() -> None:
