@@ -45,7 +45,9 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=ETFSYNC_HTTPS)
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin, its pages registered by the URL configuration and the system check, not at
+    # every command's start-up (etfsync_site/admin_app.py).
+    "etfsync_site.admin_app.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

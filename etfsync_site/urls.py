@@ -2,6 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+# The admin's pages, registered here rather than at start-up (etfsync_site/admin_app.py).
+admin.autodiscover()
+
 admin.site.site_header = "etfsync"
 admin.site.site_title = "etfsync"
 admin.site.index_title = "ETF data and sync runs"

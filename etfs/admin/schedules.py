@@ -7,6 +7,9 @@ raw task fields only. The schedules stay editable: they are the operator's, not 
 
 from __future__ import annotations
 
+# django-q2's own page, registered by its admin module: imported before this module replaces
+# it, whichever of the two is discovered first (etfsync_site/admin_app.py).
+import django_q.admin  # noqa: F401
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.formats import date_format
