@@ -151,6 +151,34 @@ def test_two_batches_are_written_at_once_on_postgresql(start_fake_eastmoney, set
     assert DailyBar.objects.values("security").distinct().count() == FUNDS
 
 
+def test_the_last_batch_is_written_by_both_writers_a_part_each(
+    start_fake_eastmoney, settings, monkeypatch
+):
+    """Once nothing is fetched any more the run waits only for its last batch: both writers
+    take a part of it, at once."""
+    start_fake_eastmoney(FUNDS)
+    sync_etf_lists()
+    settings.ETFSYNC_PRICE_BATCH_ETFS = 50  # the six funds are one last batch
+    settings.ETFSYNC_CONCURRENCY = 4
+    monkeypatch.setattr(writing, "SPLIT_ROWS", 100)  # of some 360 bars
+    together = threading.Barrier(2, timeout=20)
+    parts = []
+
+    def meeting_the_other_part(funds, **kwargs):
+        result = upsert_fund_bars(funds, **kwargs)
+        parts.append(len(funds))
+        together.wait()
+        return result
+
+    monkeypatch.setattr(writing, "upsert_fund_bars", meeting_the_other_part)
+
+    run = sync()
+
+    assert (run.status, run.items_done) == (SyncStatus.SUCCEEDED, FUNDS)
+    assert sorted(parts) == [3, 3]
+    assert DailyBar.objects.values("security").distinct().count() == FUNDS
+
+
 def test_a_sync_inside_a_callers_transaction_writes_its_batches_in_it(
     start_fake_eastmoney, settings
 ):
