@@ -95,6 +95,10 @@ def test_the_front_page_shows_the_next_scheduled_runs_and_the_last_success_per_k
         succeeded.save()
     with time_machine.travel(dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC), tick=False):
         make_run(kind="etf_lists", status="failed")
+        # The schedules' next runs from this moment (17:00 in Shanghai: the calendar's 07:45 is
+        # the soonest), not from whenever the suite runs.
+        Schedule.objects.all().delete()
+        ensure_schedules()
         page = operator.get("/admin/").content.decode()
 
     assert f'Last successful: <a href="/admin/etfs/syncrun/{succeeded.pk}/change/">' in page
