@@ -1,10 +1,11 @@
 """Django's admin, its pages registered when something needs them rather than at every start-up.
 
 Django's AdminConfig imports every app's ``admin`` module in its ``ready()``: for etfsync the
-admin's pages, exports and buttons, 0.14 s of a command's 0.4 s start-up, which a sync command
-never shows. Here they are registered by the URL configuration (etfsync_site/urls.py: the web
-server, the test client) and by the admin's system check, which discovers them before it looks
-at them, so ``manage.py check`` still checks every ModelAdmin.
+admin's pages, exports and buttons, 0.14 s of imports at every start-up, of which a sync command
+needs only the sync modules it imports anyway (it starts 0.05 s sooner without them). Here they
+are registered by the URL configuration (etfsync_site/urls.py: the web server, the test client)
+and by the admin's system check, which discovers them before it looks at them, so ``manage.py
+check`` still checks every ModelAdmin.
 """
 
 from django.contrib import admin
